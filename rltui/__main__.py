@@ -1,0 +1,5 @@
+"""Allow ``python -m rltui``."""
+
+from rltui.cli import main
+
+raise SystemExit(main())

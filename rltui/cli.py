@@ -1,0 +1,135 @@
+"""Command line: parse arguments and hand over to the command that does the work.
+
+Each command lives in its own module and is imported lazily, so ``rltui check`` in a CI job never
+imports Textual, and ``rltui --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from rltui import __version__
+
+COMMANDS = ("watch", "replay", "compare", "check", "demo", "explain")
+
+DESCRIPTION = """\
+rltui watches RL post-training runs (TRL DPO/PPO/GRPO/RLOO/KTO/ORPO/SFT, verl, OpenRLHF) in the
+terminal and tells you what is going wrong: reward margin explosions, KL runaways, clipping,
+length hacking, non-finite losses, with the cause and what to change.
+
+It reads TensorBoard event files, trainer_state.json, console logs, JSONL and tmux panes,
+never writes into a run directory and never opens a network connection."""
+
+EPILOG = """\
+commands:
+  rltui [watch] [PATH ...]        live dashboard (the default; PATH defaults to .)
+  rltui replay PATH [--speed X]   play a finished run back with alerts firing as they would have
+  rltui compare PATH PATH ...     runs side by side, charts overlaid
+  rltui check PATH ... [--json]   headless verdict for scripts and CI (exit 1 at --fail-on)
+  rltui demo                      replay a bundled real run that fails (offline)
+  rltui explain ID                a failure pattern's logic, thresholds, cause, action, source
+
+examples:
+  rltui ~/runs/dpo-beta0.1
+  rltui watch --tmux train:0.0
+  rltui check out/ --json --fail-on warn
+  rltui check out/ --at-step 200      # when would rltui have warned?
+"""
+
+
+def _add_display_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ascii", action="store_true", help="draw with ASCII only (no Unicode block glyphs)")
+    p.add_argument("--no-bell", action="store_true", help="do not ring the terminal bell on a new critical alert")
+    p.add_argument(
+        "--no-notify", action="store_true", help="do not send OSC 9 desktop notifications on a new critical alert"
+    )
+    p.add_argument(
+        "--on-alert",
+        metavar="CMD",
+        help="run CMD (through the shell) for each new alert, with the alert as JSON on stdin",
+    )
+    p.add_argument("--config", metavar="FILE", help="rltui.toml to use instead of the usual lookup")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rltui",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"rltui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    watch = sub.add_parser("watch", help="live dashboard (default)", description="Watch runs live.")
+    watch.add_argument("paths", nargs="*", metavar="PATH", help="run folder, sweep folder or log file (default .)")
+    watch.add_argument("--tmux", metavar="TARGET", help="follow a tmux pane, e.g. SESSION:WIN.PANE")
+    watch.add_argument("--poll", action="store_true", help="poll instead of OS file events (NFS, sshfs)")
+    watch.add_argument(
+        "--poll-interval", type=float, default=1.0, metavar="S", help="seconds between polls (default 1)"
+    )
+    _add_display_options(watch)
+
+    replay = sub.add_parser("replay", help="play a finished run back", description="Replay a finished run.")
+    replay.add_argument("paths", nargs=1, metavar="PATH")
+    replay.add_argument(
+        "--speed", type=float, default=10.0, metavar="X", help="logged steps per second (default 10)"
+    )
+    _add_display_options(replay)
+
+    compare = sub.add_parser("compare", help="runs side by side", description="Compare runs side by side.")
+    compare.add_argument("paths", nargs="+", metavar="PATH", help="runs, or one sweep folder")
+    compare.add_argument("--poll", action="store_true", help="poll instead of OS file events")
+    _add_display_options(compare)
+
+    check = sub.add_parser(
+        "check",
+        help="headless verdict for scripts and CI",
+        description="Evaluate runs without a terminal UI. Exit 0: nothing at or above --fail-on; "
+        "1: something is; 2: bad usage or no readable run.",
+    )
+    check.add_argument("paths", nargs="+", metavar="PATH")
+    check.add_argument("--json", action="store_true", help="print the JSON contract (design.md §6)")
+    check.add_argument("--fail-on", choices=("warn", "critical"), default="critical")
+    check.add_argument("--at-step", type=int, metavar="N", help="evaluate as if the run had only reached step N")
+    check.add_argument("--config", metavar="FILE", help="rltui.toml to use instead of the usual lookup")
+
+    demo = sub.add_parser("demo", help="replay a bundled real run that fails", description="Demo.")
+    demo.add_argument("--speed", type=float, default=40.0, metavar="X", help="logged steps per second")
+    _add_display_options(demo)
+
+    explain = sub.add_parser("explain", help="explain a failure pattern", description="Explain a rule.")
+    explain.add_argument("rule", nargs="?", metavar="ID", help="alert id, e.g. margin_runaway (omit to list)")
+    return parser
+
+
+def _normalise_argv(argv: list[str]) -> list[str]:
+    """``rltui RUN`` means ``rltui watch RUN``: insert the default command when none is given."""
+    if not argv:
+        return ["watch"]
+    first = argv[0]
+    if first in COMMANDS or first in ("-h", "--help", "--version"):
+        return argv
+    return ["watch", *argv]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = _normalise_argv(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    try:
+        if args.command == "check":
+            from rltui.commands.check import run_check
+
+            return run_check(args)
+        if args.command == "explain":
+            from rltui.commands.explain import run_explain
+
+            return run_explain(args)
+        from rltui.ui.launch import launch
+
+        return launch(args)
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,1 @@
+"""Headless commands (no Textual import): ``check`` and ``explain``."""
