@@ -1,10 +1,145 @@
 """The model's front door: store + instruments + patterns -> :class:`RunSnapshot`.
 
-SKELETON: wired by the lead once instruments and patterns land. Contract:
-
-    model = RunModel(info, store, config)
-    snap = model.snapshot(at_step=None, sources=(), problems=())
-
-``at_step`` evaluates the run as if it had only reached that step (the path replay and
-``check --at-step`` share). Patterns advance incrementally; asking for an earlier step rebuilds.
+Why one class: live watching, replay and ``check --at-step`` must give the same verdict for the
+same step, so they share this path. Patterns advance incrementally as the store grows; asking
+for an earlier step (replay scrubbing back, ``--at-step``) rebuilds the pattern state from the
+start, which is cheap next to reading the files.
 """
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+from rltui.model.config import Config
+from rltui.model.instruments import evaluate_instruments
+from rltui.model.patterns import PatternEngine
+from rltui.model.snapshot import (
+    SEVERITY_RANK,
+    Alert,
+    InstrumentReading,
+    MetricSummary,
+    RunInfo,
+    RunSnapshot,
+    SourceInfo,
+    Status,
+)
+from rltui.model.store import MetricStore
+from rltui.records import Problem
+
+
+def summarize_metrics(store: MetricStore, at_step: int | None = None) -> dict[str, MetricSummary]:
+    """The ``metrics`` map of ``check --json``: per metric, counts, range and last value."""
+    out: dict[str, MetricSummary] = {}
+    for name in store.names():
+        view = store.view(name, at_step)
+        if view is None:
+            continue
+        values = view.values
+        finite = values[np.isfinite(values)]
+        out[name] = MetricSummary(
+            points=len(view),
+            first_step=int(view.steps[0]),
+            last_step=int(view.steps[-1]),
+            last=float(values[-1]),
+            min=float(finite.min()) if len(finite) else None,
+            max=float(finite.max()) if len(finite) else None,
+            nonfinite=int(len(values) - len(finite)),
+        )
+    return out
+
+
+def _wall_range(store: MetricStore, at_step: int | None) -> tuple[float | None, float | None]:
+    first: float | None = None
+    last: float | None = None
+    for name in store.names():
+        view = store.view(name, at_step)
+        if view is None:
+            continue
+        walls = view.wall_times[np.isfinite(view.wall_times)]
+        if len(walls) == 0:
+            continue
+        lo, hi = float(walls.min()), float(walls.max())
+        first = lo if first is None else min(first, lo)
+        last = hi if last is None else max(last, hi)
+    return first, last
+
+
+def merge_status(reading: InstrumentReading, alerts: Iterable[Alert]) -> InstrumentReading:
+    """Raise an instrument's status to the worst *active* alert that belongs to it."""
+    if reading.status == "unavailable":
+        return reading
+    worst: Status = reading.status
+    for alert in alerts:
+        if alert.active and alert.instrument == reading.id and SEVERITY_RANK[alert.severity] > SEVERITY_RANK[worst]:
+            worst = alert.severity
+    if worst == reading.status:
+        return reading
+    from dataclasses import replace
+
+    return replace(reading, status=worst)
+
+
+class RunModel:
+    """Turns one run's store into snapshots, for any step up to the newest."""
+
+    def __init__(self, info: RunInfo, store: MetricStore, config: Config | None = None) -> None:
+        self.info = info
+        self.store = store
+        self.config = config if config is not None else Config.defaults()
+        self._patterns = PatternEngine(info, self.config)
+        self.smoothing = 0.6
+
+    def set_info(self, info: RunInfo) -> None:
+        """New detection results (trainer, config) change which rules apply: start over."""
+        if info != self.info:
+            self.info = info
+            self._patterns = PatternEngine(info, self.config)
+
+    def alerts(self, at_step: int | None = None) -> tuple[Alert, ...]:
+        engine = self._patterns
+        if at_step is not None and engine.step is not None and at_step < engine.step:
+            engine = self._patterns = PatternEngine(self.info, self.config)
+        engine.advance(self.store, at_step)
+        return engine.alerts()
+
+    def snapshot(
+        self,
+        at_step: int | None = None,
+        sources: tuple[SourceInfo, ...] = (),
+        problems: tuple[Problem, ...] = (),
+    ) -> RunSnapshot:
+        step = self.store.last_step if at_step is None else min(at_step, self.store.last_step or at_step)
+        alerts = self.alerts(at_step)
+        readings = tuple(
+            merge_status(r, alerts)
+            for r in evaluate_instruments(self.store, self.info, at_step, smoothing=self.smoothing)
+        )
+        first_wall, last_wall = _wall_range(self.store, at_step)
+        ordered = tuple(
+            sorted(alerts, key=lambda a: (not a.active, -SEVERITY_RANK[a.severity], a.first_step))
+        )
+        return RunSnapshot(
+            info=self.info,
+            step=step,
+            instruments=readings,
+            alerts=ordered,
+            metrics=summarize_metrics(self.store, at_step),
+            sources=sources,
+            problems=problems,
+            last_wall_time=last_wall,
+            first_wall_time=first_wall,
+        )
+
+
+def json_number(x: float | None) -> float | str | None:
+    """JSON has no NaN: non-finite numbers become the strings the contract names."""
+    if x is None:
+        return None
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    return x

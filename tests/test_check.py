@@ -1,0 +1,137 @@
+"""``rltui check`` end to end, as a script or CI job runs it: a subprocess on real TRL runs."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = ROOT / "fixtures" / "runs"
+SCHEMA = json.loads((ROOT / "docs" / "check.schema.json").read_text())
+
+
+def check(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rltui", "check", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
+def check_json(*args: str | Path) -> tuple[int, dict]:
+    proc = check(*args, "--json")
+    assert "Traceback" not in proc.stderr, proc.stderr
+    doc = json.loads(proc.stdout)  # strict: Python's json would accept NaN, so check below too
+    jsonschema.validate(doc, SCHEMA)
+    assert "NaN" not in proc.stdout.replace('"NaN"', ""), "bare NaN is not JSON"
+    return proc.returncode, doc
+
+
+def test_margin_explosion_is_critical_and_validates() -> None:
+    code, doc = check_json(RUNS / "dpo_margin_explosion")
+    assert code == 1
+    (run,) = doc["runs"]
+    assert run["trainer"] == "dpo"
+    assert run["framework"] == "trl"
+    assert run["last_step"] == 800
+    assert run["max_steps"] == 800
+    ids = {a["id"]: a for a in run["alerts"]}
+    assert "margin_runaway" in ids
+    assert ids["margin_runaway"]["severity"] == "critical"
+    margins = run["metrics"]["rewards/margins"]
+    assert margins["points"] == 800
+    assert margins["max"] == pytest.approx(61.9, abs=0.1)
+    reward = next(i for i in run["instruments"] if i["id"] == "reward")
+    assert reward["status"] == "critical"
+
+
+@pytest.mark.parametrize("name", ["dpo_healthy", "dpo_healthy_tf4", "sft_healthy", "grpo_healthy"])
+def test_healthy_runs_pass_at_the_default_threshold(name: str) -> None:
+    code, doc = check_json(RUNS / name)
+    assert code == 0, [a for a in doc["runs"][0]["alerts"] if a["active"]]
+    alerts = doc["runs"][0]["alerts"]
+    assert not [a for a in alerts if a["severity"] == "critical"]
+    assert len([a for a in alerts if a["severity"] == "warn"]) <= 1
+
+
+def test_length_hacking_fails_on_warn_and_names_the_length_patterns() -> None:
+    code, doc = check_json(RUNS / "grpo_length_hacking", "--fail-on", "warn")
+    assert code == 1
+    ids = {a["id"] for a in doc["runs"][0]["alerts"]}
+    assert ids & {"truncation", "length_growth"}
+
+
+def test_text_report_carries_every_alert_action() -> None:
+    proc = check(RUNS / "dpo_margin_explosion")
+    assert proc.returncode == 1
+    _, doc = check_json(RUNS / "dpo_margin_explosion")
+    for alert in doc["runs"][0]["alerts"]:
+        assert alert["action"] in proc.stdout
+        assert f"since step {alert['first_step']}" in proc.stdout
+    assert "dpo" in proc.stdout
+
+
+def test_at_step_says_when_rltui_would_have_warned() -> None:
+    _, full = check_json(RUNS / "dpo_margin_explosion")
+    first = next(a for a in full["runs"][0]["alerts"] if a["id"] == "margin_runaway")["first_step"]
+    _, before = check_json(RUNS / "dpo_margin_explosion", "--at-step", str(first - 1))
+    assert before["runs"][0]["last_step"] == first - 1
+    assert "margin_runaway" not in {a["id"] for a in before["runs"][0]["alerts"]}
+    _, at = check_json(RUNS / "dpo_margin_explosion", "--at-step", str(first))
+    fired = [a for a in at["runs"][0]["alerts"] if a["id"] == "margin_runaway"]
+    assert fired and fired[0]["first_step"] == first
+    assert at["runs"][0]["metrics"]["rewards/margins"]["last_step"] == first
+
+
+def test_several_runs_in_one_call(tmp_path: Path) -> None:
+    code, doc = check_json(RUNS / "dpo_healthy", RUNS / "dpo_margin_explosion")
+    assert code == 1
+    assert [r["name"] for r in doc["runs"]] == ["dpo_healthy", "dpo_margin_explosion"]
+
+
+def test_nonfinite_loss_is_critical(tmp_path: Path) -> None:
+    run = tmp_path / "nan_run"
+    run.mkdir()
+    history = [{"loss": 0.69 - 0.001 * s, "grad_norm": 1.0, "learning_rate": 1e-5, "step": s} for s in range(1, 40)]
+    history.append({"loss": float("nan"), "grad_norm": float("inf"), "learning_rate": 1e-5, "step": 40})
+    state = {"global_step": 40, "max_steps": 100, "logging_steps": 1, "log_history": history}
+    (run / "trainer_state.json").write_text(json.dumps(state))  # writes the NaN/Infinity literals
+    assert "NaN" in (run / "trainer_state.json").read_text()
+    code, doc = check_json(run)
+    assert code == 1
+    (r,) = doc["runs"]
+    assert r["metrics"]["loss"]["last"] == "NaN"
+    assert r["metrics"]["loss"]["nonfinite"] == 1
+    assert r["metrics"]["grad_norm"]["last"] == "Infinity"
+    nonfinite = [a for a in r["alerts"] if a["id"] == "nonfinite"]
+    assert nonfinite and nonfinite[0]["severity"] == "critical"
+    assert nonfinite[0]["first_step"] == 40
+    assert not any(isinstance(v, float) and not math.isfinite(v) for v in nonfinite[0]["evidence"].values())
+
+
+def test_missing_path_is_a_usage_error_without_traceback(tmp_path: Path) -> None:
+    proc = check(tmp_path / "does-not-exist")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "does-not-exist" in proc.stderr
+
+
+def test_folder_without_a_run_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.md").write_text("nothing to see")
+    proc = check(tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip()
+
+
+def test_fail_on_rejects_unknown_levels() -> None:
+    proc = check(RUNS / "dpo_healthy", "--fail-on", "info")
+    assert proc.returncode == 2
