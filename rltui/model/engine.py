@@ -73,7 +73,11 @@ def merge_status(reading: InstrumentReading, alerts: Iterable[Alert]) -> Instrum
         return reading
     worst: Status = reading.status
     for alert in alerts:
-        if alert.active and alert.instrument == reading.id and SEVERITY_RANK[alert.severity] > SEVERITY_RANK[worst]:
+        if (
+            alert.active
+            and alert.instrument == reading.id
+            and SEVERITY_RANK[alert.severity] > SEVERITY_RANK[worst]
+        ):
             worst = alert.severity
     if worst == reading.status:
         return reading

@@ -233,6 +233,9 @@ class MetricStore:
             steps = chunk.steps
             key = (source, name)
             prev = self._source_last.get(key)
+            # A chunk starting below this source's previous step is a rewind, whatever follows.
+            if prev is not None and steps[0] < prev:
+                series.truncate_from(int(steps[0]))
             # A step going backwards within this source's own stream is a rewind: the points at
             # and after the rewind step are replaced. Check each backward jump in order.
             if k > 1 and not bool(np.all(steps[1:] >= steps[:-1])):
@@ -245,8 +248,6 @@ class MetricStore:
                     start = int(b)
                 self._merge_one(series, key, chunk, start, k)
                 continue
-            if prev is not None and steps[0] < prev:
-                series.truncate_from(int(steps[0]))
             self._merge_one(series, key, chunk, 0, k)
         if total:
             self.version += 1

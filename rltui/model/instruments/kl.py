@@ -1,0 +1,86 @@
+"""KL to the reference policy, read on the scale its trainer logs it (patterns.md §5, KL-01).
+
+Thresholds do not transfer between scales: GRPO's ``kl`` and verl's ``actor/kl_loss`` are
+per-token means (warn 0.5, critical 1.0 [S3]) while PPO's ``objective/kl`` is a per-sequence sum
+(warn 10, critical 50 [PROP]). The estimator matters for the sign: k3 can never be negative, k1
+(RLOO, PPO) is negative on roughly half the batches when the policies are close.
+"""
+
+from __future__ import annotations
+
+from rltui.model.aliases import kl_key
+from rltui.model.instruments.base import (
+    Ctx,
+    arrow,
+    config_number,
+    fmt,
+    gauge_numbers,
+    join,
+    reading,
+    trace,
+    unavailable,
+)
+from rltui.model.snapshot import InstrumentReading, Trace
+
+IID, TITLE = "kl", "KL divergence"
+
+TOKEN_THRESHOLDS = {"warn": 0.5, "critical": 1.0}
+SEQUENCE_THRESHOLDS = {"warn": 10.0, "critical": 50.0}
+
+
+def _missing_reason(ctx: Ctx) -> str:
+    trainer = ctx.info.trainer
+    beta = config_number(ctx.info, "beta")
+    if trainer == "grpo":
+        if beta is None:
+            return "GRPO logs no KL when beta=0 (TRL's default; set beta>0 to monitor drift)"
+        if beta == 0:
+            return "GRPO with beta=0 logs no KL (set beta>0 to monitor drift)"
+        return "GRPO run logs no kl although beta>0"
+    if trainer in ("dpo", "orpo", "cpo"):
+        return "DPO-style trainers log no KL: rewards/chosen and rejected are β·log-ratios to the reference"
+    if trainer == "sft":
+        return "SFT has no reference model, so no KL"
+    if trainer == "reward":
+        return "reward modelling has no policy, so no KL"
+    return "no KL metric logged"
+
+
+def kl(ctx: Ctx) -> InstrumentReading:
+    key = kl_key(ctx.available, ctx.info.trainer)
+    view = ctx.view(key.name) if key is not None else None
+    if key is None:
+        return unavailable(IID, TITLE, _missing_reason(ctx))
+    if view is None:
+        return unavailable(IID, TITLE, "no KL logged yet at this step")
+    g = gauge_numbers(ctx, view)
+    if key.scale == "sequence":
+        thresholds, scale = dict(SEQUENCE_THRESHOLDS), "per-sequence"
+    else:
+        thresholds, scale = dict(TOKEN_THRESHOLDS), "per-token"
+    est = f" {key.estimator}" if key.estimator != "none" else ""
+    parts = [f"KL {fmt(g.value)} ({scale}{est}) {arrow(g.trend, g.accelerating)}".rstrip()]
+    beta = config_number(ctx.info, "beta")
+    if beta is not None:
+        parts.append(f"β {fmt(beta)}")
+    if g.value is not None and g.value < 0:
+        if key.estimator in ("k2", "k3"):
+            parts.append("negative: impossible for " + key.estimator)
+        else:
+            parts.append("negative (k1: noise, or a sampling mismatch)")
+    traces: list[Trace] = [trace(view)]
+    for role in ("approx_kl", "non_score_reward"):
+        other = ctx.role_view(role)
+        if other is not None:
+            traces.append(trace(other))
+    return reading(
+        IID,
+        TITLE,
+        g,
+        primary=key.name,
+        summary=join(*parts),
+        traces=tuple(traces),
+        unit="nats",
+        thresholds=thresholds,
+        hint=f"warn > {fmt(thresholds['warn'])}, critical > {fmt(thresholds['critical'])} ({scale})",
+    )

@@ -1,0 +1,86 @@
+"""Gauges that need extra logging callbacks: attention entropy, LoRA norms, completion samples.
+
+Stock trainers do not log these ([CvC-I] #4–6 implement them as custom callbacks), so they are
+usually unavailable; the reason names the key a callback would have to log.
+"""
+
+from __future__ import annotations
+
+from rltui.model.instruments.base import (
+    Ctx,
+    arrow,
+    fmt,
+    gauge_numbers,
+    join,
+    reading,
+    trace,
+    unavailable,
+)
+from rltui.model.snapshot import InstrumentReading, Trace
+
+
+def _pair(
+    ctx: Ctx,
+    iid: str,
+    title: str,
+    role: str,
+    var_role: str,
+    label: str,
+    missing: str,
+    thresholds: dict[str, float],
+    hint: str,
+) -> InstrumentReading:
+    found = ctx.role(role)
+    if found is None:
+        return unavailable(iid, title, missing)
+    key, view = found
+    g = gauge_numbers(ctx, view)
+    parts = [f"{label} {fmt(g.value)} {arrow(g.trend, g.accelerating)}".rstrip()]
+    traces: list[Trace] = [trace(view)]
+    var = ctx.role_view(var_role)
+    if var is not None:
+        traces.append(trace(var))
+        parts.append(f"variance {fmt(var.last)}")
+    return reading(
+        iid,
+        title,
+        g,
+        primary=key.name,
+        summary=join(*parts),
+        traces=tuple(traces),
+        thresholds=thresholds,
+        hint=hint,
+    )
+
+
+def attention(ctx: Ctx) -> InstrumentReading:
+    return _pair(
+        ctx,
+        "attention",
+        "Attention entropy",
+        "attention_entropy",
+        "attention_entropy_var",
+        "attention entropy",
+        "attention entropy not logged (needs a callback logging attention/mean_entropy)",
+        # [CvC-I] #4's illustrative bands: < 1 nat collapsing, > 5 nats approaching uniform.
+        {"warn": 1.0, "uniform": 5.0},
+        "collapse below 1 nat, uniform above 5",
+    )
+
+
+def lora(ctx: Ctx) -> InstrumentReading:
+    return _pair(
+        ctx,
+        "lora",
+        "LoRA adapters",
+        "lora_norm",
+        "lora_norm_var",
+        "mean norm",
+        "LoRA norms not logged (needs a callback logging lora/mean_norm)",
+        {},
+        "warn when the norm grows and accelerates",
+    )
+
+
+def samples(ctx: Ctx) -> InstrumentReading:
+    return unavailable("samples", "Samples", "no completion samples logged")

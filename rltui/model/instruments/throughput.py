@@ -1,0 +1,177 @@
+"""Throughput: tokens per second and steps per minute ([CvC-I] #7, patterns.md U-11).
+
+Stock TRL logs no throughput, so it is derived, in order of preference:
+
+1. a logged tokens/s key (verl ``perf/throughput``, HF ``train_tokens_per_second``);
+2. ``num_tokens`` deltas over TensorBoard wall-clock deltas (tokens/s);
+3. GRPO's ``step_time`` (seconds per step, shown as steps/min);
+4. wall-clock deltas of the loss series (steps/min).
+
+``trainer_state.json`` carries no clock, so a run read only from it has no throughput unless it
+logs ``step_time``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from rltui.model.instruments.base import (
+    SHORT,
+    Ctx,
+    Gauge,
+    arrow,
+    fmt,
+    gauge_numbers,
+    gauge_trend,
+    join,
+    reading,
+    trace,
+    unavailable,
+)
+from rltui.model.snapshot import InstrumentReading, Trace, Trend
+from rltui.model.store import SeriesView
+from rltui.records import FloatArray, IntArray
+
+IID, TITLE = "throughput", "Throughput"
+
+
+def _interval_rate(values: FloatArray, walls: FloatArray, per: float = 1.0) -> FloatArray:
+    """Δvalue/Δwall for each consecutive pair; NaN where the clock did not move forward."""
+    dv = np.diff(values)
+    dw = np.diff(walls)
+    with np.errstate(all="ignore"):
+        return np.where((dw > 0) & np.isfinite(dw), dv / dw * per, np.nan)
+
+
+def _recent_steps_per_min(view: SeriesView) -> float | None:
+    """Steps per minute over the last ``SHORT`` intervals of a series with wall times: O(1)."""
+    steps, walls = view.steps[-(SHORT + 1) :], view.wall_times[-(SHORT + 1) :]
+    ok = np.isfinite(walls)
+    if np.count_nonzero(ok) < 2:
+        return None
+    s, w = steps[ok], walls[ok]
+    dt = float(w[-1] - w[0])
+    if dt <= 0:
+        return None
+    return float(s[-1] - s[0]) / dt * 60.0
+
+
+def _tokens_per_s(steps: IntArray, walls: FloatArray, values: FloatArray) -> tuple[IntArray, FloatArray]:
+    return steps[1:], _interval_rate(values, walls)
+
+
+def _steps_per_min_from_step_time(
+    steps: IntArray, walls: FloatArray, values: FloatArray
+) -> tuple[IntArray, FloatArray]:
+    with np.errstate(all="ignore"):
+        return steps, np.where(values > 0, 60.0 / values, np.nan)
+
+
+def _steps_per_min_from_clock(
+    steps: IntArray, walls: FloatArray, values: FloatArray
+) -> tuple[IntArray, FloatArray]:
+    return steps[1:], _interval_rate(steps.astype(np.float64), walls, per=60.0)
+
+
+Derive = Callable[[IntArray, FloatArray, FloatArray], tuple[IntArray, FloatArray]]
+
+
+def _derived_gauge(ctx: Ctx, view: SeriesView, name: str, derive: Derive) -> tuple[Gauge, Trace] | None:
+    """A gauge over a series derived from ``view`` (a rate); smoothing is cached on the full series."""
+    series = ctx.store.get(view.name)
+    if series is None:
+        return None
+    steps, values = derive(view.steps, view.wall_times, view.values)
+    finite = np.flatnonzero(np.isfinite(values))
+    if len(finite) == 0:
+        return None
+    value = float(values[finite[-1]])
+    tr = gauge_trend(values)
+    direction: Trend = tr.direction  # type: ignore[assignment]
+
+    def full() -> FloatArray:
+        return derive(series.steps, series.wall_times, series.values)[1]
+
+    smoothed = ctx.smoothed_derived(f"{name}:{view.name}", series.version, full, int(finite[-1]) + 1)
+    g = Gauge(value, smoothed, direction, tr.accelerating and direction == "rising", tr.slope, "ok")
+    return g, Trace(name, steps, values)
+
+
+def throughput(ctx: Ctx) -> InstrumentReading:
+    loss = ctx.role_view("loss")
+    spm_view = loss if loss is not None else ctx.role_view("num_tokens")
+    spm = _recent_steps_per_min(spm_view) if spm_view is not None else None
+    spm_text = f"{fmt(spm)} steps/min" if spm is not None else ""
+    eta = ""
+    if spm and ctx.info.max_steps and spm_view is not None and spm_view.last_step is not None:
+        left = ctx.info.max_steps - spm_view.last_step
+        if left > 0:
+            eta = f"ETA {_duration(left / spm * 60.0)}"
+
+    direct = ctx.role("throughput")
+    if direct is not None:
+        key, view = direct
+        g = gauge_numbers(ctx, view)
+        summary = join(f"{fmt(g.value)} tok/s {arrow(g.trend)}".rstrip(), spm_text, eta)
+        return reading(IID, TITLE, g, primary=key.name, summary=summary, traces=(trace(view),), unit="tok/s")
+
+    tokens = ctx.role("num_tokens")
+    if tokens is not None and len(tokens[1]) >= 2:
+        got = _derived_gauge(ctx, tokens[1], "tokens/s", _tokens_per_s)
+        if got is not None:
+            g, tr = got
+            summary = join(f"{fmt(g.value)} tok/s {arrow(g.trend)}".rstrip(), spm_text, eta)
+            return reading(
+                IID,
+                TITLE,
+                g,
+                primary=tokens[1].name,
+                summary=summary,
+                traces=(tr, trace(tokens[1])),
+                unit="tok/s",
+            )
+
+    st = ctx.role("step_time")
+    if st is not None:
+        got = _derived_gauge(ctx, st[1], "steps/min", _steps_per_min_from_step_time)
+        if got is not None:
+            g, tr = got
+            last_st = st[1].last
+            summary = join(
+                f"{fmt(g.value)} steps/min {arrow(g.trend)}".rstrip(),
+                f"{fmt(last_st)} s/step" if last_st is not None else "",
+                eta,
+            )
+            return reading(
+                IID,
+                TITLE,
+                g,
+                primary=st[0].name,
+                summary=summary,
+                traces=(tr, trace(st[1])),
+                unit="steps/min",
+            )
+
+    if loss is not None and len(loss) >= 2:
+        got = _derived_gauge(ctx, loss, "steps/min", _steps_per_min_from_clock)
+        if got is not None:
+            g, tr = got
+            summary = join(f"{fmt(g.value)} steps/min {arrow(g.trend)}".rstrip(), eta)
+            return reading(IID, TITLE, g, primary=loss.name, summary=summary, traces=(tr,), unit="steps/min")
+
+    return unavailable(
+        IID, TITLE, "no clock: no wall times (trainer_state.json has none), step_time or num_tokens logged"
+    )
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds) or seconds < 0:
+        return "?"
+    if seconds < 90:
+        return f"{seconds:.0f}s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

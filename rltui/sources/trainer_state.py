@@ -1,0 +1,165 @@
+"""Metrics from HF ``trainer_state.json``: its ``log_history`` (one dict per log, with ``step``).
+
+The Trainer rewrites this file whole at every checkpoint save, so it is not followed by offset:
+a change of (mtime, size, inode) means "parse it again and re-state every entry" with
+``restarted=True`` (the store replaces points by step, nothing doubles). The file is small, so
+O(file) per change is fine. A read can catch the file half-written; an unparseable file is only
+"not ready yet" the first time, and becomes a problem if it is still unparseable on the next read
+with the file unchanged.
+
+Python's ``json`` writes and reads ``NaN``/``Infinity``/``-Infinity``; they are kept as float
+nan/inf. ``null`` (GRPO's all-NaN window), booleans and text are skipped. Every key except
+``step`` is a metric, already in the canonical spelling (``eval_*`` for eval rows, ``epoch``, the
+end-of-training ``train_runtime``/``train_loss``...). The file has no clock: wall times are NaN.
+Problem offsets: ``None`` for file-level problems, else the **index of the entry** in
+``log_history`` (0-based).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any
+
+from rltui.records import ChunkBuilder, Problem, ReadResult, SourceKind
+from rltui.sources.console import clean_key, to_float
+
+_MAX_BYTES = 256 << 20  # a trainer_state.json is a few MB at most; refuse to slurp anything huge
+_MAX_PROBLEMS = 1000
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond float range
+            return math.inf if value > 0 else -math.inf
+    if isinstance(value, str):
+        return to_float(value)  # numeric strings, "nan", "inf"
+    return None
+
+
+def _int_step(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+class TrainerStateReader:
+    """Re-parses ``trainer_state.json`` whenever it changes (see the module docstring).
+
+    ``points`` counts the points of the latest successful parse.
+    """
+
+    kind: SourceKind = "trainer_state"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.points = 0
+        self.problems: list[Problem] = []
+        self._parsed_sig: tuple[int, int, int] | None = None
+        self._failed_sig: tuple[int, int, int] | None = None
+        self._reported_sig: tuple[int, int, int] | None = None
+        self._state = "ok"
+        self._parsed_once = False
+        self._seen: set[tuple[int | None, str]] = set()
+
+    def _report(self, result: ReadResult, offset: int | None, message: str) -> None:
+        key = (offset, message)
+        if key in self._seen or len(self.problems) >= _MAX_PROBLEMS:
+            return
+        self._seen.add(key)
+        p = Problem(self.path, offset, message)
+        self.problems.append(p)
+        result.problems.append(p)
+
+    def _file_problem(self, result: ReadResult, message: str) -> None:
+        if self._state != message:  # one problem per transition
+            self._state = message
+            p = Problem(self.path, None, message)
+            self.problems.append(p)
+            result.problems.append(p)
+
+    def read(self) -> ReadResult:
+        result = ReadResult()
+        try:
+            with open(self.path, "rb") as f:
+                data = f.read(_MAX_BYTES + 1)
+                st = os.fstat(f.fileno())  # after the read: a parse failure then waits for a change
+        except FileNotFoundError:
+            self._file_problem(result, "file not found (vanished or not written yet)")
+            self._parsed_sig = None  # when it comes back, parse it whatever its stat
+            return result
+        except OSError as exc:
+            self._file_problem(result, f"cannot read file: {exc.strerror or exc}")
+            self._parsed_sig = None
+            return result
+        self._state = "ok"
+        sig = (st.st_mtime_ns, st.st_size, st.st_ino)
+        if sig == self._parsed_sig:
+            return result
+        if len(data) > _MAX_BYTES:
+            if self._reported_sig != sig:
+                self._reported_sig = sig
+                self._file_problem(result, f"file larger than {_MAX_BYTES} bytes, not read")
+            return result
+        try:
+            state = json.loads(data.decode("utf-8", errors="replace"))
+        except (ValueError, RecursionError) as exc:
+            if self._failed_sig == sig and self._reported_sig != sig:
+                self._reported_sig = sig
+                self._report(result, None, f"not valid JSON: {str(exc)[:200]}")
+            self._failed_sig = sig
+            return result
+        self._parsed_sig = sig
+        self._failed_sig = None
+        self._emit(state, result)
+        return result
+
+    def _emit(self, state: Any, result: ReadResult) -> None:
+        result.restarted = self._parsed_once
+        self._parsed_once = True
+        if not isinstance(state, dict):
+            self._report(result, None, "top level is not a JSON object")
+            self.points = 0
+            return
+        for field in ("max_steps", "logging_steps"):
+            value = _int_step(state.get(field))
+            if value is not None and value > 0:
+                setattr(result, field, value)
+        history = state.get("log_history")
+        if not isinstance(history, list):
+            self._report(result, None, "no log_history list")
+            self.points = 0
+            return
+        builder = ChunkBuilder()
+        points = 0
+        nan = math.nan
+        for index, entry in enumerate(history):
+            if not isinstance(entry, dict):
+                self._report(result, index, "log_history entry is not an object")
+                continue
+            step = _int_step(entry.get("step"))
+            if step is None:
+                self._report(result, index, "log_history entry without an integer step")
+                continue
+            for key, value in entry.items():
+                if key == "step":
+                    continue
+                number = _number(value)
+                name = clean_key(key) if number is not None else None
+                if name is not None and number is not None:
+                    builder.add(name, step, nan, number)
+                    points += 1
+        self.points = points
+        result.chunks = builder.build()
+
+    def close(self) -> None:
+        """Nothing to release: the file is opened only for the duration of each read."""

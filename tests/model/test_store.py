@@ -1,0 +1,256 @@
+"""MetricStore: merge by step, rewinds, non-finite counting, views and memory (design.md §4).
+
+The property test replays random reader outputs against a plain-dict reference written from the
+rules in the store's docstring, not from the store's code.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rltui.model.store import MetricStore, Series
+from rltui.records import PointChunk
+
+
+def chunk(steps: list[int], values: list[float], walls: list[float] | None = None) -> PointChunk:
+    if walls is None:
+        walls = [float(s) for s in steps]
+    return PointChunk.from_lists(steps, walls, values)
+
+
+def as_dict(store: MetricStore, name: str) -> dict[int, float]:
+    s = store.get(name)
+    if s is None:
+        return {}
+    return dict(zip(s.steps.tolist(), s.values.tolist(), strict=True))
+
+
+# -- appends ----------------------------------------------------------------------------------
+
+
+def test_append_reuses_buffers_and_grows_geometrically() -> None:
+    """Appending k points touches O(k) memory: buffers are reused until full, then grown by a factor."""
+    store = MetricStore()
+    buffers: set[int] = set()
+    n = 20_000
+    for i in range(n):
+        store.add("a", {"loss": chunk([i], [float(i)])})
+        buffers.add(id(store["loss"]._steps))
+    series = store["loss"]
+    assert len(series) == n
+    assert np.array_equal(series.steps, np.arange(n))
+    # Geometric growth from 64 by 1.25 reaches 20k in ~26 reallocations; a copy per append would be 20k.
+    assert len(buffers) <= math.ceil(math.log(n / 64) / math.log(1.25)) + 2
+    assert len(store["loss"]._steps) < 1.3 * n
+
+
+def test_append_does_not_copy_existing_points() -> None:
+    store = MetricStore()
+    store.add("a", {"x": chunk(list(range(10)), [0.0] * 10)})
+    buf = store["x"]._values
+    before = buf.__array_interface__["data"][0]
+    store.add("a", {"x": chunk([10, 11], [1.0, 2.0])})
+    assert store["x"]._values.__array_interface__["data"][0] == before  # same memory, no copy
+    assert store["x"].values.tolist() == [0.0] * 10 + [1.0, 2.0]
+
+
+# -- merging ----------------------------------------------------------------------------------
+
+
+def test_same_step_from_two_sources_newest_wins_and_is_not_doubled() -> None:
+    store = MetricStore()
+    store.add("events", {"loss": chunk([1, 2, 3], [0.5, 0.4, 0.3])})
+    store.add("state", {"loss": chunk([2, 3, 4], [0.41, 0.31, 0.21])})
+    assert as_dict(store, "loss") == {1: 0.5, 2: 0.41, 3: 0.31, 4: 0.21}
+    store.add("events", {"loss": chunk([4], [0.2])})
+    assert as_dict(store, "loss")[4] == 0.2
+    assert len(store["loss"]) == 4
+
+
+def test_duplicate_steps_within_a_chunk_keep_the_last() -> None:
+    """``train/epoch`` is written again at eval steps: one point per step, the last value."""
+    store = MetricStore()
+    store.add("events", {"epoch": chunk([1, 2, 2, 3, 3], [0.1, 0.2, 0.21, 0.3, 0.31])})
+    assert as_dict(store, "epoch") == {1: 0.1, 2: 0.21, 3: 0.31}
+
+
+def test_interleaved_steps_from_another_source_are_sorted_in() -> None:
+    store = MetricStore()
+    store.add("a", {"m": chunk([2, 4, 6], [2.0, 4.0, 6.0])})
+    store.add("b", {"m": chunk([1, 3, 5, 7], [1.0, 3.0, 5.0, 7.0])})
+    s = store["m"]
+    assert s.steps.tolist() == [1, 2, 3, 4, 5, 6, 7]
+    assert s.values.tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+
+
+def test_a_source_without_clock_keeps_the_existing_wall_time() -> None:
+    store = MetricStore()
+    store.add("events", {"loss": chunk([1, 2], [0.5, 0.4], [100.0, 101.0])})
+    store.add("state", {"loss": chunk([1, 2], [0.51, 0.41], [math.nan, math.nan])})
+    assert store["loss"].wall_times.tolist() == [100.0, 101.0]
+    assert store["loss"].values.tolist() == [0.51, 0.41]
+
+
+# -- rewinds ----------------------------------------------------------------------------------
+
+
+def test_step_going_back_within_a_source_replaces_later_points() -> None:
+    store = MetricStore()
+    store.add("events", {"loss": chunk(list(range(1, 11)), [1.0] * 10), "lr": chunk([1, 2], [0.1, 0.2])})
+    store.add("events", {"loss": chunk([6, 7], [2.0, 2.0])})
+    assert as_dict(store, "loss") == {**dict.fromkeys(range(1, 6), 1.0), 6: 2.0, 7: 2.0}
+    assert as_dict(store, "lr") == {1: 0.1, 2: 0.2}  # only the rewound metric is cut
+
+
+def test_rewind_inside_one_chunk() -> None:
+    store = MetricStore()
+    store.add("events", {"loss": chunk([1, 2, 3, 4, 2, 3], [1.0, 1.0, 1.0, 1.0, 2.0, 2.0])})
+    assert as_dict(store, "loss") == {1: 1.0, 2: 2.0, 3: 2.0}
+
+
+def test_rewind_at_chunk_start_and_again_inside_the_chunk() -> None:
+    """Two rewinds in one read: the points between them from the old run must go too."""
+    store = MetricStore()
+    store.add("events", {"m": chunk(list(range(1, 11)), [1.0] * 10)})
+    store.add("events", {"m": chunk([5, 8, 7], [2.0, 2.0, 3.0])})
+    assert as_dict(store, "m") == {1: 1.0, 2: 1.0, 3: 1.0, 4: 1.0, 5: 2.0, 7: 3.0}
+
+
+def test_another_source_repeating_an_earlier_step_is_not_a_rewind() -> None:
+    store = MetricStore()
+    store.add("events", {"loss": chunk([1, 2, 3, 4], [1.0, 1.0, 1.0, 1.0])})
+    store.add("state", {"loss": chunk([1, 2], [5.0, 5.0])})
+    assert as_dict(store, "loss") == {1: 5.0, 2: 5.0, 3: 1.0, 4: 1.0}
+
+
+def test_restarted_source_restates_without_rewinding_or_doubling() -> None:
+    store = MetricStore()
+    store.add("state", {"loss": chunk([1, 2, 3], [1.0, 2.0, 3.0])})
+    store.add("state", {"loss": chunk([1, 2, 3, 4], [1.5, 2.5, 3.5, 4.5])}, restarted=True)
+    assert as_dict(store, "loss") == {1: 1.5, 2: 2.5, 3: 3.5, 4: 4.5}
+
+
+# -- non-finite -------------------------------------------------------------------------------
+
+
+def test_nonfinite_count_follows_replacements_and_truncation() -> None:
+    store = MetricStore()
+    store.add("a", {"g": chunk([1, 2, 3, 4], [math.nan, 1.0, math.inf, -math.inf])})
+    assert store["g"].nonfinite == 3
+    store.add("b", {"g": chunk([1], [0.5])})  # NaN replaced by a finite value
+    assert store["g"].nonfinite == 2
+    store.add("b", {"g": chunk([2], [math.nan])})  # finite replaced by NaN
+    assert store["g"].nonfinite == 3
+    store.add("a", {"g": chunk([3], [1.0])})  # rewind of source a at 3 drops step 4 (-inf)
+    assert store["g"].steps.tolist() == [1, 2, 3]
+    assert store["g"].nonfinite == 1
+
+
+# -- views ------------------------------------------------------------------------------------
+
+
+def test_view_at_step_is_the_series_as_of_that_step() -> None:
+    store = MetricStore()
+    store.add("a", {"m": chunk([10, 20, 30, 40], [1.0, 2.0, 3.0, 4.0])})
+    full = store.view("m")
+    assert full is not None
+    assert full.last == 4.0
+    assert full.last_step == 40
+    v = store.view("m", at_step=25)
+    assert v is not None
+    assert v.steps.tolist() == [10, 20]
+    assert v.last == 2.0
+    exact = store.view("m", at_step=30)
+    assert exact is not None
+    assert exact.last_step == 30
+    assert store.view("m", at_step=5) is None
+    assert store.view("missing") is None
+    assert store.last_step == 40
+    assert store.names() == ["m"]
+
+
+# -- memory -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("chunk_size", [1, 37, 1000])
+def test_bytes_per_point_for_a_long_series(chunk_size: int) -> None:
+    store = MetricStore()
+    n = 100_000
+    steps = np.arange(n, dtype=np.int64)
+    values = np.sin(steps).astype(np.float64)
+    walls = steps.astype(np.float64)
+    for a in range(0, n, chunk_size):
+        b = min(n, a + chunk_size)
+        store.add("e", {"x": PointChunk(steps[a:b], walls[a:b], values[a:b])})
+    assert len(store["x"]) == n
+    assert store.nbytes() / n <= 32
+    assert np.array_equal(store["x"].values, values)
+
+
+# -- property: the store against a reference built from the documented rules ----------------
+
+
+class Reference:
+    """Plain dicts: newest value per step; a step below the source's previous step cuts the series."""
+
+    def __init__(self) -> None:
+        self.series: dict[str, dict[int, float]] = {}
+        self.last: dict[tuple[str, str], int] = {}
+
+    def add(self, source: str, name: str, steps: list[int], values: list[float], restarted: bool) -> None:
+        if restarted:
+            self.last = {k: v for k, v in self.last.items() if k[0] != source}
+        series = self.series.setdefault(name, {})
+        for s, v in zip(steps, values, strict=True):
+            prev = self.last.get((source, name))
+            if prev is not None and s < prev:
+                for k in [k for k in series if k >= s]:
+                    del series[k]
+            series[s] = v
+            self.last[(source, name)] = s
+
+
+finite_or_not = st.one_of(
+    st.floats(-1e6, 1e6, allow_nan=False), st.just(math.nan), st.just(math.inf), st.just(-math.inf)
+)
+op = st.tuples(
+    st.sampled_from(["events", "state", "console"]),
+    st.sampled_from(["loss", "kl"]),
+    st.lists(st.tuples(st.integers(0, 12), finite_or_not), min_size=0, max_size=12),
+    st.booleans(),
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(op, min_size=1, max_size=15))
+def test_store_matches_reference(ops: list[tuple[str, str, list[tuple[int, float]], bool]]) -> None:
+    store, ref = MetricStore(), Reference()
+    for source, name, points, restarted in ops:
+        steps = [p[0] for p in points]
+        values = [p[1] for p in points]
+        store.add(source, {name: chunk(steps, values)}, restarted=restarted)
+        ref.add(source, name, steps, values, restarted)
+    for name, expected in ref.series.items():
+        got = as_dict(store, name)
+        assert sorted(got) == sorted(expected)
+        for k, v in expected.items():
+            assert got[k] == v or (math.isnan(got[k]) and math.isnan(v))
+        s = store.get(name)
+        if s is not None:
+            assert s.nonfinite == int(np.count_nonzero(~np.isfinite(s.values)))
+            assert bool(np.all(np.diff(s.steps) > 0))
+
+
+def test_series_is_usable_on_its_own() -> None:
+    s = Series("x")
+    s.merge(np.array([3, 1, 2], dtype=np.int64), np.zeros(3), np.array([3.0, 1.0, 2.0]))
+    assert s.steps.tolist() == [1, 2, 3]
+    assert s.values.tolist() == [1.0, 2.0, 3.0]
+    assert s.first_step == 1
+    assert s.last_step == 3
+    assert s.count_upto(2) == 2
