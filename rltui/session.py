@@ -44,11 +44,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from rltui.model.snapshot import MetricSummary, RunInfo, RunSnapshot, SourceInfo
+from rltui.model.config import Config
+from rltui.model.engine import RunModel
+from rltui.model.snapshot import RunInfo, RunSnapshot, SourceInfo
 from rltui.model.store import MetricStore
 from rltui.records import Problem, ReadResult, SourceKind
+from rltui.settings import load_config, read_config
 from rltui.sources.base import SourceReader
 from rltui.sources.detect import Detection, detect, parse_config, read_model_card
 from rltui.sources.discovery import DiscoveredRun, Discovery, SourceFile, discover, find_runs, run_files
@@ -120,47 +121,6 @@ class _Followed:
             self.problems.append(p)
 
 
-def summarize_metrics(store: MetricStore, at_step: int | None = None) -> dict[str, MetricSummary]:
-    """The ``metrics`` map of ``check --json``: per metric, counts, range and last value.
-
-    Min and max are over finite values only (None when there is none); ``nonfinite`` counts NaN
-    and infinities, which ``last`` may be.
-    """
-    out: dict[str, MetricSummary] = {}
-    for name in store.names():
-        view = store.view(name, at_step)
-        if view is None:
-            continue
-        values = view.values
-        finite = values[np.isfinite(values)]
-        out[name] = MetricSummary(
-            points=len(view),
-            first_step=int(view.steps[0]),
-            last_step=int(view.steps[-1]),
-            last=float(values[-1]),
-            min=float(finite.min()) if len(finite) else None,
-            max=float(finite.max()) if len(finite) else None,
-            nonfinite=int(len(values) - len(finite)),
-        )
-    return out
-
-
-def _wall_range(store: MetricStore, at_step: int | None) -> tuple[float | None, float | None]:
-    first: float | None = None
-    last: float | None = None
-    for name in store.names():
-        view = store.view(name, at_step)
-        if view is None:
-            continue
-        walls = view.wall_times[np.isfinite(view.wall_times)]
-        if len(walls) == 0:
-            continue
-        lo, hi = float(walls.min()), float(walls.max())
-        first = lo if first is None else min(first, lo)
-        last = hi if last is None else max(last, hi)
-    return first, last
-
-
 def _positive_int(value: object) -> int | None:
     if isinstance(value, bool):
         return None
@@ -186,7 +146,7 @@ class RunSession:
         self,
         run: DiscoveredRun,
         *,
-        model_config: object | None = None,
+        model_config: Config | None = None,
         tmux: str | None = None,
         tmux_socket: str | None = None,
         problems: Sequence[Problem] = (),
@@ -206,8 +166,7 @@ class RunSession:
         self._card_sig: tuple[int, int] | None = None
         self._card_text: str | None = None
         self._model_config = model_config
-        self._model: Any = None
-        self._model_failed = False
+        self._model: RunModel | None = None
         self._rebuilding = False
         self._order = 0
         self._tmux = tmux
@@ -276,28 +235,9 @@ class RunSession:
             self._card_path = card
 
     def snapshot(self, at_step: int | None = None) -> RunSnapshot:
-        sources = self.sources()
-        problems = tuple(self._problems)
+        """The model's verdict as of ``at_step`` (None: the newest step)."""
         model = self._get_model()
-        if model is not None:
-            try:
-                return model.snapshot(at_step=at_step, sources=sources, problems=problems)
-            except NotImplementedError:
-                self._model_failed = True  # parts of the model are still stubs: plain summaries
-                self._model = None
-        step = self._store.last_step if at_step is None else min(at_step, self._store.last_step or at_step)
-        first_wall, last_wall = _wall_range(self._store, at_step)
-        return RunSnapshot(
-            info=self._info,
-            step=step,
-            instruments=(),
-            alerts=(),
-            metrics=summarize_metrics(self._store, at_step),
-            sources=sources,
-            problems=problems,
-            last_wall_time=last_wall,
-            first_wall_time=first_wall,
-        )
+        return model.snapshot(at_step=at_step, sources=self.sources(), problems=tuple(self._problems))
 
     def close(self) -> None:
         for f in self._followed:
@@ -489,18 +429,10 @@ class RunSession:
         return self._detection
 
     # -- the model ------------------------------------------------------------------------
-    def _get_model(self) -> Any:
-        if self._model is not None and self._model.store is self._store:
-            return self._model
-        if self._model_failed:
-            return None
-        try:
-            from rltui.model.engine import RunModel
-
-            self._model = RunModel(self._info, self._store, self._model_config)  # type: ignore[arg-type]
-        except (ImportError, NotImplementedError):  # the model is not all there yet
-            self._model_failed = True
-            self._model = None
+    def _get_model(self) -> RunModel:
+        # The store is replaced when a console-only run learns its logging interval late.
+        if self._model is None or self._model.store is not self._store:
+            self._model = RunModel(self._info, self._store, self._model_config)
         return self._model
 
 
@@ -514,16 +446,12 @@ def _size(path: str) -> int:
 # -- opening runs -------------------------------------------------------------------------------
 
 
-def _load_model_config(config_path: str | None, run_root: str) -> object | None:
+def _load_model_config(config_path: str | None, run_root: str) -> Config | None:
     """The thresholds for the rules: ``--config FILE``, else the ``rltui.toml`` that applies to
     the run (run folder, working directory, user config folder; ``rltui.settings``).
 
     ``ConfigError`` from a bad file propagates: ``check`` turns it into exit code 2.
     """
-    try:
-        from rltui.settings import load_config, read_config
-    except ImportError:
-        return None
     if config_path is not None:
         return read_config(config_path)
     run_dir = None

@@ -89,10 +89,11 @@ def test_at_step_says_when_rltui_would_have_warned() -> None:
     _, before = check_json(RUNS / "dpo_margin_explosion", "--at-step", str(first - 1))
     assert before["runs"][0]["last_step"] == first - 1
     assert "margin_runaway" not in {a["id"] for a in before["runs"][0]["alerts"]}
-    _, at = check_json(RUNS / "dpo_margin_explosion", "--at-step", str(first))
+    # Rules need sustained evidence (3 of the last 4 points), and date the alert from its onset.
+    _, at = check_json(RUNS / "dpo_margin_explosion", "--at-step", str(first + 3))
     fired = [a for a in at["runs"][0]["alerts"] if a["id"] == "margin_runaway"]
     assert fired and fired[0]["first_step"] == first
-    assert at["runs"][0]["metrics"]["rewards/margins"]["last_step"] == first
+    assert at["runs"][0]["metrics"]["rewards/margins"]["last_step"] == first + 3
 
 
 def test_several_runs_in_one_call(tmp_path: Path) -> None:

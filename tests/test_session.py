@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rltui.model.engine import summarize_metrics
 from rltui.model.store import MetricStore
 from rltui.session import (
     NoRunError,
@@ -23,7 +24,6 @@ from rltui.session import (
     find_sweep,
     open_new_sessions,
     open_sessions,
-    summarize_metrics,
 )
 
 RUNS = Path(__file__).resolve().parent.parent / "fixtures" / "runs"

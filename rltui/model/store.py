@@ -185,7 +185,7 @@ class MetricStore:
         self.version = 0
 
     def __contains__(self, name: object) -> bool:
-        return name in self._series and len(self._series[name]) > 0  # type: ignore[index]
+        return isinstance(name, str) and name in self._series and len(self._series[name]) > 0
 
     def __getitem__(self, name: str) -> Series:
         return self._series[name]

@@ -1,0 +1,268 @@
+"""Runs the catalogue over a run's store, incrementally, with sustained evidence and hysteresis.
+
+Evaluation unit: one rule on one subject series (usually the series its primary role resolves
+to; ``nonfinite`` has one unit per metric). At every logged point of its subject a unit asks its
+rule for a level (0 clean, 1 info, 2 warn, 3 critical) and feeds a small state machine:
+
+* **fire**: a level fires when it holds at >= 3 of the last 4 points (patterns.md §3), or at a
+  single point for the severities the rule lists as ``instant`` (non-finite values, |rz| > 6).
+  ``first_step`` is the earliest flagged point of that window, i.e. the onset.
+* **escalate**: while active, a higher sustained level raises the alert's severity (it never
+  lowers it); evidence and numbers always follow the newest flagged point.
+* **clear**: 5 consecutive clean points clear the alert. It stays in :meth:`alerts` with
+  ``active=False`` and its ``last_step``. If the rule fires again later, that is a **new** entry
+  (new ``first_step``), so the history reads as separate episodes.
+
+Work per :meth:`PatternEngine.advance` is O(k * window) for k new points: each unit remembers how
+many of its points it has seen, and a rule only looks at trailing windows (<= 100 points).
+A store that rewinds (a resumed run), or a request for an earlier step, rebuilds from scratch.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rltui.model.aliases import ALIASES
+from rltui.model.config import Config
+from rltui.model.patterns.catalogue import CATALOGUE, INSTRUMENT_OF_ROLE
+from rltui.model.patterns.context import Ctx, family_of, guard_steps, resolve_roles
+from rltui.model.patterns.spec import CLEAN, LEVEL_NAME, NAME_LEVEL, Evidence, Finding, RuleSpec
+from rltui.model.snapshot import Alert, RunInfo
+from rltui.model.store import MetricStore
+
+SUSTAIN_NEED, SUSTAIN_OF = 3, 4
+CLEAR_AFTER = 5
+
+_COMPONENT_STD = re.compile(r"^rewards/[^/]+/std$")
+_ALL_ROLES = tuple(ALIASES)
+
+
+@dataclass(slots=True)
+class _Episode:
+    severity: int
+    first_step: int
+    last_step: int
+    finding: Finding
+    active: bool = True
+
+
+@dataclass(slots=True)
+class _Unit:
+    spec: RuleSpec
+    key: str
+    done: int = 0
+    last_step: int | None = None
+    levels: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=SUSTAIN_OF))
+    clean: int = 0
+    episodes: list[_Episode] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def open(self) -> _Episode | None:
+        return self.episodes[-1] if self.episodes and self.episodes[-1].active else None
+
+
+def _fmt(v: float | int | str) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, int):
+        return str(v)
+    if v == 0 or 1e-3 <= abs(v) < 1e5:
+        return f"{v:.3g}"
+    return f"{v:.2e}"
+
+
+class _Fill(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def _clean_evidence(ev: Evidence) -> Evidence:
+    """JSON-safe evidence: finite plain floats; a non-finite number becomes its name."""
+    out: Evidence = {}
+    for k, v in ev.items():
+        if isinstance(v, (bool, int | np.integer)):
+            out[k] = int(v)
+        elif isinstance(v, float | np.floating):
+            f = float(v)
+            out[k] = (
+                f
+                if math.isfinite(f)
+                else ("NaN" if math.isnan(f) else ("Infinity" if f > 0 else "-Infinity"))
+            )
+        else:
+            out[k] = str(v)
+    return out
+
+
+class PatternEngine:
+    """``PatternEngine(info, config).advance(store, upto_step)`` then ``alerts()``."""
+
+    def __init__(self, info: RunInfo, config: Config | None = None) -> None:
+        self.info = info
+        self.config = config if config is not None else Config.defaults()
+        self._units: dict[tuple[str, str], _Unit] = {}
+        self._step: int | None = None
+        self._guard = guard_steps(info)
+        self._thresholds = {s.id: self.config.thresholds(s.id) for s in CATALOGUE}
+
+    @property
+    def step(self) -> int | None:
+        return self._step
+
+    def reset(self) -> None:
+        self._units.clear()
+        self._step = None
+
+    # -- which units exist ------------------------------------------------------------------
+    def _subjects(self, spec: RuleSpec, names: list[str], keys: dict[str, Any]) -> list[str]:
+        if spec.primary == "*":
+            return names
+        if spec.primary == "~component_std":
+            return [n for n in names if _COMPONENT_STD.match(n)]
+        if spec.primary == "~roles":
+            return sorted({keys[r].name for r in spec.roles if r in keys})
+        k = keys.get(spec.primary)
+        return [k.name] if k is not None else []
+
+    def _applies(self, spec: RuleSpec, family: str) -> bool:
+        if not self.config.enabled(spec.id) or family not in spec.families:
+            return False
+        return spec.trainers is None or self.info.trainer in spec.trainers
+
+    # -- the work ---------------------------------------------------------------------------
+    def advance(self, store: MetricStore, upto_step: int | None = None) -> None:
+        """Evaluate every new logged point up to ``upto_step`` (inclusive; None = all)."""
+        if upto_step is not None and self._step is not None and upto_step < self._step:
+            self.reset()
+        names = store.names()
+        keys = resolve_roles(self.info, names, _ALL_ROLES)
+        family = family_of(self.info.trainer, names)
+        for spec in CATALOGUE:
+            if not self._applies(spec, family):
+                continue
+            for subject in self._subjects(spec, names, keys):
+                if (spec.id, subject) not in self._units:
+                    self._units[(spec.id, subject)] = _Unit(spec, subject)
+        # A rewind in the store (resumed run) invalidates what was evaluated: rebuild.
+        for u in self._units.values():
+            s = store.get(u.key)
+            if u.done and (s is None or u.last_step is None or s.count_upto(u.last_step) != u.done):
+                self.reset()
+                self.advance(store, upto_step)
+                return
+        ev_steps: list[np.ndarray] = []
+        ev_units: list[np.ndarray] = []
+        units = list(self._units.values())
+        for i, u in enumerate(units):
+            s = store.get(u.key)
+            if s is None:
+                continue
+            end = s.count_upto(upto_step)
+            if end > u.done:
+                ev_steps.append(s.steps[u.done : end])
+                ev_units.append(np.full(end - u.done, i, dtype=np.int64))
+        if ev_steps:
+            steps = np.concatenate(ev_steps)
+            uids = np.concatenate(ev_units)
+            order = np.lexsort((uids, steps))
+            steps, uids = steps[order], uids[order]
+            bounds = np.flatnonzero(np.diff(steps)) + 1
+            for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(steps)], strict=True):
+                step = int(steps[lo])
+                ctx = Ctx(store, step, self.info, keys, family, self._guard)
+                for uid in uids[lo:hi]:
+                    self._evaluate(units[int(uid)], ctx)
+        last = store.last_step if upto_step is None else upto_step
+        if last is not None:
+            self._step = last if self._step is None else max(self._step, last)
+
+    def _evaluate(self, u: _Unit, ctx: Ctx) -> None:
+        ctx.key = u.key
+        ctx.state = u.state
+        finding: Finding | None
+        try:
+            finding = u.spec.check(ctx, self._thresholds[u.spec.id])
+        except (ValueError, FloatingPointError, ZeroDivisionError, IndexError):
+            finding = None  # a rule never takes the engine down; the point counts as clean
+        u.done += 1
+        u.last_step = ctx.step
+        self._update(u, ctx.step, finding)
+
+    def _update(self, u: _Unit, step: int, finding: Finding | None) -> None:
+        level = finding.level if finding is not None else CLEAN
+        u.levels.append((step, level))
+        fired = CLEAN
+        onset = step
+        for lv in sorted(LEVEL_NAME, reverse=True):
+            if LEVEL_NAME[lv] in u.spec.instant:
+                if level >= lv:
+                    fired, onset = lv, step
+                    break
+                continue
+            flagged = [s for s, x in u.levels if x >= lv]
+            if len(flagged) >= SUSTAIN_NEED:
+                fired, onset = lv, flagged[0]
+                break
+        ep = u.open
+        if ep is not None:
+            if level > CLEAN and finding is not None:
+                u.clean = 0
+                ep.last_step = step
+                ep.finding = finding
+                ep.severity = max(ep.severity, fired)
+            else:
+                u.clean += 1
+                if u.clean >= CLEAR_AFTER:
+                    ep.active = False
+            return
+        if fired > CLEAN and finding is not None:
+            u.clean = 0
+            u.episodes.append(_Episode(fired, onset, step, finding))
+
+    # -- results ----------------------------------------------------------------------------
+    def alerts(self) -> tuple[Alert, ...]:
+        out = [self._alert(u, ep) for u in self._units.values() for ep in u.episodes]
+        out.sort(key=lambda a: (a.first_step, -NAME_LEVEL[a.severity], a.id, a.metric or ""))
+        return tuple(out)
+
+    def _alert(self, u: _Unit, ep: _Episode) -> Alert:
+        spec = u.spec
+        ev = _clean_evidence(ep.finding.evidence)
+        fill = _Fill({k: _fmt(v) for k, v in ev.items()})
+        fill.setdefault("key", u.key)
+        fill.setdefault("step", str(ep.last_step))
+        fill.setdefault("first_step", str(ep.first_step))
+        action = (ep.finding.action or spec.action).format_map(fill)
+        cause = (ep.finding.cause or spec.cause).format_map(fill)
+        shown = ", ".join(f"{k} {fill[k]}" for k in list(ev)[:3])
+        message = f"{spec.title} on {u.key}" + (f": {shown}" if shown else "")
+        instrument = spec.instrument
+        if spec.primary in ("*", "~roles"):
+            instrument = _instrument_of_key(u.key) or instrument
+        return Alert(
+            id=spec.id,
+            severity=LEVEL_NAME[ep.severity],
+            first_step=ep.first_step,
+            last_step=ep.last_step,
+            active=ep.active,
+            message=message,
+            cause=cause,
+            action=action,
+            evidence=ev,
+            metric=u.key,
+            instrument=instrument,
+        )
+
+
+def _instrument_of_key(key: str) -> str | None:
+    for role, spellings in ALIASES.items():
+        if any(k.name == key for k in spellings):
+            return INSTRUMENT_OF_ROLE.get(role)
+    return None

@@ -1,0 +1,629 @@
+"""Universal rules (patterns.md §4.1): every trainer logs a loss, a gradient norm and an LR."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Mapping
+
+import numpy as np
+
+from rltui.model import stats
+from rltui.model.patterns.context import Ctx, finite, med, sig
+from rltui.model.patterns.spec import (
+    CRITICAL,
+    INFO,
+    NOT_RL,
+    WARN,
+    Evidence,
+    Finding,
+    RuleSpec,
+    hit,
+    rule,
+    th,
+)
+
+RULES: list[RuleSpec] = []
+T = Mapping[str, float]
+
+#: Roles whose non-finite values are critical (patterns.md U-01); any other key is a warn.
+CRITICAL_ROLES = ("loss", "grad_norm", "kl", "reward", "value_loss")
+
+
+@rule(
+    RULES,
+    id="nonfinite",
+    code="U-01",
+    severities=("warn", "critical"),
+    title="Non-finite value",
+    instrument="loss",
+    primary="*",
+    logic="Any NaN or Inf in a logged value. Critical in loss, grad_norm, kl, reward or value loss; warn "
+    "elsewhere. "
+    "Fires on the single point.",
+    cause="fp16 overflow, a divide-by-zero in a reward, or an empty completion mask (every label masked by "
+    "a wrong "
+    "chat template).",
+    action="Non-finite {key} at step {step}. Stop and inspect that batch. Check the precision (bf16 vs "
+    "fp16), the "
+    "reward function, and the loss masking and chat template.",
+    source="[PROP]; [CvC-III] GRPO loss watched for numerical issues; [TRL] PPO value loss 'will spike / "
+    "NaN'.",
+    instant=("warn", "critical"),
+)
+def nonfinite(c: Ctx, t: T) -> Finding | None:
+    x = c.last()
+    if math.isfinite(x):
+        return None
+    crit = any(c.name(r) == c.key for r in CRITICAL_ROLES)
+    return hit(CRITICAL if crit else WARN, value=x)
+
+
+def _loss_spike(c: Ctx, t: T) -> Finding | None:
+    """U-02 rules A and B on the subject loss series (shared by loss_spike and loss_drop_then_spike)."""
+    a = c.v("@")
+    n = len(a)
+    x = float(a[-1])
+    if not math.isfinite(x):
+        return None
+    start = abs(float(np.median(finite(a[:5])))) if len(finite(a[:5])) else math.nan
+    floor = t["min_jump"] * start  # jumps at floating-point-noise scale (a loss at 1e-16) are not spikes
+    if c.family == "rl":
+        z = c.rz()
+        if z > t["rl_rz"] and x - c.med("@", 21) > floor:
+            return hit(WARN, rz=z, value=x, ratio=x / c.med("@", 21) if c.med("@", 21) else math.nan)
+        return None
+    level: int = 0
+    ev: Evidence = {}
+    if n >= 20 and c.after_t0():
+        older = finite(a[-100:-10])
+        m = float(np.mean(older)) if len(older) >= 10 else math.nan
+        peak = float(np.max(finite(a[-10:])))
+        if m > 0 and peak / m > t["spike_ratio"] and peak - m > floor:
+            level, ev = WARN, {"ratio": peak / m, "value": peak}
+    z = c.rz()
+    pre = med(finite(a[-21:-1]))
+    if c.after_t0() and z > t["rz"] and x - pre > floor:
+        level, ev = WARN, {"ratio": x / pre if pre else math.nan, "value": x, "rz": z}
+    # No recovery: the point 5 back was a spike and the 5 since stay above its pre-spike band.
+    j = n - 6
+    if j >= 20 and j >= c.t0():
+        pre_w = finite(a[j - 20 : j])
+        m0, s0 = stats.robust_center_scale(pre_w)
+        zj = (a[j] - m0) / s0
+        after = finite(a[j + 1 :])
+        if (
+            zj > t["rz"]
+            and a[j] - m0 > floor
+            and len(after)
+            and med(after) > m0 + t["no_recovery_sigma"] * s0
+        ):
+            level = CRITICAL
+            ev = {"ratio": float(a[j]) / m0 if m0 else math.nan, "value": float(a[j]), "after": med(after)}
+    return Finding(level, ev) if level else None
+
+
+def _dropped(c: Ctx, t: T) -> bool:
+    """[S1] "drops then spikes": the loss fell below 0.6x its first value before the recent window."""
+    a = c.v("@")
+    older = finite(a[:-10])
+    return len(older) > 0 and math.isfinite(a[0]) and float(np.min(older)) < t["drop_fraction"] * float(a[0])
+
+
+_SPIKE_THRESHOLDS = {
+    "spike_ratio": th(2.0, "[CvC-I]", "max(last 10) / mean(preceding <= 90 points) above this is a spike"),
+    "rz": th(6.0, "[PROP]", "robust z of one point above this is a spike"),
+    "no_recovery_sigma": th(
+        3.0, "[PROP]", "critical if the 5 points after a spike stay this many sigma above"
+    ),
+    "rl_rz": th(
+        15.0,
+        "[CvC-III]; 15 calibrated [PROP]",
+        "GRPO/RLOO/PPO policy losses: only a discontinuity this large counts",
+    ),
+    "drop_fraction": th(0.6, "[S1]", "DPO: a loss below this fraction of its first value before a spike"),
+    "min_jump": th(0.01, "[PROP]", "a spike must rise by at least this fraction of the loss's first value"),
+}
+
+
+@rule(
+    RULES,
+    id="loss_spike",
+    code="U-02",
+    severities=("warn", "critical"),
+    title="Loss spike",
+    instrument="loss",
+    primary="loss",
+    thresholds=_SPIKE_THRESHOLDS,
+    logic="A: max(last 10 points) / mean(the preceding <= 90) > spike_ratio (needs 20 points). B: one point "
+    "with "
+    "rz > rz. Critical when the median of the 5 points after a spike stays above the pre-spike median + "
+    "no_recovery_sigma * sigma. GRPO/RLOO/PPO: only rz > rl_rz (do not read their loss trend).",
+    cause="LR too high, a corrupt or extreme batch, gradient explosion, memory issues.",
+    action="Loss jumped x{ratio} above its recent level at step {step}. Inspect that batch. If spikes "
+    "recur, lower "
+    "the LR or lengthen warmup; keep gradient clipping on.",
+    source="Rule A [CvC-I] (spike ratio > 2.0); rule B and recovery [PROP]; RL variant [CvC-III].",
+    instant=("warn", "critical"),
+)
+def loss_spike(c: Ctx, t: T) -> Finding | None:
+    if c.family == "pref" and _dropped(c, t):
+        return None  # reported as loss_drop_then_spike with the DPO cause
+    return _loss_spike(c, t)
+
+
+@rule(
+    RULES,
+    id="loss_drop_then_spike",
+    code="DPO-03",
+    severities=("warn",),
+    title="DPO loss dropped, then spiked",
+    instrument="loss",
+    primary="loss",
+    families=frozenset({"pref"}),
+    thresholds=_SPIKE_THRESHOLDS,
+    logic="loss_spike's rules A/B, once the loss has fallen below drop_fraction x its first value.",
+    cause="LR too high, or an unstable batch ([S1] 'drops then spikes').",
+    action="Loss fell to below {drop_fraction} of its start, then jumped x{ratio} at step {step}: the LR is "
+    "probably "
+    "too high or a batch is unstable. Lower the LR or lengthen warmup; inspect that batch.",
+    source="[S1] (severity medium); spike rules as loss_spike.",
+    instant=("warn",),
+)
+def loss_drop_then_spike(c: Ctx, t: T) -> Finding | None:
+    if not _dropped(c, t):
+        return None
+    f = _loss_spike(c, t)
+    if f is None:
+        return None
+    return Finding(WARN, {**f.evidence, "drop_fraction": t["drop_fraction"]})
+
+
+@rule(
+    RULES,
+    id="grad_norm_spike",
+    code="U-03",
+    severities=("info", "warn", "critical"),
+    title="Gradient-norm spike",
+    instrument="gradients",
+    primary="grad_norm",
+    roles=("grad_norm", "loss"),
+    thresholds={
+        "alpha": th(0.97, "[LIT: ZClip]", "EMA decay of the grad-norm mean/variance"),
+        "warmup": th(25, "[LIT: ZClip]", "points used to initialise the EMA"),
+        "z": th(2.5, "[LIT: ZClip]", "EMA z-score above this is a spike event (info)"),
+        "events": th(
+            4,
+            "[PROP]",
+            "warn with this many events in the last 20 points (calibrated: 3 fired on healthy runs)",
+        ),
+        "min_norm": th(
+            1e-3,
+            "[PROP]",
+            "ratio rules need the rolling median norm above this x max_grad_norm: against a vanishing "
+            "median (a saturated loss) any ratio is meaningless",
+        ),
+        "warn_factor": th(10, "[PROP]", "warn when one norm exceeds this x the rolling median"),
+        "critical_factor": th(100, "[PROP; LIT: SPAM]", "critical above this x the median with a loss spike"),
+    },
+    logic="ZClip EMA z of grad_norm (alpha, warmup, updated with the clipped value); z > z is an event "
+    "(info). "
+    "Warn with >= events events in W, or g > warn_factor x med_W. Critical if g > critical_factor x med_W "
+    "and the "
+    "loss spikes (rz > 6) within 3 points.",
+    cause="An outlier batch, LR too high, or Adam state disrupted by an earlier spike.",
+    action="Gradient norm spiked to {g} (x{ratio} its median). If it keeps happening: lower the LR, keep "
+    "max_grad_norm, check the data at these steps.",
+    source="[LIT: ZClip, Kumar et al. 2025] defaults; [LIT: SPAM, Huang et al. 2025]; counts [PROP].",
+    instant=("info", "warn", "critical"),
+)
+def grad_norm_spike(c: Ctx, t: T) -> Finding | None:
+    g = c.last()
+    zc = c.state.get("zclip")
+    if zc is None:
+        zc = c.state["zclip"] = stats.ZClip(t["alpha"], int(t["warmup"]), t["z"])
+        c.state["events"] = deque(maxlen=20)
+    z = zc.update(g)
+    events: deque[bool] = c.state["events"]
+    events.append(bool(z > t["z"]))
+    m = c.med()
+    cmax = c.config("max_grad_norm") or 1.0
+    ratio = g / m if m > t["min_norm"] * cmax else math.nan
+    level = INFO if events[-1] else 0
+    if sum(events) >= t["events"] or ratio > t["warn_factor"]:
+        level = WARN
+    if ratio > t["critical_factor"] and c.has("loss"):
+        lz = stats.robust_z(c.v("loss")[-24:])[-3:]
+        if np.any(lz > 6.0):
+            level = CRITICAL
+    if not level:
+        return None
+    return hit(level, g=g, ratio=ratio, z=z, events=int(sum(events)))
+
+
+@rule(
+    RULES,
+    id="always_clipped",
+    code="U-04",
+    severities=("info", "warn"),
+    title="Every step is gradient-clipped",
+    instrument="gradients",
+    primary="grad_norm",
+    thresholds={
+        "info_factor": th(1.0, "[PROP]", "info when med_W(grad_norm) > this x max_grad_norm"),
+        "warn_factor": th(10.0, "[PROP]", "warn when med_W(grad_norm) > this x max_grad_norm"),
+    },
+    logic="After t0: med_W(grad_norm) > info_factor x max_grad_norm (HF default 1.0) is info; > warn_factor "
+    "x is warn. "
+    "HF logs the pre-clip norm.",
+    cause="Every update is being rescaled, so the effective LR differs from the nominal one (LR too high or "
+    "a wrong "
+    "loss scale).",
+    action="Every step is clipped (median grad-norm {median} vs max_grad_norm {max_grad_norm}). The "
+    "effective LR is "
+    "lower than configured; consider lowering the LR.",
+    source="[PROP], based on HF Trainer logging the pre-clip norm.",
+)
+def always_clipped(c: Ctx, t: T) -> Finding | None:
+    cmax = c.config("max_grad_norm")
+    cmax = 1.0 if cmax is None and "max_grad_norm" not in c.info.config else cmax
+    if not cmax or cmax <= 0 or not c.after_t0():
+        return None
+    m = c.med()
+    level = WARN if m > t["warn_factor"] * cmax else INFO if m > t["info_factor"] * cmax else 0
+    return hit(level, median=m, max_grad_norm=cmax) if level else None
+
+
+@rule(
+    RULES,
+    id="not_learning",
+    code="U-05",
+    severities=("critical",),
+    title="No update reaches the weights",
+    instrument="loss",
+    primary="loss",
+    roles=("loss", "grad_norm", "margin", "accuracy"),
+    thresholds={
+        "zero_grad_points": th(3, "[PROP]", "grad_norm == 0 for this many consecutive points"),
+        "constant_points": th(5, "[PROP]", "loss identical to 6 significant digits for this many points"),
+    },
+    logic="After t0, any of: grad_norm == 0 for zero_grad_points points; loss unchanged to 6 significant "
+    "digits for "
+    "constant_points points; DPO's exact tie (loss 0.6931 +- 5e-4, |margin| < 1e-6, accuracy 0).",
+    cause="Frozen parameters or LoRA not attached, LR = 0 (schedule), a policy object identical to the "
+    "reference, "
+    "all labels masked.",
+    action="No update is reaching the weights ({what}). Check the trainable parameters, the PEFT adapter, "
+    "the LR "
+    "schedule and the label masking.",
+    source="[PROP]; [CvC-I] #2 'spike at zero means vanishing gradients'.",
+    instant=("critical",),
+)
+def not_learning(c: Ctx, t: T) -> Finding | None:
+    if not c.after_t0():
+        return None
+    g = c.v("grad_norm")
+    k = int(t["zero_grad_points"])
+    if len(g) >= k and c.n("grad_norm") > c.t0("grad_norm") and bool(np.all(g[-k:] == 0.0)):
+        return hit(CRITICAL, what="grad_norm = 0", grad_norm=0.0)
+    a = c.v("@")
+    k = int(t["constant_points"])
+    if len(a) >= k and np.all(np.isfinite(a[-k:])) and len({f"{x:.6g}" for x in a[-k:]}) == 1:
+        return hit(CRITICAL, what="loss constant", loss=float(a[-1]))
+    if c.has("margin") and c.has("accuracy") and _exact_tie(c):
+        return hit(CRITICAL, what="policy = reference", loss=float(a[-1]))
+    return None
+
+
+def _exact_tie(c: Ctx) -> bool:
+    return abs(c.last("loss") - 0.6931) <= 5e-4 and abs(c.last("margin")) < 1e-6 and c.last("accuracy") == 0.0
+
+
+@rule(
+    RULES,
+    id="loss_variance_rising",
+    code="U-06",
+    severities=("warn",),
+    title="Loss noise rising",
+    instrument="loss",
+    primary="loss",
+    families=NOT_RL,
+    thresholds={
+        "ratio": th(
+            3.0, "[PROP]", "sigma_hat over W / sigma_hat over the preceding W (2.0 fired on healthy DPO)"
+        ),
+        "min_sigma": th(0.01, "[PROP]", "ignore noise below this fraction of the loss's first value"),
+    },
+    logic="After t0 and 40 points: sigma_hat(last 20) / sigma_hat(the 20 before) > ratio, sustained.",
+    cause="Optimisation is becoming unstable.",
+    action="Loss noise has grown x{ratio} over the last 20 points. Training is becoming unstable; consider "
+    "reducing "
+    "the LR.",
+    source="Rule [CvC-I] #1; number [PROP].",
+)
+def loss_variance_rising(c: Ctx, t: T) -> Finding | None:
+    a = c.v("@")
+    if len(a) < c.t0() + 40:
+        return None
+    s1, s0 = sig(finite(a[-20:])), sig(finite(a[-40:-20]))
+    r = s1 / s0 if s0 > 0 else math.nan
+    start = abs(med(finite(a[:5])))
+    return hit(WARN, ratio=r, sigma=s1) if r > t["ratio"] and s1 > t["min_sigma"] * start else None
+
+
+@rule(
+    RULES,
+    id="plateau_high",
+    code="U-07",
+    severities=("warn",),
+    title="Loss plateau while still high",
+    instrument="loss",
+    primary="loss",
+    families=NOT_RL,
+    thresholds={
+        "fraction": th(0.9, "[PROP]", "med_W(loss) above this fraction of the baseline B"),
+        "after": th(0.2, "[PROP]", "only after this fraction of the run (or 50 points)"),
+    },
+    logic="After 20% of the run (or 50 points): trend over L flat and med_W(loss) > fraction x B(loss) (and "
+    "> fraction "
+    "x the median of the first 5 points, for a long warmup guard), sustained.",
+    cause="LR too low, or the data has nothing more to teach this model.",
+    action="Loss has flattened at {loss}, still {pct}% of its starting value: a plateau. Try a higher LR, "
+    "check the "
+    "data, or stop.",
+    source="Rule [CvC-I] #1; numbers [PROP].",
+)
+def plateau_high(c: Ctx, t: T) -> Finding | None:
+    if not c.past(t["after"], 50) or c.n() < 30:
+        return None
+    b, m = c.base(), c.med()
+    start = med(finite(c.v("@")[:5]))
+    if c.direction("@", 50) == "flat" and b > 0 and m > t["fraction"] * b and m > t["fraction"] * start:
+        return hit(WARN, loss=m, baseline=b, pct=100.0 * m / b)
+    return None
+
+
+@rule(
+    RULES,
+    id="lr_schedule",
+    code="U-08",
+    severities=("info", "warn"),
+    title="Learning-rate schedule problem",
+    instrument="learning_rate",
+    primary="learning_rate",
+    roles=("learning_rate", "loss"),
+    thresholds={
+        "peak_fraction": th(0.95, "[PROP]", "info: max(lr) below this x the configured LR after warmup"),
+        "zero_fraction": th(0.01, "[PROP]", "warn: lr below this x max(lr) ..."),
+        "zero_before": th(0.9, "[PROP]", "... before this fraction of max_steps"),
+        "early_fraction": th(0.1, "[PROP]", "info: a loss spike (rz > 6) within this fraction of the run"),
+    },
+    logic="(a) max(lr) < peak_fraction x configured LR once warmup is over: info (peak never reached). "
+    "(b) lr < zero_fraction x max(lr) while step < zero_before x max_steps: warn (LR effectively 0 early). "
+    "(c) a loss spike in the first early_fraction of the run: info (warmup may be too short).",
+    cause="Total steps miscalculated, a decay that is too aggressive, or warmup that is too short.",
+    action="{what}. Check the scheduler, warmup and max_steps.",
+    source="Rules [CvC-I] #3; numbers [PROP].",
+)
+def lr_schedule(c: Ctx, t: T) -> Finding | None:
+    lr = c.v("@")
+    x = float(lr[-1])
+    peak = float(np.max(finite(lr))) if len(finite(lr)) else math.nan
+    ws = c.config("warmup_steps") or ((c.config("warmup_ratio") or 0.0) * (c.max_steps or 0))
+    configured = c.config("learning_rate")
+    if (
+        c.max_steps
+        and c.step > ws + 1
+        and c.step < t["zero_before"] * c.max_steps
+        and x < t["zero_fraction"] * peak
+    ):
+        return hit(WARN, what=f"LR {x:.3g} is effectively 0 at step {c.step}", lr=x, peak=peak)
+    if configured and c.step > ws + 2 and peak < t["peak_fraction"] * configured:
+        return hit(
+            INFO, what=f"LR peaked at {peak:.3g}, below the configured {configured:.3g}", lr=x, peak=peak
+        )
+    f = c.frac
+    if f is not None and f < t["early_fraction"] and c.has("loss"):
+        lz = stats.robust_z(c.v("loss")[-25:])[-4:]
+        if np.any(lz > 6.0):
+            return hit(
+                INFO, what="the loss spiked in the first 10% of the run: warmup may be too short", lr=x
+            )
+    return None
+
+
+@rule(
+    RULES,
+    id="train_eval_divergence",
+    code="U-09",
+    severities=("info", "warn", "critical"),
+    title="Train/eval divergence",
+    instrument="convergence",
+    primary="eval_loss",
+    roles=("eval_loss", "loss"),
+    thresholds={
+        "gap_velocity": th(0.1, "[CvC-I]", "warn: gap - previous gap above this"),
+        "gap_velocity_rel": th(0.1, "[PROP]", "DPO-family: gap velocity above this fraction of eval_loss"),
+        "min_delta": th(0.001, "[CvC-I]", "an eval improves when it beats the best by this much"),
+        "patience": th(5, "[CvC-I]", "info after this many evals without improvement"),
+        "rising_evals": th(
+            3, "[PROP]", "critical: eval_loss rising this many evals in a row while train falls"
+        ),
+    },
+    logic="At each eval: gap = eval_loss - median(last 3 train losses). gap - previous gap > gap_velocity "
+    "(DPO: "
+    "> gap_velocity_rel x eval_loss) with eval above train and not improving (calibrated) is warn; no "
+    "improvement > min_delta for patience evals is info (converged); "
+    "eval_loss rising rising_evals evals in a row while the train loss falls is critical.",
+    cause="Overfitting (LoRA: the rank may be too high for the dataset size), or convergence.",
+    action="{what} Best eval so far: step {best_step}. Stop, or add regularisation or data.",
+    source="[CvC-I] ConvergenceDetector defaults; the count and the DPO scale [PROP].",
+    instant=("info", "warn", "critical"),
+)
+def train_eval_divergence(c: Ctx, t: T) -> Finding | None:
+    ev = c.v("@")
+    tr = finite(c.v("loss"))
+    e = float(ev[-1])
+    if not math.isfinite(e):
+        return None
+    st = c.state
+    if "best" not in st or e < st["best"] - t["min_delta"]:
+        st["best"], st["best_step"], st["stale"] = e, c.step, 0
+    else:
+        st["stale"] += 1
+    gap = e - med(tr[-3:]) if len(tr) else math.nan
+    prev_gap = st.get("gap", math.nan)
+    st["gap"] = gap
+    trains: list[float] = st.setdefault("train_at_eval", [])
+    trains.append(med(tr[-3:]) if len(tr) else math.nan)
+    k = int(t["rising_evals"])
+    if (
+        len(ev) > k
+        and bool(np.all(np.diff(ev[-(k + 1) :]) > 0))
+        and len(trains) > k
+        and trains[-1] < trains[-k - 1]
+    ):
+        return hit(
+            CRITICAL,
+            what="Eval loss is rising while train loss falls: severe overfitting.",
+            eval_loss=e,
+            gap=gap,
+            best_step=st["best_step"],
+        )
+    vel = gap - prev_gap
+    limit = t["gap_velocity_rel"] * abs(e) if c.family == "pref" else t["gap_velocity"]
+    worse = len(ev) >= 2 and e >= float(ev[-2]) - t["min_delta"]
+    if vel > limit and gap > 0 and worse:
+        return hit(
+            WARN,
+            what=f"The train/eval gap grew by {vel:.3g} since the last eval: overfitting.",
+            gap_velocity=vel,
+            gap=gap,
+            best_step=st["best_step"],
+        )
+    if st["stale"] >= t["patience"]:
+        return hit(
+            INFO,
+            what=f"No eval improvement for {st['stale']} evals: converged, consider stopping.",
+            eval_loss=e,
+            best_step=st["best_step"],
+        )
+    return None
+
+
+@rule(
+    RULES,
+    id="eval_oscillation",
+    code="U-10",
+    severities=("info",),
+    title="Eval loss oscillates",
+    instrument="convergence",
+    primary="eval_loss",
+    thresholds={"amplitude": th(0.02, "[PROP]", "each change larger than this fraction of the level")},
+    logic="The sign of the eval_loss change flips in >= 3 of the last 4 evals, each change > amplitude x "
+    "level.",
+    cause="The LR is probably too high for this phase.",
+    action="Eval loss oscillates (last {eval_loss}): the LR is probably too high for this phase.",
+    source="Rule [CvC-I] #8; numbers [PROP].",
+    instant=("info",),
+)
+def eval_oscillation(c: Ctx, t: T) -> Finding | None:
+    ev = finite(c.v("@"))[-6:]
+    if len(ev) < 6:
+        return None
+    d = np.diff(ev)
+    flips = int(np.count_nonzero(np.sign(d[1:]) != np.sign(d[:-1])))
+    big = bool(np.all(np.abs(d) > t["amplitude"] * np.abs(ev[:-1])))
+    return hit(INFO, eval_loss=float(ev[-1]), flips=flips) if flips >= 3 and big else None
+
+
+@rule(
+    RULES,
+    id="throughput_drop",
+    code="U-11",
+    severities=("info", "warn"),
+    title="Throughput dropped",
+    instrument="throughput",
+    primary="num_tokens",
+    roles=("num_tokens", "step_time"),
+    thresholds={"fraction": th(0.7, "[PROP]", "warn when med_W(tokens/s) falls below this x its baseline")},
+    logic="tokens/s from num_tokens deltas over wall-clock deltas: med_W < fraction x B is warn; step_time "
+    "trending "
+    "up is info.",
+    cause="Dataloader stalls, I/O, memory fragmentation or GC, or a long-sequence region of the data.",
+    action="Throughput is {pct}% of its starting rate ({rate} tokens/s). Check dataloader workers, I/O, "
+    "memory "
+    "(a climbing GPU memory is a leak).",
+    source="Rules [CvC-I] #7; the 30% figure [PROP].",
+)
+def throughput_drop(c: Ctx, t: T) -> Finding | None:
+    tok, wall = c.v("@"), c.walls_of(c.key)
+    if len(tok) < c.t0() + 15:
+        return None
+    with np.errstate(all="ignore"):
+        rate = np.diff(tok) / np.diff(wall)
+    rate = np.where(np.isfinite(rate) & (rate > 0), rate, np.nan)
+    t0 = c.t0()
+    b = med(finite(rate[t0 : t0 + 10]))
+    m = med(finite(rate[-20:]))
+    if b > 0 and m < t["fraction"] * b:
+        return hit(WARN, rate=m, baseline=b, pct=100.0 * m / b)
+    if (
+        c.has("step_time")
+        and c.n("step_time") > c.t0("step_time") + 10
+        and c.direction("step_time") == "rising"
+    ):
+        return hit(INFO, rate=m, step_time=c.med("step_time"), pct=100.0 * m / b if b > 0 else math.nan)
+    return None
+
+
+@rule(
+    RULES,
+    id="anomaly_marker",
+    code="U-12",
+    severities=("info",),
+    title="Anomalous point",
+    instrument="loss",
+    primary="~roles",
+    roles=("loss", "grad_norm", "reward", "kl", "entropy", "margin", "length_mean"),
+    thresholds={"rz": th(3.5, "[PROP]", "|rz| above this marks a point (Hampel identifier)")},
+    logic="|rz| > rz for one point (a sparkline marker, no banner).",
+    cause="A point far outside its recent range.",
+    action="{key} = {value} at step {step} is {rz} robust SDs from its recent median.",
+    source="[CvC-I] '> 2 SD from the moving average', made robust [PROP].",
+    instant=("info",),
+)
+def anomaly_marker(c: Ctx, t: T) -> Finding | None:
+    if not c.after_t0():
+        return None
+    z = c.rz()
+    return hit(INFO, value=c.last(), rz=z) if abs(z) > t["rz"] else None
+
+
+@rule(
+    RULES,
+    id="instrument_missing",
+    code="U-13",
+    severities=("info",),
+    title="Instrument unavailable",
+    instrument="kl",
+    primary="loss",
+    roles=("loss", "kl", "length_mean", "eval_loss"),
+    logic="Info when a gauge cannot be computed: online RL without kl (beta = 0), DPO without a generation "
+    "length, "
+    "no eval split past half the run.",
+    cause="The trainer does not log it ({missing}).",
+    action="Not logged: {missing}. GRPO with beta=0 is 'flying without this instrument'; log an eval split "
+    "to get "
+    "train/eval divergence.",
+    source="[PROP]; [CvC-III].",
+)
+def instrument_missing(c: Ctx, t: T) -> Finding | None:
+    missing = []
+    if c.family == "rl" and not c.has("kl"):
+        missing.append("kl (beta = 0)")
+    if c.family == "pref" and not c.has("length_mean"):
+        missing.append("generation length")
+    if not c.has("eval_loss") and c.max_steps and not c.before(0.5):
+        missing.append("eval split")
+    return hit(INFO, missing=", ".join(missing)) if missing else None
