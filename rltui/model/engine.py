@@ -8,6 +8,7 @@ start, which is cheap next to reading the files.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable
 
@@ -89,25 +90,58 @@ def merge_status(reading: InstrumentReading, alerts: Iterable[Alert]) -> Instrum
 class RunModel:
     """Turns one run's store into snapshots, for any step up to the newest."""
 
+    #: Replay keeps a copy of the pattern state every this many steps, so scrubbing back
+    #: restarts from the nearest copy instead of from step 0.
+    CHECKPOINT_EVERY = 50
+
     def __init__(self, info: RunInfo, store: MetricStore, config: Config | None = None) -> None:
         self.info = info
         self.store = store
         self.config = config if config is not None else Config.defaults()
-        self._patterns = PatternEngine(info, self.config)
+        # Two engines: the newest step (live) and a replay/--at-step cursor, so asking for an
+        # early step never throws away the live state and vice versa.
+        self._live = PatternEngine(info, self.config)
+        self._cursor = PatternEngine(info, self.config)
+        self._checkpoints: dict[int, PatternEngine] = {}
+        self._checkpoint_version = store.version
         self.smoothing = 0.6
 
     def set_info(self, info: RunInfo) -> None:
         """New detection results (trainer, config) change which rules apply: start over."""
         if info != self.info:
             self.info = info
-            self._patterns = PatternEngine(info, self.config)
+            self._live = PatternEngine(info, self.config)
+            self._cursor = PatternEngine(info, self.config)
+            self._checkpoints.clear()
 
     def alerts(self, at_step: int | None = None) -> tuple[Alert, ...]:
-        engine = self._patterns
-        if at_step is not None and engine.step is not None and at_step < engine.step:
-            engine = self._patterns = PatternEngine(self.info, self.config)
+        if at_step is None:
+            self._live.advance(self.store, None)
+            return self._live.alerts()
+        return self._advance_cursor(at_step).alerts()
+
+    def _advance_cursor(self, at_step: int) -> PatternEngine:
+        if self.store.version != self._checkpoint_version:
+            self._checkpoints.clear()
+            self._checkpoint_version = self.store.version
+        engine = self._cursor
+        if engine.step is not None and at_step < engine.step:
+            starts = [s for s in self._checkpoints if s <= at_step]
+            engine = (
+                copy.deepcopy(self._checkpoints[max(starts)])
+                if starts
+                else PatternEngine(self.info, self.config)
+            )
+        every = self.CHECKPOINT_EVERY
+        next_mark = ((engine.step or 0) // every + 1) * every
+        while next_mark <= at_step:
+            engine.advance(self.store, next_mark)
+            if next_mark not in self._checkpoints:
+                self._checkpoints[next_mark] = copy.deepcopy(engine)
+            next_mark += every
         engine.advance(self.store, at_step)
-        return engine.alerts()
+        self._cursor = engine
+        return engine
 
     def snapshot(
         self,
