@@ -1,1 +1,1 @@
-"""Textual widgets and screens that render :class:`rltui.model.snapshot.RunSnapshot` and turn keys into intents."""
+"""Textual widgets and screens that render run snapshots and turn keys into intents."""

@@ -1,0 +1,431 @@
+"""The Textual application: holds the runs and their latest snapshots, schedules work off the UI
+loop, and routes redraws to the screens.
+
+Threading model: reading files and computing snapshots happen in worker threads
+(``asyncio.to_thread``); the UI loop only swaps in finished, immutable snapshots and repaints,
+at most ``1 / MIN_REDRAW_S`` times a second. While a watched run is quiet, the watcher sleeps in
+``watchfiles.awatch`` and nothing else runs but a 1 Hz header clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Literal
+
+import numpy as np
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
+from textual.timer import Timer
+
+from rltui.model.snapshot import Alert, RunSnapshot
+from rltui.ui.alerting import AlertTracker, alert_json, osc9
+from rltui.ui.chart_spec import ChartSpec
+from rltui.ui.export import output_dir, output_name, write_csv
+from rltui.ui.glyphs import safe
+from rltui.ui.runs import RunSource
+from rltui.ui.screens.dashboard import DashboardScreen
+from rltui.ui.screens.detail import DetailScreen
+from rltui.ui.screens.help import HelpScreen
+from rltui.ui.screens.metrics import MetricsScreen
+from rltui.ui.screens.replay import ReplayDashboardScreen
+
+Mode = Literal["watch", "replay", "compare"]
+
+#: Redraws are coalesced to at most one per this many seconds (~10 per second).
+MIN_REDRAW_S = 0.1
+#: Replay never ticks faster than this; higher speeds advance several steps per tick.
+MIN_TICK_S = 0.1
+SPEEDS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 40.0, 100.0, 250.0, 1000.0)
+
+
+@dataclass(slots=True)
+class UiOptions:
+    mode: Mode = "watch"
+    ascii_only: bool = False
+    bell: bool = True
+    notify: bool = True
+    on_alert: str | None = None
+    poll: bool = False
+    poll_interval: float = 1.0
+    speed: float = 10.0
+    #: Follow the files (watch/compare). Tests turn it off and push snapshots themselves.
+    follow: bool = True
+    #: Start playing as soon as a replay is loaded.
+    autoplay: bool = True
+    #: A fixed "now" for deterministic screenshots (also stops the header clock).
+    frozen_now: float | None = None
+    #: Re-discover the runs (a sweep folder gaining a run); None when the paths were explicit runs.
+    reopen: Callable[[], list[RunSource]] | None = None
+    #: Folders watched for new runs (the sweep folders named on the command line).
+    watch_roots: tuple[str, ...] = ()
+
+
+class RltuiApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "rltui"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("s", "screenshot", "Screenshot"),
+    ]
+
+    def __init__(self, runs: list[RunSource], options: UiOptions | None = None) -> None:
+        super().__init__()
+        self.runs: list[RunSource] = list(runs)
+        self.options = options or UiOptions()
+        self.ascii_only = self.options.ascii_only
+        self.snapshots: list[RunSnapshot | None] = [None] * len(self.runs)
+        self.tracker = AlertTracker()
+        #: What reached the terminal besides the screen (for tests and for --no-bell checks).
+        self.bells = 0
+        self.sent_notifications: list[str] = []
+        self.on_alert_failures: list[str] = []
+        self.last_export: Path | None = None
+        self._last_draw = 0.0
+        self._redraw_timer: Timer | None = None
+        self._computing = False
+        self._dirty = False
+        self._pending_apply = 0
+        self._stop = asyncio.Event()
+        # replay state
+        self.replay_steps: np.ndarray = np.empty(0, dtype=np.int64)
+        self.cursor_index = 0
+        self.playing = False
+        self.speed = self.options.speed
+        self.alert_steps: list[int] = []
+        self._tick_timer: Timer | None = None
+        self.loaded = False
+
+    # -- small accessors used by the screens ---------------------------------------------------
+    @property
+    def replaying(self) -> bool:
+        return self.options.mode == "replay"
+
+    def now(self) -> float:
+        return self.options.frozen_now if self.options.frozen_now is not None else time.time()
+
+    @property
+    def cursor(self) -> int | None:
+        if not self.replaying or len(self.replay_steps) == 0:
+            return None
+        return int(self.replay_steps[self.cursor_index])
+
+    def view_step(self, run_index: int) -> int | None:
+        """The step the UI shows for a run: the replay cursor, or None (everything) when live."""
+        del run_index
+        return self.cursor if self.replaying else None
+
+    def mode_label(self) -> str | None:
+        if not self.replaying:
+            return None
+        if not self.loaded:
+            return "REPLAY loading"
+        at_end = self.cursor_index >= len(self.replay_steps) - 1
+        state = "end" if at_end and not self.playing else ("playing" if self.playing else "paused")
+        return f"REPLAY {state} {self.speed:g} steps/s"
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.push_screen(ReplayDashboardScreen() if self.replaying else DashboardScreen())
+        if self.replaying:
+            self.run_worker(self._load_replay(), group="load", exclusive=True)
+        elif self.options.follow:
+            self.run_worker(self._watch(), group="watch", exclusive=True)
+        else:
+            self.request_snapshots()
+        if self.options.frozen_now is None:
+            self.set_interval(1.0, self._tick_clock)
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+
+    def _tick_clock(self) -> None:
+        """Keep "stale for N s" and elapsed honest while no data arrives (one Static repaint)."""
+        screen = self.screen_stack[1] if len(self.screen_stack) > 1 else None
+        if isinstance(screen, DashboardScreen) and not self._computing:
+            screen.show_header()
+
+    # -- snapshots -----------------------------------------------------------------------------
+    def _compute(self) -> list[RunSnapshot]:
+        return [run.snapshot(at_step=self.view_step(i)) for i, run in enumerate(self.runs)]
+
+    def request_snapshots(self) -> None:
+        """Compute fresh snapshots in a thread; requests during a computation coalesce into one."""
+        if self._computing:
+            self._dirty = True
+            return
+        self._computing = True
+        self.run_worker(self._compute_loop(), group="snapshot")
+
+    async def _compute_loop(self) -> None:
+        try:
+            while True:
+                self._dirty = False
+                snaps = await asyncio.to_thread(self._compute)
+                # Hand over to the app's own message pump: widgets mounted from a worker task
+                # were sometimes never laid out (Textual 8.2).
+                self._pending_apply += 1
+                self.call_later(self._apply_computed, snaps)
+                if not self._dirty:
+                    break
+        finally:
+            self._computing = False
+
+    def _apply_computed(self, snaps: list[RunSnapshot]) -> None:
+        self._pending_apply -= 1
+        self.set_snapshots(snaps)
+
+    @property
+    def busy(self) -> bool:
+        """True while a snapshot is being computed, waiting to be applied, or waiting to be drawn."""
+        return self._computing or self._pending_apply > 0 or self._redraw_timer is not None
+
+    def set_snapshots(self, snaps: Iterable[RunSnapshot | None]) -> None:
+        """Swap in new snapshots (any thread-free caller, tests included), announce new alerts,
+        and schedule a coalesced redraw."""
+        self.snapshots = list(snaps)
+        ready = [s for s in self.snapshots if s is not None]
+        if self._reset_tracker_after_compute:
+            self._reset_tracker_after_compute = False
+            self.tracker.reset_to(ready)
+        for snap, alert in self.tracker.new_alerts(ready):
+            self._announce(snap, alert)
+        self.schedule_redraw()
+
+    def schedule_redraw(self) -> None:
+        if self._redraw_timer is not None:
+            return
+        wait = self._last_draw + MIN_REDRAW_S - time.monotonic()
+        if wait <= 0:
+            self._redraw_timer = self.set_timer(0.001, self.redraw)
+        else:
+            self._redraw_timer = self.set_timer(wait, self.redraw)
+
+    def redraw(self) -> None:
+        self._redraw_timer = None
+        self._last_draw = time.monotonic()
+        stack = self.screen_stack
+        targets = {id(s): s for s in (stack[1:2] + stack[-1:])}
+        for screen in targets.values():
+            show = getattr(screen, "show", None)
+            if callable(show):
+                # A screen still composing raises NoMatches; its on_mount draws it.
+                with contextlib.suppress(NoMatches):
+                    show()
+
+    # -- live ----------------------------------------------------------------------------------
+    def _read_all(self, rescan: bool) -> int:
+        total = 0
+        for run in self.runs:
+            if rescan:
+                run.rescan()
+            total += run.poll()
+        return total
+
+    def _known(self, path: str) -> bool:
+        p = Path(path)
+        for run in self.runs:
+            root = Path(run.info.path)
+            if p == root or root in p.parents:
+                return True
+        return False
+
+    async def _discover(self) -> None:
+        if self.options.reopen is None:
+            return
+        found = await asyncio.to_thread(self.options.reopen)
+        known = {r.info.path for r in self.runs}
+        for run in found:
+            if run.info.path not in known:
+                self.runs.append(run)
+                self.snapshots.append(None)
+                self.notify(f"new run: {safe(run.info.name, 60)}")
+
+    async def _watch(self) -> None:
+        await asyncio.to_thread(self._read_all, True)
+        self.loaded = True
+        self.request_snapshots()
+        if self.options.poll:
+            polls = 0
+            while not self._stop.is_set():
+                await asyncio.sleep(self.options.poll_interval)
+                polls += 1
+                if polls % 10 == 0:
+                    await self._discover()
+                if await asyncio.to_thread(self._read_all, polls % 10 == 0):
+                    self.request_snapshots()
+            return
+        from watchfiles import Change, awatch
+
+        paths = sorted({p for run in self.runs for p in run.watch_paths()} | set(self._sweep_roots()))
+        paths = [p for p in paths if Path(p).exists()]
+        if not paths:
+            return
+        async for changes in awatch(*paths, stop_event=self._stop, debounce=50, step=20):
+            added = any(kind == Change.added for kind, _ in changes)
+            if added and any(not self._known(p) for _, p in changes):
+                await self._discover()
+            if await asyncio.to_thread(self._read_all, added) or added:
+                self.request_snapshots()
+
+    def _sweep_roots(self) -> list[str]:
+        return list(self.options.watch_roots) if self.options.reopen else []
+
+    # -- replay --------------------------------------------------------------------------------
+    async def _load_replay(self) -> None:
+        await asyncio.to_thread(self._read_all, True)
+        full = await asyncio.to_thread(lambda: [run.snapshot() for run in self.runs])
+        steps = [run.store.view(n) for run in self.runs for n in run.store.names()]
+        arrays = [v.steps for v in steps if v is not None]
+        self.replay_steps = np.unique(np.concatenate(arrays)) if arrays else np.empty(0, dtype=np.int64)
+        self.alert_steps = sorted({a.first_step for s in full for a in s.alerts})
+        self.cursor_index = 0
+        self.loaded = True
+        if len(self.replay_steps) == 0:
+            self.snapshots = list(full)
+            self.schedule_redraw()
+            return
+        self.request_snapshots()
+        if self.options.autoplay:
+            self.set_playing(True)
+
+    def set_playing(self, playing: bool) -> None:
+        self.playing = playing and len(self.replay_steps) > 0
+        if self._tick_timer is not None:
+            self._tick_timer.stop()
+            self._tick_timer = None
+        if self.playing:
+            self._tick_timer = self.set_interval(max(MIN_TICK_S, 1.0 / self.speed), self._tick)
+        self.schedule_redraw()
+
+    def _tick(self) -> None:
+        per_tick = max(1, round(self.speed * max(MIN_TICK_S, 1.0 / self.speed)))
+        last = len(self.replay_steps) - 1
+        self.move_cursor_to(min(last, self.cursor_index + per_tick))
+        if self.cursor_index >= last:
+            self.set_playing(False)
+
+    def move_cursor_to(self, index: int) -> None:
+        if len(self.replay_steps) == 0:
+            return
+        index = max(0, min(len(self.replay_steps) - 1, index))
+        if index == self.cursor_index and self.snapshots[0] is not None:
+            return
+        back = index < self.cursor_index
+        self.cursor_index = index
+        if back:
+            # Jumping back: alerts that are active there were already announced in this session.
+            self._reset_tracker_after_compute = True
+        self.request_snapshots()
+
+    def seek_step(self, step: int) -> None:
+        self.move_cursor_to(int(np.searchsorted(self.replay_steps, step, side="left")))
+
+    def set_speed(self, direction: int) -> None:
+        faster = [s for s in SPEEDS if s > self.speed]
+        slower = [s for s in SPEEDS if s < self.speed]
+        if direction > 0 and faster:
+            self.speed = faster[0]
+        elif direction < 0 and slower:
+            self.speed = slower[-1]
+        self.set_playing(self.playing)
+
+    # -- alerts leaving the screen ---------------------------------------------------------------
+    _reset_tracker_after_compute = False
+
+    def _announce(self, snap: RunSnapshot, alert: Alert) -> None:
+        if alert.severity == "critical":
+            if self.options.bell:
+                self.bells += 1
+                self.bell()
+            if self.options.notify:
+                seq = osc9(snap, alert)
+                self.sent_notifications.append(seq)
+                self._write_terminal(seq)
+        if self.options.on_alert:
+            self.run_worker(
+                self._run_on_alert(self.options.on_alert, alert_json(snap, alert)), group="on-alert"
+            )
+
+    def _write_terminal(self, data: str) -> None:
+        driver = self._driver
+        if driver is not None and not self.is_headless:
+            driver.write(data)
+            driver.flush()
+
+    async def _run_on_alert(self, cmd: str, payload: str) -> None:
+        try:
+            proc = await asyncio.create_subprocess_shell(
+                cmd,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            _, err = await proc.communicate(payload.encode())
+            if proc.returncode:
+                tail = safe(err.decode("utf-8", "replace").strip()[-200:], 200)
+                raise RuntimeError(f"exit {proc.returncode}{': ' + tail if tail else ''}")
+        except Exception as exc:
+            message = f"--on-alert failed: {safe(str(exc), 200)}"
+            self.on_alert_failures.append(message)
+            self.notify(message, severity="error", markup=False)
+
+    # -- screens and files -----------------------------------------------------------------------
+    def open_chart(self, spec: ChartSpec) -> None:
+        if not spec.series:
+            self.notify("nothing to chart yet", severity="warning")
+            return
+        self.push_screen(DetailScreen(spec))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_metrics(self) -> None:
+        if not isinstance(self.screen, MetricsScreen):
+            self.push_screen(MetricsScreen())
+
+    def _out_dir(self) -> Path:
+        return output_dir(r.info.path for r in self.runs)
+
+    def export_csv(self, series: list[tuple[int, str]], stem: str) -> Path | None:
+        views = []
+        seen = set()
+        for i, metric in series:
+            if (i, metric) in seen:
+                continue
+            seen.add((i, metric))
+            view = self.runs[i].store.view(metric, self.view_step(i))
+            if view is not None:
+                views.append((self.runs[i].info.name, view))
+        if not views:
+            self.notify("no series to export", severity="warning")
+            return None
+        name = self.runs[0].info.name if len(self.runs) == 1 else "compare"
+        path = self._out_dir() / output_name(f"{name}-{stem}", "csv", self.now())
+        try:
+            rows = write_csv(path, views)
+        except OSError as exc:
+            self.notify(f"CSV export failed: {safe(str(exc), 200)}", severity="error", markup=False)
+            return None
+        self.last_export = path
+        self.notify(f"{rows} rows -> {safe(str(path), 200)}", title="CSV saved", markup=False)
+        return path
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        name = self.runs[0].info.name if len(self.runs) == 1 else "compare"
+        directory = path or str(self._out_dir())
+        filename = filename or output_name(name, "svg", self.now())
+        try:
+            saved = self.save_screenshot(filename=filename, path=directory)
+        except OSError as exc:
+            self.notify(f"screenshot failed: {safe(str(exc), 200)}", severity="error", markup=False)
+            return
+        self.last_export = Path(saved)
+        self.notify(safe(saved, 200), title="Screenshot saved", markup=False)

@@ -1,0 +1,100 @@
+"""Entry point for the interactive commands (watch, replay, compare, demo), called by cli.py.
+
+Everything that can fail before the first frame (no run at the path, unreadable files, a bad
+config) is turned into one clear line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rltui.ui.runs import RunSource
+
+DEMO_RUN = "dpo_margin_explosion"
+
+
+def demo_path() -> Path | None:
+    """The bundled demo run: package data first, the repository's fixture as a fallback."""
+    here = Path(__file__).resolve()
+    for candidate in (
+        here.parents[1] / "demo" / DEMO_RUN,
+        here.parents[2] / "fixtures" / "runs" / DEMO_RUN,
+    ):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def _fail(message: str) -> int:
+    print(f"rltui: {message}", file=sys.stderr)
+    return 2
+
+
+def _open(paths: list[str], tmux: str | None, config: str | None, wait: bool) -> list[RunSource]:
+    from rltui.session import open_sessions
+
+    return list(open_sessions(paths, tmux=tmux, config_path=config, wait=wait))
+
+
+def launch(args: argparse.Namespace) -> int:
+    """Open the runs named on the command line and run the dashboard; return the exit code."""
+    command = args.command or "watch"
+    try:
+        from rltui import session
+    except Exception as exc:
+        return _fail(f"cannot load the run reader: {exc}")
+    if not hasattr(session, "open_sessions"):
+        return _fail("this build cannot open runs yet (rltui.session.open_sessions is missing)")
+    no_run = getattr(session, "NoRunError", None)
+
+    paths: list[str]
+    if command == "demo":
+        found = demo_path()
+        if found is None:
+            return _fail("the bundled demo run is missing from this installation")
+        paths = [str(found)]
+    else:
+        paths = list(getattr(args, "paths", None) or ["."])
+    tmux = getattr(args, "tmux", None)
+    config = getattr(args, "config", None)
+    try:
+        # A live dashboard may start before the training wrote anything: wait for it then.
+        runs = _open(paths, tmux, config, wait=command == "watch")
+    except Exception as exc:
+        if no_run is not None and isinstance(exc, no_run):
+            return _fail(str(exc))
+        return _fail(f"cannot open {' '.join(paths)}: {exc}")
+    if not runs:
+        return _fail(f"no run found at {' '.join(paths)}")
+
+    from rltui.ui.app import RltuiApp, UiOptions
+
+    mode = "replay" if command in ("replay", "demo") else "compare" if command == "compare" else "watch"
+    reopen = None
+    open_new = getattr(session, "open_new_sessions", None)
+    if mode != "replay" and not tmux and open_new is not None and all(Path(p).is_dir() for p in paths):
+        known = runs
+
+        def reopen() -> list[RunSource]:
+            """Runs that appeared in a sweep folder since the dashboard started."""
+            fresh = list(open_new(paths, known, config_path=config))
+            known.extend(fresh)
+            return fresh
+
+    options = UiOptions(
+        mode=mode,  # type: ignore[arg-type]
+        ascii_only=bool(getattr(args, "ascii", False)),
+        bell=not getattr(args, "no_bell", False),
+        notify=not getattr(args, "no_notify", False),
+        on_alert=getattr(args, "on_alert", None),
+        poll=bool(getattr(args, "poll", False)),
+        poll_interval=float(getattr(args, "poll_interval", 1.0) or 1.0),
+        speed=float(getattr(args, "speed", 10.0) or 10.0),
+        reopen=reopen,
+        watch_roots=tuple(paths) if reopen is not None else (),
+    )
+    app = RltuiApp(runs, options)
+    result = app.run()
+    return int(result or 0)

@@ -1,0 +1,1 @@
+"""Screens: dashboard (watch/replay/compare), detail chart, metrics browser, help."""

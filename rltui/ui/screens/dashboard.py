@@ -1,0 +1,312 @@
+"""The main screen: header, alert banners, the gauge grid and the unavailable line.
+
+It owns no data: :meth:`DashboardScreen.show` redraws from the app's current snapshots, and
+reuses widgets where the layout did not change so a live update only repaints text.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, VerticalScroll
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Static
+
+from rltui.model.snapshot import SEVERITY_RANK, Alert, InstrumentReading, RunSnapshot
+from rltui.ui.chart_spec import ChartSeries, ChartSpec, spec_for_instrument
+from rltui.ui.glyphs import STATUS_LABEL, STATUS_STYLE, safe
+from rltui.ui.runs import fallback_readings
+from rltui.ui.status_line import freshness, header_text
+from rltui.ui.widgets.banner import AlertBanner
+from rltui.ui.widgets.gauge import Gauge
+
+if TYPE_CHECKING:
+    from rltui.ui.app import RltuiApp
+
+#: Cells per gauge column; the grid gets as many columns as fit.
+GAUGE_WIDTH = 38
+COMPARE_GAUGE_WIDTH = 56
+MAX_COLUMNS = 6
+
+
+class DashboardScreen(Screen[None]):
+    AUTO_FOCUS = None
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Chart"),
+        Binding("left,h", "move(-1, 0)", "Left", show=False),
+        Binding("right,l", "move(1, 0)", "Right", show=False),
+        Binding("down,j", "move(0, 1)", "Down", show=False),
+        Binding("up,k", "move(0, -1)", "Up", show=False),
+        Binding("m", "app.metrics", "Metrics"),
+        Binding("e", "export", "CSV"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._gauge_order: list[str] = []
+        self._banner_keys: list[tuple[int, str, int]] = []
+        self._grid_cols = 0
+
+    @property
+    def rltui(self) -> RltuiApp:
+        return cast("RltuiApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="header")
+        banners = VerticalScroll(id="banners")
+        body = VerticalScroll(id="body")
+        # Focus moves between banners and gauges only; the containers just scroll.
+        banners.can_focus = body.can_focus = False
+        yield banners
+        with body:
+            yield Grid(id="gauges")
+        yield Static(id="unavailable")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show()
+
+    def on_resize(self, event: events.Resize) -> None:
+        del event
+        self.call_after_refresh(self._fit_columns)
+
+    # -- drawing -------------------------------------------------------------------------------
+    def _fit_columns(self) -> int:
+        per = COMPARE_GAUGE_WIDTH if len(self.rltui.runs) > 1 else GAUGE_WIDTH
+        cols = max(1, self.size.width // per)
+        cols = min(cols, MAX_COLUMNS)
+        if cols != self._grid_cols:
+            # Column counts are CSS classes: an inline grid_size_columns blanked the screen in
+            # Textual 8.2 (layout never settled).
+            grid = self.query_one("#gauges", Grid)
+            grid.remove_class(f"-cols-{self._grid_cols}")
+            grid.add_class(f"-cols-{cols}")
+            self._grid_cols = cols
+        return cols
+
+    def show(self) -> None:
+        """Redraw from ``app.snapshots`` (called by the app, coalesced)."""
+        if not self.is_mounted:
+            return
+        app = self.rltui
+        snaps = app.snapshots
+        self.query_one("#header", Static).update(self._header(snaps))
+        self._show_banners(snaps)
+        self._show_gauges(snaps)
+        self.query_one("#unavailable", Static).update(self._unavailable(snaps))
+        self._fit_columns()
+
+    def show_header(self) -> None:
+        if self.is_mounted:
+            self.query_one("#header", Static).update(self._header(self.rltui.snapshots))
+
+    def _header(self, snaps: list[RunSnapshot | None]) -> Text:
+        app = self.rltui
+        now = app.now()
+        if len(snaps) == 1:
+            snap = snaps[0]
+            if snap is None:
+                return Text(f"loading {safe(app.runs[0].info.name, 60)} …")
+            return header_text(snap, now, mode_label=app.mode_label())
+        t = Text(f"compare {len(snaps)} runs", style="bold")
+        if app.mode_label():
+            t.append(f"  {app.mode_label()}", style="bold cyan")
+        for snap in snaps:
+            t.append("\n")
+            if snap is None:
+                t.append("loading …", style="dim")
+                continue
+            t.append(safe(snap.info.name, 30).ljust(30)[:30], style="bold")
+            step = "–" if snap.step is None else str(snap.step)
+            t.append(f" step {step}{'/' + str(snap.info.max_steps) if snap.info.max_steps else ''}")
+            label, style = freshness(snap, now)
+            t.append(f"  {label}", style=style)
+            t.append("  ")
+            t.append(STATUS_LABEL[snap.worst], style=STATUS_STYLE[snap.worst])
+        return t
+
+    def _sorted_alerts(self, snaps: list[RunSnapshot | None]) -> list[tuple[int, Alert]]:
+        items = [(i, a) for i, s in enumerate(snaps) if s is not None for a in s.alerts if a.active]
+        items.sort(key=lambda ia: (-SEVERITY_RANK[ia[1].severity], ia[1].first_step, ia[1].id))
+        return items
+
+    def _show_banners(self, snaps: list[RunSnapshot | None]) -> None:
+        box = self.query_one("#banners", VerticalScroll)
+        items = self._sorted_alerts(snaps)
+        keys = [(i, a.id, a.first_step) for i, a in items]
+        multi = len(snaps) > 1
+        if keys == self._banner_keys:
+            for banner, (_, alert) in zip(box.query(AlertBanner), items, strict=False):
+                if banner.alert != alert:
+                    banner.alert = alert
+                    banner.refresh(layout=True)
+            return
+        focused_key = self._focused_banner_key()
+        self._banner_keys = keys
+        box.remove_children()
+        names = [s.info.name if multi and s is not None else None for s in snaps]
+        banners = [AlertBanner(a, i, names[i], ascii_only=self.rltui.ascii_only) for i, a in items]
+        box.mount_all(banners)
+        box.display = bool(banners)
+        if focused_key is not None:
+            for b in banners:
+                if (b.run_index, b.alert.id, b.alert.first_step) == focused_key:
+                    self.call_after_refresh(b.focus)
+
+    def _focused_banner_key(self) -> tuple[int, str, int] | None:
+        f = self.focused
+        if isinstance(f, AlertBanner):
+            return (f.run_index, f.alert.id, f.alert.first_step)
+        return None
+
+    def gauge_rows(self) -> dict[str, list[tuple[int, str | None, InstrumentReading | None]]]:
+        """instrument id -> one (run index, run label, reading) per run, available ones only."""
+        app = self.rltui
+        snaps = app.snapshots
+        multi = len(snaps) > 1
+        order: list[str] = []
+        by_run: list[dict[str, InstrumentReading]] = []
+        for i, snap in enumerate(snaps):
+            readings = {}
+            if snap is not None:
+                instruments = snap.instruments
+                if not any(r.status != "unavailable" for r in instruments):
+                    # No verdict yet (model not wired, unknown framework): show raw metrics.
+                    instruments = fallback_readings(snap, app.runs[i].store)
+                for r in instruments:
+                    if r.status == "unavailable":
+                        continue
+                    readings[r.id] = r
+                    if r.id not in order:
+                        order.append(r.id)
+            by_run.append(readings)
+        out: dict[str, list[tuple[int, str | None, InstrumentReading | None]]] = {}
+        for iid in order:
+            out[iid] = [
+                (i, safe(snaps[i].info.name, 30) if multi and snaps[i] else None, by_run[i].get(iid))  # type: ignore[union-attr]
+                for i in range(len(snaps))
+            ]
+        return out
+
+    def _show_gauges(self, snaps: list[RunSnapshot | None]) -> None:
+        grid = self.query_one("#gauges", Grid)
+        rows = self.gauge_rows()
+        order = list(rows)
+        as_rows = {k: [(name, r) for _, name, r in v] for k, v in rows.items()}
+        if order == self._gauge_order:
+            for g in grid.query(Gauge):
+                g.update_rows(as_rows[g.instrument_id])
+            return
+        focused = self.focused.instrument_id if isinstance(self.focused, Gauge) else None
+        self._gauge_order = order
+        grid.remove_children()
+        gauges = [Gauge(k, as_rows[k], ascii_only=self.rltui.ascii_only) for k in order]
+        grid.mount_all(gauges)
+        if not gauges:
+            grid.mount(Static(Text("no metrics yet — waiting for the first logged step", style="dim")))
+        for g in gauges:
+            if g.instrument_id == focused:
+                self.call_after_refresh(g.focus)
+        if focused is None and self.focused is None and gauges:
+            self.call_after_refresh(gauges[0].focus)
+
+    def _unavailable(self, snaps: list[RunSnapshot | None]) -> Text:
+        seen: dict[str, str] = {}
+        available = set(self.gauge_rows())
+        for snap in snaps:
+            if snap is None:
+                continue
+            for r in snap.instruments:
+                if r.status == "unavailable" and r.id not in available:
+                    seen.setdefault(r.id, r.reason)
+        if not seen:
+            return Text("")
+        t = Text("unavailable: ", style="dim")
+        t.append(", ".join(safe(k, 20) for k in seen), style="dim")
+        t.append("  (? for reasons)", style="dim italic")
+        return t
+
+    # -- navigation ----------------------------------------------------------------------------
+    def focus_items(self) -> list[Widget]:
+        return [*self.query(AlertBanner), *self.query(Gauge)]
+
+    def action_move(self, dx: int, dy: int) -> None:
+        banners = list(self.query(AlertBanner))
+        gauges = list(self.query(Gauge))
+        items: list[Widget] = [*banners, *gauges]
+        if not items:
+            return
+        f = self.focused
+        if f not in items:
+            (gauges or banners)[0].focus()
+            return
+        cols = self._fit_columns()
+        if isinstance(f, AlertBanner):
+            idx = banners.index(f) + (dx or dy)
+            if idx < 0:
+                return
+            target = banners[idx] if idx < len(banners) else (gauges[0] if gauges else None)
+        else:
+            assert isinstance(f, Gauge)
+            gi = gauges.index(f)
+            ni = gi + dx + dy * cols
+            if ni < 0:
+                target = banners[-1] if banners and dy < 0 else None
+            elif ni >= len(gauges):
+                target = gauges[-1] if dy > 0 and gi // cols < (len(gauges) - 1) // cols else None
+            else:
+                target = gauges[ni]
+        if target is not None:
+            target.focus()
+            target.scroll_visible()
+
+    def chart_for_focused(self) -> ChartSpec | None:
+        f = self.focused
+        app = self.rltui
+        snaps = app.snapshots
+        all_alerts = tuple(a for s in snaps if s is not None for a in s.alerts)
+        if isinstance(f, Gauge):
+            rows = self.gauge_rows().get(f.instrument_id)
+            return spec_for_instrument(f.title, rows, all_alerts) if rows else None
+        if isinstance(f, AlertBanner):
+            snap = snaps[f.run_index]
+            metric = f.alert.metric
+            if metric is None and snap is not None:
+                for r in snap.instruments:
+                    if r.id == f.alert.instrument:
+                        metric = r.primary or (r.traces[0].name if r.traces else None)
+            if metric is None:
+                return None
+            thresholds: dict[str, float] = {}
+            if snap is not None:
+                for r in snap.instruments:
+                    if r.id == f.alert.instrument:
+                        thresholds = dict(r.thresholds)
+            series = tuple(
+                ChartSeries(safe(s.info.name, 30) if len(snaps) > 1 else metric, i, metric)
+                for i, s in enumerate(snaps)
+                if s is not None and metric in s.metrics
+            )
+            return ChartSpec(f"{f.alert.id}: {metric}", series, thresholds, (f.alert,))
+        return None
+
+    def action_open(self) -> None:
+        spec = self.chart_for_focused()
+        if spec is None:
+            self.app.notify("Focus a gauge or a banner first (arrows / h j k l)", severity="warning")
+            return
+        self.rltui.open_chart(spec)
+
+    def action_export(self) -> None:
+        rows = self.gauge_rows()
+        series: list[tuple[int, str]] = []
+        for per_run in rows.values():
+            for i, _, r in per_run:
+                if r is not None:
+                    series.extend((i, t.name) for t in r.traces)
+        self.rltui.export_csv(series, "dashboard")

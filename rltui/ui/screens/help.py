@@ -1,0 +1,86 @@
+"""``?``: the keys, the failure-pattern catalogue, why instruments are unavailable, input problems."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from rltui.ui.glyphs import STATUS_LABEL, STATUS_STYLE, safe
+from rltui.ui.runs import catalogue
+
+if TYPE_CHECKING:
+    from rltui.ui.app import RltuiApp
+
+KEYS = (
+    ("q", "quit"),
+    ("?", "this help"),
+    ("arrows / h j k l", "move between banners and gauges"),
+    ("enter", "detail chart of the focused gauge or banner"),
+    ("m", "metrics browser (/ to filter, enter for a chart)"),
+    ("e", "export the series on screen as CSV (current directory)"),
+    ("s", "save an SVG screenshot (current directory)"),
+    ("chart: x / y / o", "step or wall-time axis / log y / y-range 5–95 %"),
+    ("chart: + / -", "smoothing weight ±0.05 (TensorBoard's EMA)"),
+    ("replay: space", "pause / play"),
+    ("replay: ← / →", "one logged step back / forward"),
+    ("replay: [ / ]", "slower / faster"),
+    ("replay: g / G", "start / end"),
+    ("replay: n / N", "next / previous alert"),
+    ("escape", "back"),
+)
+
+
+def help_text(app: RltuiApp) -> Text:
+    t = Text("Keys\n", style="bold underline")
+    for key, what in KEYS:
+        t.append(f"  {key:<20}", style="bold")
+        t.append(f"{what}\n")
+    t.append("\nFailure patterns\n", style="bold underline")
+    entries = catalogue()
+    if not entries:
+        t.append("  (catalogue not available in this build; see `rltui explain`)\n", style="dim")
+    for rule_id, severity, title in entries:
+        t.append("  ")
+        t.append(f"{STATUS_LABEL.get(severity, severity.upper()):<5}", style=STATUS_STYLE.get(severity, ""))
+        t.append(f" {safe(rule_id, 30):<22}", style="bold")
+        t.append(f"{safe(title, 100)}\n")
+    for i, snap in enumerate(app.snapshots):
+        if snap is None:
+            continue
+        name = safe(snap.info.name, 40)
+        unavailable = [r for r in snap.instruments if r.status == "unavailable"]
+        if unavailable:
+            t.append(f"\nUnavailable instruments ({name})\n", style="bold underline")
+            for r in unavailable:
+                t.append(f"  {safe(r.id, 20):<14}", style="bold")
+                t.append(f"{safe(r.reason or 'no input metric logged', 200)}\n")
+        problems = list(snap.problems) + [p for s in snap.sources for p in s.problems]
+        if problems:
+            t.append(f"\nInput problems ({name}): {len(problems)}\n", style="bold underline")
+            for p in problems[:20]:
+                where = f"{safe(p.path, 60)}" + (f" @ {p.offset}" if p.offset is not None else "")
+                t.append(f"  {where}: {safe(p.message, 200)}\n")
+        del i
+    return t
+
+
+class HelpScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark", "app.pop_screen", "Back"),
+        Binding("j,down", "scroll(1)", "Down", show=False),
+        Binding("k,up", "scroll(-1)", "Up", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-body"):
+            yield Static(help_text(cast("RltuiApp", self.app)), id="help")
+        yield Footer()
+
+    def action_scroll(self, delta: int) -> None:
+        self.query_one("#help-body", VerticalScroll).scroll_relative(y=delta, animate=False)

@@ -1,0 +1,90 @@
+"""The header's words: progress, pace, ETA and freshness, as a pure function of a snapshot and
+the current time (the clock is passed in so tests and screenshots are deterministic)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+
+from rltui.model.snapshot import RunSnapshot
+from rltui.ui.glyphs import STATUS_LABEL, STATUS_STYLE, fmt_duration, safe
+
+#: A run is "live" while its newest point is younger than this many typical log intervals.
+STALE_INTERVALS = 5.0
+#: ... and never called stale sooner than this (slow first steps, evaluation pauses).
+STALE_MIN_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Pace:
+    elapsed: float | None
+    steps_per_min: float | None
+    eta: float | None
+
+
+def first_step(snap: RunSnapshot) -> int | None:
+    firsts = [m.first_step for m in snap.metrics.values()]
+    return min(firsts) if firsts else None
+
+
+def pace(snap: RunSnapshot) -> Pace:
+    if snap.first_wall_time is None or snap.last_wall_time is None or snap.step is None:
+        return Pace(None, None, None)
+    elapsed = max(0.0, snap.last_wall_time - snap.first_wall_time)
+    done = snap.step - (first_step(snap) or 0)
+    if elapsed <= 0 or done <= 0:
+        return Pace(elapsed, None, None)
+    rate = done / elapsed * 60.0
+    eta = None
+    if snap.info.max_steps:
+        eta = max(0, snap.info.max_steps - snap.step) / rate * 60.0
+    return Pace(elapsed, rate, eta)
+
+
+def freshness(snap: RunSnapshot, now: float) -> tuple[str, str]:
+    """(label, style): ``finished``, ``live`` or ``stale for 3m10s``."""
+    if snap.info.max_steps and snap.step is not None and snap.step >= snap.info.max_steps:
+        return "finished", "green"
+    if snap.last_wall_time is None:
+        return "no clock", "dim"
+    p = pace(snap)
+    interval = 60.0 / p.steps_per_min * (snap.info.logging_steps or 1) if p.steps_per_min else 0.0
+    age = max(0.0, now - snap.last_wall_time)
+    if age <= max(STALE_MIN_S, STALE_INTERVALS * interval):
+        return "live", "bold green"
+    return f"stale for {fmt_duration(age)}", "bold yellow"
+
+
+def header_text(snap: RunSnapshot, now: float, *, mode_label: str | None = None) -> Text:
+    """Two lines: who/what/where, then pace and health. ``mode_label`` replaces freshness
+    (replay shows its own state)."""
+    info = snap.info
+    t = Text()
+    t.append(safe(info.name, 60), style="bold")
+    t.append(f"  {info.framework}/{info.trainer}", style="dim")
+    step = "–" if snap.step is None else str(snap.step)
+    t.append(f"  step {step}")
+    if info.max_steps:
+        t.append(f"/{info.max_steps}")
+        if snap.step is not None:
+            t.append(f" ({100 * snap.step / info.max_steps:.0f}%)", style="dim")
+    t.append("\n")
+    p = pace(snap)
+    t.append(f"elapsed {fmt_duration(p.elapsed)}")
+    rate = "–" if p.steps_per_min is None else f"{p.steps_per_min:.3g}"
+    t.append(f"  {rate} steps/min")
+    t.append(f"  ETA {fmt_duration(p.eta)}")
+    t.append("  ")
+    if mode_label is not None:
+        t.append(mode_label, style="bold cyan")
+    else:
+        label, style = freshness(snap, now)
+        t.append(label, style=style)
+    worst = snap.worst
+    t.append("  ")
+    t.append(f" {STATUS_LABEL[worst]} ", style=f"reverse {STATUS_STYLE[worst]}")
+    active = sum(1 for a in snap.alerts if a.active)
+    if active:
+        t.append(f" {active} alert{'s' if active != 1 else ''}", style=STATUS_STYLE[worst])
+    return t

@@ -1,0 +1,1 @@
+"""Dashboard widgets: each renders part of a snapshot as ``rich.text.Text`` (never markup)."""

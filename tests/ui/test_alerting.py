@@ -1,0 +1,115 @@
+"""Bell, OSC 9 and --on-alert for new alerts; hostile run text is shown literally."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from rltui.model.snapshot import Alert, RunSnapshot
+from rltui.model.store import MetricStore
+from rltui.records import PointChunk
+from rltui.ui.alerting import AlertTracker, alert_json, osc9
+from rltui.ui.widgets.banner import AlertBanner
+from rltui.ui.widgets.gauge import Gauge
+from tests.ui._factory import make_run
+from tests.ui._text import screen_text
+from tests.ui.conftest import dashboard_app, settle
+
+COPY_STDIN = "import sys,shutil; shutil.copyfileobj(sys.stdin, open(sys.argv[1], 'w'))"
+HOSTILE = "[bold red]x[/] \x1b[31mred\x1b]0;pwned\x07 \x9b2J"
+
+
+async def test_new_critical_alert_rings_and_notifies_once() -> None:
+    app = dashboard_app("dpo_margin_explosion")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.bells == 1
+        assert len(app.sent_notifications) == 1
+        seq = app.sent_notifications[0]
+        assert seq.startswith("\x1b]9;")
+        assert seq.endswith("\x07")
+        assert "margin_runaway" in seq
+        app.request_snapshots()  # same alert again: nothing new
+        await settle(pilot)
+        assert app.bells == 1
+
+
+async def test_no_bell_and_no_notify_switch_them_off() -> None:
+    app = dashboard_app("dpo_margin_explosion", bell=False, notify=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.bells == 0
+        assert app.sent_notifications == []
+        assert app.screen.query(AlertBanner)  # the banner still shows
+
+
+async def test_on_alert_gets_the_alert_as_json_and_failures_are_shown(tmp_path: Path) -> None:
+    out = tmp_path / "alert.json"
+    app = dashboard_app(
+        "dpo_margin_explosion",
+        on_alert=f"{sys.executable} -c \"{COPY_STDIN}\" '{out}'",
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, until=out.exists)
+        await settle(pilot)
+    payload = json.loads(out.read_text())
+    assert payload["id"] == "margin_runaway"
+    assert payload["severity"] == "critical"
+    assert payload["run"] == "dpo_margin_explosion"
+    assert "margin" in payload["evidence"]
+
+    failing = dashboard_app("dpo_margin_explosion", on_alert="echo boom >&2; exit 3")
+    async with failing.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, until=lambda: bool(failing.on_alert_failures))
+        assert "exit 3" in failing.on_alert_failures[0]
+        assert "boom" in failing.on_alert_failures[0]
+        assert failing.is_running  # shown, not raised
+
+
+def test_alert_json_has_no_nan_and_osc9_cannot_be_broken_out_of() -> None:
+    snap = make_run("dpo_healthy").snapshot()
+    alert = Alert("nonfinite", "critical", 5, 5, True, HOSTILE, "c", "a", evidence={"loss": float("nan")})
+    data = json.loads(alert_json(snap, alert))
+    assert data["evidence"]["loss"] == "NaN"
+    evil = RunSnapshot(snap.info.__class__(name="run\x07\x1b]9;x", path="/r"), 1, (), (), {})
+    seq = osc9(evil, alert)
+    assert seq.count("\x07") == 1
+    assert seq.count("\x1b") == 1
+
+
+def test_tracker_reports_each_alert_once_and_resets() -> None:
+    snap = make_run("dpo_margin_explosion").snapshot()
+    tracker = AlertTracker()
+    assert len(tracker.new_alerts([snap])) == 1
+    assert tracker.new_alerts([snap]) == []
+    tracker.reset_to([])
+    assert len(tracker.new_alerts([snap])) == 1
+
+
+async def test_hostile_metric_names_and_messages_render_literally() -> None:
+    run = make_run("dpo_healthy")
+    steps = np.arange(1, 11, dtype=np.int64)
+    run.store = MetricStore()
+    run.store.add("x", {HOSTILE: PointChunk(steps, steps * 1.0, np.linspace(0, 1, 10))})
+    run.extra_alerts.append(
+        Alert("nonfinite", "warn", 3, 10, True, HOSTILE, HOSTILE, HOSTILE, {HOSTILE: 1.0})
+    )
+    app = dashboard_app("dpo_healthy")
+    app.runs = [run]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "[bold red]x[/]" in text  # markup shown, not applied
+        assert "\x1b" not in text
+        assert "\x9b" not in text
+        assert "pwned" not in text
+        gauges = [g for g in app.screen.query(Gauge) if g.title.startswith("[bold")]
+        assert gauges, "the fallback gauge shows the hostile name literally"
+        await pilot.press("m")
+        await pilot.pause(0.1)
+        text = screen_text(app)
+        assert "[bold red]x[/] red" in text
+        assert "\x1b" not in text

@@ -1,0 +1,108 @@
+"""Replay keys move the cursor and alerts fire as they would have live; compare overlays runs."""
+
+from __future__ import annotations
+
+import json
+
+from rltui.ui.app import RltuiApp, UiOptions
+from rltui.ui.screens.detail import DetailScreen
+from rltui.ui.widgets.gauge import Gauge
+from tests.ui._factory import MARGIN_CRITICAL, RUNS, make_run
+from tests.ui._text import screen_text
+from tests.ui.conftest import FROZEN_NOW, dashboard_app, settle
+
+
+def logged_steps(run: str) -> list[int]:
+    history = json.loads((RUNS / run / "trainer_state.json").read_text())["log_history"]
+    return sorted({int(e["step"]) for e in history})
+
+
+def replay_app(speed: float = 10.0, autoplay: bool = False) -> RltuiApp:
+    opts = UiOptions(mode="replay", speed=speed, autoplay=autoplay, frozen_now=FROZEN_NOW)
+    return RltuiApp([make_run("dpo_margin_explosion")], opts)
+
+
+async def test_replay_keys_move_the_cursor() -> None:
+    steps = logged_steps("dpo_margin_explosion")
+    app = replay_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, until=lambda: app.loaded)
+        assert app.cursor == steps[0]
+        assert "REPLAY paused" in screen_text(app)
+        await pilot.press("right", "right")
+        await settle(pilot)
+        assert app.cursor == steps[2]
+        assert app.snapshots[0].step == steps[2]
+        await pilot.press("left")
+        await settle(pilot)
+        assert app.cursor == steps[1]
+        await pilot.press("G")
+        await settle(pilot)
+        assert app.cursor == steps[-1]
+        await pilot.press("g")
+        await settle(pilot)
+        assert app.cursor == steps[0]
+        speed = app.speed
+        await pilot.press("right_square_bracket")
+        assert app.speed > speed
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        assert app.speed < speed
+
+
+async def test_next_alert_jumps_to_its_first_step_and_banner_fires() -> None:
+    history = json.loads((RUNS / "dpo_margin_explosion" / "trainer_state.json").read_text())["log_history"]
+    first = next(int(e["step"]) for e in history if e.get("rewards/margins", 0) > MARGIN_CRITICAL)
+    app = replay_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, until=lambda: app.loaded)
+        assert app.bells == 0
+        assert "margin_runaway" not in screen_text(app)
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.cursor == first
+        assert "margin_runaway" in screen_text(app)
+        assert app.bells == 1
+        assert len(app.sent_notifications) == 1
+        await pilot.press("N")  # no earlier alert: the cursor stays
+        await settle(pilot)
+        assert app.cursor == first
+        await pilot.press("g")
+        await settle(pilot)
+        await pilot.press("n")  # firing again after a jump back is a new event in the replay
+        await settle(pilot)
+        assert app.cursor == first
+        assert app.bells == 2
+
+
+async def test_space_plays_until_the_end() -> None:
+    app = replay_app(speed=1000.0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, until=lambda: app.loaded)
+        await pilot.press("space")
+        assert app.playing
+        await settle(pilot, until=lambda: not app.playing, timeout=15)
+        await settle(pilot)
+        assert app.cursor == logged_steps("dpo_margin_explosion")[-1]
+        assert "REPLAY end" in screen_text(app)
+
+
+async def test_compare_shows_one_line_per_run_and_overlays_charts() -> None:
+    app = dashboard_app("dpo_healthy", "dpo_margin_explosion")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "compare 2 runs" in text
+        gauge = next(g for g in app.screen.query(Gauge) if g.instrument_id == "reward")
+        assert [name for name, _ in gauge.rows] == ["dpo_healthy", "dpo_margin_explosion"]
+        rendered = gauge.render().plain
+        assert "dpo_healthy" in rendered
+        assert "CRIT" in rendered
+        gauge.focus()
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, DetailScreen)
+        assert [(s.label, s.metric) for s in app.screen.spec.series] == [
+            ("dpo_healthy", "rewards/margins"),
+            ("dpo_margin_explosion", "rewards/margins"),
+        ]
+        assert "dpo_healthy" in screen_text(app)  # legend

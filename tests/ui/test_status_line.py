@@ -1,0 +1,52 @@
+"""Header words: freshness, pace and ETA from a snapshot and a given clock; glyph helpers."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from rltui.ui.glyphs import ASCII_LEVELS, fmt_duration, fmt_value, sparkline, trend_glyph
+from rltui.ui.status_line import freshness, header_text, pace
+from tests.ui._factory import SECONDS_PER_STEP, T0, make_run
+
+
+def test_finished_live_and_stale() -> None:
+    snap = make_run("dpo_margin_explosion").snapshot()
+    assert freshness(snap, T0 + 10**6)[0] == "finished"
+    half = make_run("dpo_margin_explosion").snapshot(at_step=400)
+    last = T0 + 400 * SECONDS_PER_STEP
+    assert freshness(half, last + 5)[0] == "live"
+    assert freshness(half, last + 3600)[0] == "stale for 1h00m"
+
+
+def test_pace_and_eta_follow_the_clock() -> None:
+    half = make_run("dpo_margin_explosion").snapshot(at_step=400)
+    p = pace(half)
+    assert p.steps_per_min == 60.0 / SECONDS_PER_STEP
+    assert p.eta == (800 - 400) * SECONDS_PER_STEP
+    text = header_text(half, T0 + 400 * SECONDS_PER_STEP).plain
+    assert "step 400/800 (50%)" in text
+    assert "ETA 20m00s" in text
+
+
+def test_no_clock_is_said() -> None:
+    snap = dataclasses.replace(make_run("dpo_healthy").snapshot(at_step=10), last_wall_time=None)
+    assert freshness(snap, 0.0)[0] == "no clock"
+
+
+def test_glyphs() -> None:
+    assert trend_glyph("rising", True) == "⇈"
+    assert trend_glyph("rising", True, ascii_only=True) == "^^"
+    assert trend_glyph("falling", ascii_only=True) == "v"
+    assert trend_glyph("flat", ascii_only=True) == "-"
+    line = sparkline(np.linspace(0, 1, 50), 10, ascii_only=True)
+    assert len(line) == 10
+    assert set(line) <= set(ASCII_LEVELS)
+    assert line[0] == "_"
+    assert line[-1] == "#"
+    assert fmt_value(float("nan")) == "NaN"
+    assert fmt_value(float("-inf")) == "-Inf"
+    assert fmt_value(None) == "–"
+    assert fmt_duration(59) == "59s"
+    assert fmt_duration(3600 * 25) == "1d01h"
