@@ -39,11 +39,37 @@ examples:
 """
 
 
+def _positive_float(text: str) -> float:
+    """argparse type: a finite number > 0 (speeds and intervals)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a positive number: {text!r}")
+    return value
+
+
+def _add_poll_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--poll", action="store_true", help="poll instead of OS file events (NFS, sshfs)")
+    p.add_argument(
+        "--poll-interval",
+        type=_positive_float,
+        default=1.0,
+        metavar="S",
+        help="seconds between polls with --poll (default 1)",
+    )
+
+
 def _add_display_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ascii", action="store_true", help="draw with ASCII only (no Unicode block glyphs)")
-    p.add_argument("--no-bell", action="store_true", help="do not ring the terminal bell on a new critical alert")
     p.add_argument(
-        "--no-notify", action="store_true", help="do not send OSC 9 desktop notifications on a new critical alert"
+        "--no-bell", action="store_true", help="do not ring the terminal bell on a new critical alert"
+    )
+    p.add_argument(
+        "--no-notify",
+        action="store_true",
+        help="do not send OSC 9 desktop notifications on a new critical alert",
     )
     p.add_argument(
         "--on-alert",
@@ -64,24 +90,27 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     watch = sub.add_parser("watch", help="live dashboard (default)", description="Watch runs live.")
-    watch.add_argument("paths", nargs="*", metavar="PATH", help="run folder, sweep folder or log file (default .)")
-    watch.add_argument("--tmux", metavar="TARGET", help="follow a tmux pane, e.g. SESSION:WIN.PANE")
-    watch.add_argument("--poll", action="store_true", help="poll instead of OS file events (NFS, sshfs)")
     watch.add_argument(
-        "--poll-interval", type=float, default=1.0, metavar="S", help="seconds between polls (default 1)"
+        "paths", nargs="*", metavar="PATH", help="run folder, sweep folder or log file (default .)"
     )
+    watch.add_argument("--tmux", metavar="TARGET", help="follow a tmux pane, e.g. SESSION:WIN.PANE")
+    _add_poll_options(watch)
     _add_display_options(watch)
 
     replay = sub.add_parser("replay", help="play a finished run back", description="Replay a finished run.")
     replay.add_argument("paths", nargs=1, metavar="PATH")
     replay.add_argument(
-        "--speed", type=float, default=10.0, metavar="X", help="logged steps per second (default 10)"
+        "--speed",
+        type=_positive_float,
+        default=10.0,
+        metavar="X",
+        help="logged steps per second (default 10)",
     )
     _add_display_options(replay)
 
     compare = sub.add_parser("compare", help="runs side by side", description="Compare runs side by side.")
     compare.add_argument("paths", nargs="+", metavar="PATH", help="runs, or one sweep folder")
-    compare.add_argument("--poll", action="store_true", help="poll instead of OS file events")
+    _add_poll_options(compare)
     _add_display_options(compare)
 
     check = sub.add_parser(
@@ -93,11 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="+", metavar="PATH")
     check.add_argument("--json", action="store_true", help="print the JSON contract (design.md §6)")
     check.add_argument("--fail-on", choices=("warn", "critical"), default="critical")
-    check.add_argument("--at-step", type=int, metavar="N", help="evaluate as if the run had only reached step N")
+    check.add_argument(
+        "--at-step", type=int, metavar="N", help="evaluate as if the run had only reached step N"
+    )
     check.add_argument("--config", metavar="FILE", help="rltui.toml to use instead of the usual lookup")
 
     demo = sub.add_parser("demo", help="replay a bundled real run that fails", description="Demo.")
-    demo.add_argument("--speed", type=float, default=40.0, metavar="X", help="logged steps per second")
+    demo.add_argument(
+        "--speed", type=_positive_float, default=40.0, metavar="X", help="logged steps per second"
+    )
     _add_display_options(demo)
 
     explain = sub.add_parser("explain", help="explain a failure pattern", description="Explain a rule.")
