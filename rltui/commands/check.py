@@ -113,6 +113,9 @@ def write_report(snaps: list[RunSnapshot], problems: list[str], out: TextIO) -> 
             for p in src.problems:
                 where = f" at offset {p.offset}" if p.offset is not None else ""
                 out.write(f"    problem{where}: {sanitize(p.message, single_line=True)}\n")
+        for p in snap.problems:
+            where = f" ({sanitize(p.path, single_line=True)})" if p.path else ""
+            out.write(f"  problem{where}: {sanitize(p.message, single_line=True)}\n")
         out.write("  instruments:\n")
         for r in snap.instruments:
             if r.status == "unavailable":
@@ -133,8 +136,8 @@ def write_report(snaps: list[RunSnapshot], problems: list[str], out: TextIO) -> 
                 out.write(f"      evidence: {sanitize(ev, single_line=True)}\n")
             out.write(f"      action: {sanitize(a.action, single_line=True)}\n")
         out.write("\n")
-    for p in problems:
-        out.write(f"problem: {sanitize(p, single_line=True)}\n")
+    for text in problems:
+        out.write(f"problem: {sanitize(text, single_line=True)}\n")
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -162,15 +165,18 @@ def run_check(args: argparse.Namespace) -> int:
         names = ", ".join(s.info.path for s in snaps)
         print(f"rltui check: no readable metrics in {names}", file=sys.stderr)
         if args.json:
-            json.dump({"rltui_version": __version__, "runs": [], "problems": [{"message": "no readable run"}]},
-                      sys.stdout)
+            json.dump(
+                {"rltui_version": __version__, "runs": [], "problems": [{"message": "no readable run"}]},
+                sys.stdout,
+            )
             sys.stdout.write("\n")
         return EXIT_USAGE
     if args.json:
         doc = {
             "rltui_version": __version__,
             "runs": [snapshot_to_json(s) for s in snaps],
-            "problems": [{"message": p} for p in problems],
+            "problems": [p.to_json() for s in snaps for p in s.problems]
+            + [{"message": text} for text in problems],
         }
         json.dump(doc, sys.stdout, indent=1, allow_nan=False)
         sys.stdout.write("\n")

@@ -362,3 +362,78 @@ def not_logged_yet(ctx: Ctx, role: str) -> bool:
     """True when the role's key exists in the run but has no point at or before ``at_step``."""
     key = resolve(role, ctx.available)
     return key is not None and ctx.view(key.name) is None
+
+
+def missing(
+    ctx: Ctx, iid: str, title: str, roles: tuple[str, ...], *, yet: str, reason: str
+) -> InstrumentReading:
+    """The reading of a gauge whose inputs are absent at this step.
+
+    Replaying an early step of a run that logs the input later must not say "this trainer does not
+    log it": when any of ``roles`` has a key in the run, the reason is ``yet``; otherwise ``reason``
+    (specific to the trainer).
+    """
+    if any(not_logged_yet(ctx, role) for role in roles):
+        return unavailable(iid, title, yet)
+    return unavailable(iid, title, reason)
+
+
+@dataclass(slots=True)
+class Draft:
+    """A reading being assembled around its primary series.
+
+    Most gauges follow one recipe: the gauge numbers of the primary series, a summary that opens
+    with "label value unit arrow", related series added as traces (some also quoted by their newest
+    value), then the reading. The draft holds that state, so each instrument says only what is its
+    own.
+    """
+
+    ctx: Ctx
+    key: Key
+    view: SeriesView
+    g: Gauge
+    parts: list[str]
+    traces: list[Trace]
+
+    @classmethod
+    def of(cls, ctx: Ctx, found: tuple[Key, SeriesView]) -> Draft:
+        key, view = found
+        return cls(ctx, key, view, gauge_numbers(ctx, view), [], [trace(view)])
+
+    def headline(self, label: str, unit: str = "", *, accelerating: bool = True) -> None:
+        """Opens the summary with "label value unit arrow" (the arrow may say "accelerating")."""
+        words = (label, fmt(self.g.value), unit, arrow(self.g.trend, accelerating and self.g.accelerating))
+        self.parts.append(" ".join(w for w in words if w))
+
+    def show(self, view: SeriesView) -> None:
+        self.traces.append(trace(view))
+
+    def add(self, role: str, label: str = "") -> SeriesView | None:
+        """Shows the series of ``role`` when it is logged, quoting its newest value as "label value"."""
+        view = self.ctx.role_view(role)
+        if view is not None:
+            self.show(view)
+            if label:
+                self.parts.append(f"{label} {fmt(view.last)}")
+        return view
+
+    def finish(
+        self,
+        iid: str,
+        title: str,
+        *,
+        unit: str = "",
+        thresholds: dict[str, float] | None = None,
+        hint: str = "",
+    ) -> InstrumentReading:
+        return reading(
+            iid,
+            title,
+            self.g,
+            primary=self.key.name,
+            summary=join(*self.parts),
+            traces=tuple(self.traces),
+            unit=unit,
+            thresholds=thresholds,
+            hint=hint,
+        )

@@ -13,19 +13,14 @@ import numpy as np
 from rltui.model.instruments.base import (
     PREFERENCE_TRAINERS,
     Ctx,
-    arrow,
+    Draft,
     config_number,
     fmt,
-    gauge_numbers,
-    join,
-    not_logged_yet,
+    missing,
     pct,
-    reading,
-    trace,
     trainer_name,
-    unavailable,
 )
-from rltui.model.snapshot import InstrumentReading, Trace
+from rltui.model.snapshot import InstrumentReading
 
 IID, TITLE = "clipping", "Clipping"
 
@@ -52,54 +47,43 @@ def clipping(ctx: Ctx) -> InstrumentReading:
     if found is None and ratio is not None:
         found = ratio
     if found is None:
-        if not_logged_yet(ctx, "clip_fraction") or not_logged_yet(ctx, "ratio"):
-            return unavailable(IID, TITLE, "no clipping logged yet at this step")
-        return unavailable(IID, TITLE, _missing_reason(ctx))
-    key, view = found
-    g = gauge_numbers(ctx, view)
-    traces: list[Trace] = [trace(view)]
+        roles = ("clip_fraction", "ratio")
+        yet = "no clipping logged yet at this step"
+        return missing(ctx, IID, TITLE, roles, yet=yet, reason=_missing_reason(ctx))
+    d = Draft.of(ctx, found)
+    key, view, g = d.key, d.view, d.g
     is_ratio = key.name == "val/ratio"
-    parts: list[str] = []
     if is_ratio:
-        parts.append(f"ratio {fmt(g.value)} {arrow(g.trend)}".rstrip())
+        d.headline("ratio", accelerating=False)
         thresholds = {"warn_low": 0.7, "warn": 1.5, "critical": 2.0}
     else:
-        parts.append(f"clip {fmt(g.value)} {arrow(g.trend, g.accelerating)}".rstrip())
+        d.headline("clip")
         thresholds = dict(PPO_THRESHOLDS if key.name == "policy/clipfrac_avg" else GROUP_THRESHOLDS)
     low, high = ctx.role_view("clip_low"), ctx.role_view("clip_high")
     for v in (low, high):
         if v is not None and v.name != key.name:
-            traces.append(trace(v))
+            d.show(v)
     if low is not None and high is not None and low.last is not None and high.last is not None:
-        parts.append(f"low {fmt(low.last)} / high {fmt(high.last)}")
+        d.parts.append(f"low {fmt(low.last)} / high {fmt(high.last)}")
     if not is_ratio and ratio is not None:
-        traces.append(trace(ratio[1]))
-        parts.append(f"ratio {fmt(ratio[1].last)}")
+        d.show(ratio[1])
+        d.parts.append(f"ratio {fmt(ratio[1].last)}")
     if not is_ratio:
         all_zero = bool(len(view.values)) and bool(np.all(view.values == 0.0))
         if all_zero:
             iters = config_number(ctx.info, "num_iterations")
             if iters == 1 or (iters is None and ctx.info.trainer == "grpo"):
-                parts = ["clip 0 by construction (num_iterations=1: ratio ≡ 1, nothing to clip)"]
+                d.parts = ["clip 0 by construction (num_iterations=1: ratio ≡ 1, nothing to clip)"]
             else:
-                parts.append("all exactly 0")
+                d.parts.append("all exactly 0")
         elif g.value is not None and len(view) > 1:
             nz = view.values[-20:]
             share = float(np.count_nonzero(nz > 0)) / len(nz)
             if share < 1.0:
-                parts.append(f"non-zero in {pct(share)} of recent points")
+                d.parts.append(f"non-zero in {pct(share)} of recent points")
     hint = (
         "ratio ≈ 1; warn < 0.7 or > 1.5"
         if is_ratio
         else f"warn > {fmt(thresholds['warn'])}" + (" (typical ≤ 0.2)" if "info" in thresholds else "")
     )
-    return reading(
-        IID,
-        TITLE,
-        g,
-        primary=key.name,
-        summary=join(*parts),
-        traces=tuple(traces),
-        thresholds=thresholds,
-        hint=hint,
-    )
+    return d.finish(IID, TITLE, thresholds=thresholds, hint=hint)

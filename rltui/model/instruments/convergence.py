@@ -15,14 +15,9 @@ from rltui.model import stats
 from rltui.model.instruments.base import (
     LONG,
     Ctx,
-    arrow,
+    Draft,
     fmt,
-    gauge_numbers,
-    join,
-    not_logged_yet,
-    reading,
-    trace,
-    unavailable,
+    missing,
 )
 from rltui.model.snapshot import InstrumentReading, Trace
 
@@ -46,38 +41,24 @@ def convergence(ctx: Ctx) -> InstrumentReading:
     iid, title = "convergence", "Train/eval gap"
     found = ctx.role("eval_loss")
     if found is None:
-        if not_logged_yet(ctx, "eval_loss"):
-            reason = "no evaluation yet at this step"
-        else:
-            reason = "no eval split logged (set eval_strategy and an eval dataset to track the gap)"
-        return unavailable(iid, title, reason)
-    key, ev = found
-    g = gauge_numbers(ctx, ev)
-    traces: list[Trace] = [trace(ev)]
-    parts = [f"eval {fmt(g.value)} {arrow(g.trend)}".rstrip()]
-    tr = ctx.role("loss")
-    if tr is not None:
-        _, train = tr
-        traces.append(trace(train))
+        reason = "no eval split logged (set eval_strategy and an eval dataset to track the gap)"
+        return missing(ctx, iid, title, ("eval_loss",), yet="no evaluation yet at this step", reason=reason)
+    d = Draft.of(ctx, found)
+    ev, value = d.view, d.g.value
+    d.headline("eval", accelerating=False)
+    train = d.add("loss")
+    if train is not None:
         e_steps, e_vals = ev.steps[-LONG:], ev.values[-LONG:]
         gaps = _gaps(e_steps, e_vals, train.steps, train.values)
-        traces.append(Trace("gap", e_steps, gaps))
+        d.traces.append(Trace("gap", e_steps, gaps))
         gap = float(gaps[-1]) if len(gaps) else math.nan
         if math.isfinite(gap):
-            train_ref = g.value - gap if g.value is not None else None
-            parts[0] = f"gap {gap:+.3g} (eval {fmt(g.value)} vs train {fmt(train_ref)})"
+            train_ref = value - gap if value is not None else None
+            d.parts[0] = f"gap {gap:+.3g} (eval {fmt(value)} vs train {fmt(train_ref)})"
             if len(gaps) >= 2 and math.isfinite(float(gaps[-2])):
-                parts.append(f"Δgap {gap - float(gaps[-2]):+.3g}/eval")
+                d.parts.append(f"Δgap {gap - float(gaps[-2]):+.3g}/eval")
     finite = np.isfinite(ev.values)
     if bool(finite.any()):
         idx = int(np.flatnonzero(finite)[np.argmin(ev.values[finite])])
-        parts.append(f"best eval {fmt(float(ev.values[idx]))} @{int(ev.steps[idx])}")
-    return reading(
-        iid,
-        title,
-        g,
-        primary=key.name,
-        summary=join(*parts),
-        traces=tuple(traces),
-        hint=f"warn if the gap grows > {GAP_VELOCITY_WARN:g} per eval",
-    )
+        d.parts.append(f"best eval {fmt(float(ev.values[idx]))} @{int(ev.steps[idx])}")
+    return d.finish(iid, title, hint=f"warn if the gap grows > {GAP_VELOCITY_WARN:g} per eval")

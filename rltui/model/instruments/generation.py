@@ -10,20 +10,15 @@ from __future__ import annotations
 from rltui.model.instruments.base import (
     PREFERENCE_TRAINERS,
     Ctx,
-    arrow,
+    Draft,
     baseline,
     config_number,
     fmt,
-    gauge_numbers,
-    join,
-    not_logged_yet,
+    missing,
     pct,
-    reading,
-    trace,
     trainer_name,
-    unavailable,
 )
-from rltui.model.snapshot import InstrumentReading, Trace
+from rltui.model.snapshot import InstrumentReading
 
 
 def _length_missing(ctx: Ctx) -> str:
@@ -41,44 +36,29 @@ def length(ctx: Ctx) -> InstrumentReading:
     iid, title = "length", "Generation length"
     found = ctx.role("length_mean")
     if found is None:
-        if not_logged_yet(ctx, "length_mean"):
-            return unavailable(iid, title, "no completion length logged yet at this step")
-        return unavailable(iid, title, _length_missing(ctx))
-    key, view = found
-    g = gauge_numbers(ctx, view)
-    parts = [f"len {fmt(g.value)} tok {arrow(g.trend, g.accelerating)}".rstrip()]
-    start = baseline(view.values)
-    if start and len(view) > 10 and g.value is not None:
-        parts.append(f"{g.value / start:.2f}× start {fmt(start)}")
-    traces: list[Trace] = [trace(view)]
-    trunc = ctx.role_view("truncation")
-    if trunc is not None:
-        traces.append(trace(trunc))
-        if trunc.last is not None:
-            parts.append(f"truncated {pct(trunc.last)}")
+        yet = "no completion length logged yet at this step"
+        return missing(ctx, iid, title, ("length_mean",), yet=yet, reason=_length_missing(ctx))
+    d = Draft.of(ctx, found)
+    d.headline("len", "tok")
+    value = d.g.value
+    start = baseline(d.view.values)
+    if start and len(d.view) > 10 and value is not None:
+        d.parts.append(f"{value / start:.2f}× start {fmt(start)}")
+    trunc = d.add("truncation")
+    if trunc is not None and trunc.last is not None:
+        d.parts.append(f"truncated {pct(trunc.last)}")
     for role in ("terminated_length_mean", "length_max", "length_min"):
-        other = ctx.role_view(role)
-        if other is not None:
-            traces.append(trace(other))
+        d.add(role)
     cap = config_number(ctx.info, "max_completion_length")
     thresholds: dict[str, float] = {}
-    hint = "warn at 1.3× start, critical at 2×"
     if cap:
         thresholds["max_completion_length"] = cap
-        parts.append(f"cap {fmt(cap)}")
+        d.parts.append(f"cap {fmt(cap)}")
     if start:
         thresholds["warn"] = 1.3 * start
         thresholds["critical"] = 2.0 * start
-    return reading(
-        iid,
-        title,
-        g,
-        primary=key.name,
-        summary=join(*parts),
-        traces=tuple(traces),
-        unit="tokens",
-        thresholds=thresholds,
-        hint=hint,
+    return d.finish(
+        iid, title, unit="tokens", thresholds=thresholds, hint="warn at 1.3× start, critical at 2×"
     )
 
 
@@ -86,27 +66,17 @@ def entropy(ctx: Ctx) -> InstrumentReading:
     iid, title = "entropy", "Entropy"
     found = ctx.role("entropy")
     if found is None:
-        if not_logged_yet(ctx, "entropy"):
-            return unavailable(iid, title, "no entropy logged yet at this step")
-        return unavailable(iid, title, "no token entropy logged (older TRL versions do not log it)")
-    key, view = found
-    g = gauge_numbers(ctx, view)
-    parts = [f"entropy {fmt(g.value)} nats {arrow(g.trend)}".rstrip()]
-    start = baseline(view.values)
+        reason = "no token entropy logged (older TRL versions do not log it)"
+        return missing(ctx, iid, title, ("entropy",), yet="no entropy logged yet at this step", reason=reason)
+    d = Draft.of(ctx, found)
+    d.headline("entropy", "nats", accelerating=False)
+    value = d.g.value
+    start = baseline(d.view.values)
     thresholds: dict[str, float] = {}
-    if start and start > 0 and len(view) > 10 and g.value is not None:
-        parts.append(f"{pct(g.value / start)} of start {fmt(start)}")
+    if start and start > 0 and len(d.view) > 10 and value is not None:
+        d.parts.append(f"{pct(value / start)} of start {fmt(start)}")
         if ctx.info.trainer not in PREFERENCE_TRAINERS and ctx.info.trainer != "sft":
             # Collapse levels (RL-04) only mean something for a policy that explores.
             thresholds = {"warn": 0.25 * start, "critical": 0.1 * start}
-    return reading(
-        iid,
-        title,
-        g,
-        primary=key.name,
-        summary=join(*parts),
-        traces=(trace(view),),
-        unit="nats",
-        thresholds=thresholds,
-        hint="collapse: warn < 25% of start, critical < 10%" if thresholds else "",
-    )
+    hint = "collapse: warn < 25% of start, critical < 10%" if thresholds else ""
+    return d.finish(iid, title, unit="nats", thresholds=thresholds, hint=hint)

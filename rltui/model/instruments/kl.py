@@ -9,18 +9,8 @@ per-token means (warn 0.5, critical 1.0 [S3]) while PPO's ``objective/kl`` is a 
 from __future__ import annotations
 
 from rltui.model.aliases import kl_key
-from rltui.model.instruments.base import (
-    Ctx,
-    arrow,
-    config_number,
-    fmt,
-    gauge_numbers,
-    join,
-    reading,
-    trace,
-    unavailable,
-)
-from rltui.model.snapshot import InstrumentReading, Trace
+from rltui.model.instruments.base import Ctx, Draft, config_number, fmt, unavailable
+from rltui.model.snapshot import InstrumentReading
 
 IID, TITLE = "kl", "KL divergence"
 
@@ -53,34 +43,22 @@ def kl(ctx: Ctx) -> InstrumentReading:
         return unavailable(IID, TITLE, _missing_reason(ctx))
     if view is None:
         return unavailable(IID, TITLE, "no KL logged yet at this step")
-    g = gauge_numbers(ctx, view)
+    d = Draft.of(ctx, (key, view))
     if key.scale == "sequence":
         thresholds, scale = dict(SEQUENCE_THRESHOLDS), "per-sequence"
     else:
         thresholds, scale = dict(TOKEN_THRESHOLDS), "per-token"
     est = f" {key.estimator}" if key.estimator != "none" else ""
-    parts = [f"KL {fmt(g.value)} ({scale}{est}) {arrow(g.trend, g.accelerating)}".rstrip()]
+    d.headline("KL", f"({scale}{est})")
     beta = config_number(ctx.info, "beta")
     if beta is not None:
-        parts.append(f"β {fmt(beta)}")
-    if g.value is not None and g.value < 0:
+        d.parts.append(f"β {fmt(beta)}")
+    if d.g.value is not None and d.g.value < 0:
         if key.estimator in ("k2", "k3"):
-            parts.append("negative: impossible for " + key.estimator)
+            d.parts.append("negative: impossible for " + key.estimator)
         else:
-            parts.append("negative (k1: noise, or a sampling mismatch)")
-    traces: list[Trace] = [trace(view)]
+            d.parts.append("negative (k1: noise, or a sampling mismatch)")
     for role in ("approx_kl", "non_score_reward"):
-        other = ctx.role_view(role)
-        if other is not None:
-            traces.append(trace(other))
-    return reading(
-        IID,
-        TITLE,
-        g,
-        primary=key.name,
-        summary=join(*parts),
-        traces=tuple(traces),
-        unit="nats",
-        thresholds=thresholds,
-        hint=f"warn > {fmt(thresholds['warn'])}, critical > {fmt(thresholds['critical'])} ({scale})",
-    )
+        d.add(role)
+    hint = f"warn > {fmt(thresholds['warn'])}, critical > {fmt(thresholds['critical'])} ({scale})"
+    return d.finish(IID, TITLE, unit="nats", thresholds=thresholds, hint=hint)

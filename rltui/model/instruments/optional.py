@@ -6,17 +6,8 @@ usually unavailable; the reason names the key a callback would have to log.
 
 from __future__ import annotations
 
-from rltui.model.instruments.base import (
-    Ctx,
-    arrow,
-    fmt,
-    gauge_numbers,
-    join,
-    reading,
-    trace,
-    unavailable,
-)
-from rltui.model.snapshot import InstrumentReading, Trace
+from rltui.model.instruments.base import Ctx, Draft, unavailable
+from rltui.model.snapshot import InstrumentReading
 
 
 def _pair(
@@ -33,24 +24,10 @@ def _pair(
     found = ctx.role(role)
     if found is None:
         return unavailable(iid, title, missing)
-    key, view = found
-    g = gauge_numbers(ctx, view)
-    parts = [f"{label} {fmt(g.value)} {arrow(g.trend, g.accelerating)}".rstrip()]
-    traces: list[Trace] = [trace(view)]
-    var = ctx.role_view(var_role)
-    if var is not None:
-        traces.append(trace(var))
-        parts.append(f"variance {fmt(var.last)}")
-    return reading(
-        iid,
-        title,
-        g,
-        primary=key.name,
-        summary=join(*parts),
-        traces=tuple(traces),
-        thresholds=thresholds,
-        hint=hint,
-    )
+    d = Draft.of(ctx, found)
+    d.headline(label)
+    d.add(var_role, "variance")
+    return d.finish(iid, title, thresholds=thresholds, hint=hint)
 
 
 def attention(ctx: Ctx) -> InstrumentReading:

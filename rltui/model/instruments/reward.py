@@ -14,20 +14,15 @@ from rltui.model.aliases import reward_components
 from rltui.model.instruments.base import (
     PREFERENCE_TRAINERS,
     Ctx,
-    arrow,
+    Draft,
     config_number,
     fmt,
-    gauge_numbers,
-    join,
     median_tail,
-    not_logged_yet,
+    missing,
     pct,
-    reading,
-    trace,
     trainer_name,
-    unavailable,
 )
-from rltui.model.snapshot import InstrumentReading, Trace
+from rltui.model.snapshot import InstrumentReading
 
 IID, TITLE = "reward", "Reward"
 
@@ -39,35 +34,25 @@ def _preference(ctx: Ctx) -> InstrumentReading | None:
     found = ctx.role("margin")
     if found is None:
         return None
-    key, view = found
-    g = gauge_numbers(ctx, view)
-    beta = config_number(ctx.info, "beta")
-    head = f"margin {fmt(g.value)}"
-    if beta and beta > 0 and g.value is not None and math.isfinite(g.value):
-        head += f" ({fmt(g.value / beta)} nats/β)"
-    head += f" {arrow(g.trend, g.accelerating)}"
-    parts = [head.rstrip()]
-    traces: list[Trace] = [trace(view)]
-    acc = ctx.role_view("accuracy")
-    if acc is not None:
-        traces.append(trace(acc))
-        if acc.last is not None:
-            parts.append(f"acc {acc.last:.2f}")
+    d = Draft.of(ctx, found)
+    value, beta = d.g.value, config_number(ctx.info, "beta")
+    in_nats = ""
+    if beta and beta > 0 and value is not None and math.isfinite(value):
+        in_nats = f"({fmt(value / beta)} nats/β)"
+    d.headline("margin", in_nats)
+    acc = d.add("accuracy")
+    if acc is not None and acc.last is not None:
+        d.parts.append(f"acc {acc.last:.2f}")
     chosen, rejected = ctx.role_view("chosen"), ctx.role_view("rejected")
     if chosen is not None and rejected is not None:
-        traces += [trace(chosen), trace(rejected)]
-        parts.append(f"chosen {fmt(chosen.last)} / rejected {fmt(rejected.last)}")
+        d.show(chosen)
+        d.show(rejected)
+        d.parts.append(f"chosen {fmt(chosen.last)} / rejected {fmt(rejected.last)}")
     for role in ("eval_margin", "eval_accuracy"):
-        ev = ctx.role_view(role)
-        if ev is not None:
-            traces.append(trace(ev))
-    return reading(
+        d.add(role)
+    return d.finish(
         IID,
         "Preference margin",
-        g,
-        primary=key.name,
-        summary="; ".join(parts),
-        traces=tuple(traces),
         thresholds=dict(MARGIN_THRESHOLDS),
         hint="healthy 1–10; warn > 20, critical > 50",
     )
@@ -77,48 +62,29 @@ def _online(ctx: Ctx) -> InstrumentReading | None:
     found = ctx.role("reward")
     if found is None:
         return None
-    key, view = found
-    g = gauge_numbers(ctx, view)
-    parts = [f"reward {fmt(g.value)} {arrow(g.trend, g.accelerating)}".rstrip()]
-    traces: list[Trace] = [trace(view)]
-    std = ctx.role_view("reward_std")
-    if std is not None:
-        traces.append(trace(std))
-        parts.append(f"std {fmt(std.last)}")
-    zero = ctx.role_view("frac_reward_zero_std")
+    d = Draft.of(ctx, found)
+    d.headline("reward")
+    d.add("reward_std", "std")
+    zero = d.add("frac_reward_zero_std")
     if zero is not None:
-        traces.append(trace(zero))
         med = median_tail(zero.values)
         if med is not None:
-            parts.append(f"{pct(med)} groups without signal")
+            d.parts.append(f"{pct(med)} groups without signal")
     for name in reward_components(ctx.available):
         comp = ctx.view(name)
         if comp is not None:
-            traces.append(trace(comp))
-    return reading(
-        IID,
-        TITLE,
-        g,
-        primary=key.name,
-        summary=join(*parts),
-        traces=tuple(traces),
-        hint="never trust the reward alone: check KL and length",
-    )
+            d.show(comp)
+    return d.finish(IID, TITLE, hint="never trust the reward alone: check KL and length")
 
 
 def _reward_model(ctx: Ctx) -> InstrumentReading | None:
     found = ctx.role("accuracy")
     if found is None:
         return None
-    key, view = found
-    g = gauge_numbers(ctx, view)
-    parts = [f"accuracy {fmt(g.value)} {arrow(g.trend)}".rstrip()]
-    traces: list[Trace] = [trace(view)]
-    margin = ctx.role_view("reward_model_margin")
-    if margin is not None:
-        traces.append(trace(margin))
-        parts.append(f"margin {fmt(margin.last)}")
-    return reading(IID, TITLE, g, primary=key.name, summary=join(*parts), traces=tuple(traces))
+    d = Draft.of(ctx, found)
+    d.headline("accuracy", accelerating=False)
+    d.add("reward_model_margin", "margin")
+    return d.finish(IID, TITLE)
 
 
 def reward(ctx: Ctx) -> InstrumentReading:
@@ -131,12 +97,16 @@ def reward(ctx: Ctx) -> InstrumentReading:
         got = _online(ctx) or _preference(ctx)
     if got is not None:
         return got
-    if any(not_logged_yet(ctx, r) for r in ("margin", "reward", "accuracy")):
-        return unavailable(IID, TITLE, "no reward logged yet at this step")
+    roles = ("margin", "reward", "accuracy")
+    return missing(
+        ctx, IID, TITLE, roles, yet="no reward logged yet at this step", reason=_missing_reason(ctx)
+    )
+
+
+def _missing_reason(ctx: Ctx) -> str:
+    trainer = ctx.info.trainer
     if trainer == "sft":
-        return unavailable(
-            IID, TITLE, "SFT has no reward: it imitates demonstrations (watch loss and token accuracy)"
-        )
+        return "SFT has no reward: it imitates demonstrations (watch loss and token accuracy)"
     if trainer in PREFERENCE_TRAINERS:
-        return unavailable(IID, TITLE, f"{trainer_name(ctx.info)} run logs no rewards/margins")
-    return unavailable(IID, TITLE, "no reward or preference margin logged")
+        return f"{trainer_name(ctx.info)} run logs no rewards/margins"
+    return "no reward or preference margin logged"

@@ -114,25 +114,14 @@ def throughput(ctx: Ctx) -> InstrumentReading:
     direct = ctx.role("throughput")
     if direct is not None:
         key, view = direct
-        g = gauge_numbers(ctx, view)
-        summary = join(f"{fmt(g.value)} tok/s {arrow(g.trend)}".rstrip(), spm_text, eta)
-        return reading(IID, TITLE, g, primary=key.name, summary=summary, traces=(trace(view),), unit="tok/s")
+        return _rate(gauge_numbers(ctx, view), key.name, "tok/s", (trace(view),), spm_text, eta)
 
     tokens = ctx.role("num_tokens")
     if tokens is not None and len(tokens[1]) >= 2:
         got = _derived_gauge(ctx, tokens[1], "tokens/s", _tokens_per_s)
         if got is not None:
             g, tr = got
-            summary = join(f"{fmt(g.value)} tok/s {arrow(g.trend)}".rstrip(), spm_text, eta)
-            return reading(
-                IID,
-                TITLE,
-                g,
-                primary=tokens[1].name,
-                summary=summary,
-                traces=(tr, trace(tokens[1])),
-                unit="tok/s",
-            )
+            return _rate(g, tokens[1].name, "tok/s", (tr, trace(tokens[1])), spm_text, eta)
 
     st = ctx.role("step_time")
     if st is not None:
@@ -140,31 +129,24 @@ def throughput(ctx: Ctx) -> InstrumentReading:
         if got is not None:
             g, tr = got
             last_st = st[1].last
-            summary = join(
-                f"{fmt(g.value)} steps/min {arrow(g.trend)}".rstrip(),
-                f"{fmt(last_st)} s/step" if last_st is not None else "",
-                eta,
-            )
-            return reading(
-                IID,
-                TITLE,
-                g,
-                primary=st[0].name,
-                summary=summary,
-                traces=(tr, trace(st[1])),
-                unit="steps/min",
-            )
+            per_step = f"{fmt(last_st)} s/step" if last_st is not None else ""
+            return _rate(g, st[0].name, "steps/min", (tr, trace(st[1])), per_step, eta)
 
     if loss is not None and len(loss) >= 2:
         got = _derived_gauge(ctx, loss, "steps/min", _steps_per_min_from_clock)
         if got is not None:
             g, tr = got
-            summary = join(f"{fmt(g.value)} steps/min {arrow(g.trend)}".rstrip(), eta)
-            return reading(IID, TITLE, g, primary=loss.name, summary=summary, traces=(tr,), unit="steps/min")
+            return _rate(g, loss.name, "steps/min", (tr,), eta)
 
     return unavailable(
         IID, TITLE, "no clock: no wall times (trainer_state.json has none), step_time or num_tokens logged"
     )
+
+
+def _rate(g: Gauge, primary: str, unit: str, traces: tuple[Trace, ...], *details: str) -> InstrumentReading:
+    """A throughput reading: the summary opens with "value unit arrow", then the non-empty details."""
+    head = f"{fmt(g.value)} {unit} {arrow(g.trend)}".rstrip()
+    return reading(IID, TITLE, g, primary=primary, summary=join(head, *details), traces=traces, unit=unit)
 
 
 def _duration(seconds: float) -> str:

@@ -6,54 +6,36 @@ baselines, so for them the gauge is unavailable with that reason rather than sil
 
 from __future__ import annotations
 
-from rltui.model.instruments.base import (
-    Ctx,
-    arrow,
-    fmt,
-    gauge_numbers,
-    join,
-    not_logged_yet,
-    reading,
-    trace,
-    trainer_name,
-    unavailable,
-)
-from rltui.model.snapshot import InstrumentReading, Trace
+from rltui.model.instruments.base import Ctx, Draft, fmt, missing, trainer_name
+from rltui.model.snapshot import InstrumentReading
 
 IID, TITLE = "value", "Value function"
+
+
+def _missing_reason(ctx: Ctx) -> str:
+    trainer = ctx.info.trainer
+    if trainer in ("grpo", "rloo"):
+        return f"{trainer_name(ctx.info)} has no value function (group baselines replace the critic)"
+    if trainer not in ("ppo", "unknown"):
+        return f"{trainer_name(ctx.info)} has no value function (only PPO trains a critic)"
+    return "no value-function metrics logged"
 
 
 def value(ctx: Ctx) -> InstrumentReading:
     found = ctx.role("value_loss") or ctx.role("explained_variance")
     if found is None:
-        if not_logged_yet(ctx, "value_loss") or not_logged_yet(ctx, "explained_variance"):
-            return unavailable(IID, TITLE, "no value-function metrics logged yet at this step")
-        trainer = ctx.info.trainer
-        if trainer in ("grpo", "rloo"):
-            reason = f"{trainer_name(ctx.info)} has no value function (group baselines replace the critic)"
-        elif trainer not in ("ppo", "unknown"):
-            reason = f"{trainer_name(ctx.info)} has no value function (only PPO trains a critic)"
-        else:
-            reason = "no value-function metrics logged"
-        return unavailable(IID, TITLE, reason)
-    key, view = found
-    g = gauge_numbers(ctx, view)
+        roles = ("value_loss", "explained_variance")
+        yet = "no value-function metrics logged yet at this step"
+        return missing(ctx, IID, TITLE, roles, yet=yet, reason=_missing_reason(ctx))
+    d = Draft.of(ctx, found)
+    key = d.key
     label = (
         "value loss" if key.name in ("loss/value_avg", "critic/vf_loss", "critic_loss") else "explained var"
     )
-    parts = [f"{label} {fmt(g.value)} {arrow(g.trend)}".rstrip()]
-    traces: list[Trace] = [trace(view)]
+    d.headline(label, accelerating=False)
     for role, text in (("value_clip_fraction", "v-clip"), ("explained_variance", "explained var")):
         other = ctx.role_view(role)
         if other is not None and other.name != key.name:
-            traces.append(trace(other))
-            parts.append(f"{text} {fmt(other.last)}")
-    return reading(
-        IID,
-        TITLE,
-        g,
-        primary=key.name,
-        summary=join(*parts),
-        traces=tuple(traces),
-        hint="watch for spikes and NaN; value clip > 0.5 is info",
-    )
+            d.show(other)
+            d.parts.append(f"{text} {fmt(other.last)}")
+    return d.finish(IID, TITLE, hint="watch for spikes and NaN; value clip > 0.5 is info")

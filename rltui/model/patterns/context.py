@@ -226,6 +226,11 @@ class Ctx:
 
         return float(self._memo("base", role, 0, f))
 
+    def growth(self, role: str = "@") -> float:
+        """med_W / B: how far the series has moved from its baseline (NaN while B is not positive)."""
+        b = self.base(role)
+        return self.med(role) / b if b > 0 else math.nan
+
     def trend(self, role: str = "@", short: int = W, long: int = L) -> stats.TrendReading:
         def f() -> stats.TrendReading:
             return stats.trend(self.v(role)[-max(short, long) :], short, long)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from functools import partial
+from typing import TypeVar
 
 from rltui.model.patterns.context import Ctx, finite, med
-from rltui.model.patterns.spec import CRITICAL, INFO, WARN, Finding, RuleSpec, hit, rule, th
+from rltui.model.patterns.spec import CRITICAL, INFO, WARN, Finding, RuleSpec, hit, level_above, rule, th
 
 RULES: list[RuleSpec] = []
 T = Mapping[str, float]
@@ -14,21 +16,34 @@ T = Mapping[str, float]
 KL_FAMILIES = frozenset({"rl", "pref"})
 NOT_KTO = ("ppo", "rloo", "grpo", "online_dpo", "unknown")
 
+#: Every rule here watches the KL gauge, for the same trainers.
+kl_rule = partial(rule, RULES, instrument="kl", primary="kl", families=KL_FAMILIES, trainers=NOT_KTO)
+
+X = TypeVar("X")
+
 
 def sequence_scale(c: Ctx) -> bool:
     k = c.keys.get("kl")
     return k is not None and k.scale == "sequence"
 
 
-def kl_level(
+def per_scale(c: Ctx, token: X, sequence: X) -> X:
+    """The limit for the scale the run's KL key is logged on: thresholds do not transfer (§5)."""
+    return sequence if sequence_scale(c) else token
+
+
+def kl_limits(
     c: Ctx, warn_token: float = 0.5, crit_token: float = 1.0, warn_seq: float = 10, crit_seq: float = 50
-) -> int:
+) -> dict[int, float]:
+    """KL-01's warn and critical limits on the run's scale (other rules use the defaults)."""
+    return per_scale(c, {WARN: warn_token, CRITICAL: crit_token}, {WARN: warn_seq, CRITICAL: crit_seq})
+
+
+def kl_level(c: Ctx, limits: Mapping[int, float] | None = None) -> int:
     """KL-01's level of the current KL median (used by other rules too)."""
     if not c.has("kl"):
         return 0
-    m = c.med("kl")
-    w, cr = (warn_seq, crit_seq) if sequence_scale(c) else (warn_token, crit_token)
-    return CRITICAL if m > cr else WARN if m > w else 0
+    return level_above(c.med("kl"), limits if limits is not None else kl_limits(c))
 
 
 def kl_runaway_now(c: Ctx, min_token: float = 0.3, min_seq: float = 1.0) -> bool:
@@ -36,7 +51,7 @@ def kl_runaway_now(c: Ctx, min_token: float = 0.3, min_seq: float = 1.0) -> bool
     if not c.has("kl") or c.n("kl") < c.t0("kl") + 20:
         return False
     m = c.med("kl")
-    if not m > (min_seq if sequence_scale(c) else min_token):
+    if not m > per_scale(c, min_token, min_seq):
         return False
     tr = c.trend("kl", 20, 50)
     if tr.direction == "rising" and tr.accelerating:
@@ -47,17 +62,12 @@ def kl_runaway_now(c: Ctx, min_token: float = 0.3, min_seq: float = 1.0) -> bool
     return bool(first > 0 and last > 2 * first and reward_flat)
 
 
-@rule(
-    RULES,
+@kl_rule(
     id="kl_level",
     code="KL-01",
     severities=("warn", "critical"),
     title="KL to the reference too high",
-    instrument="kl",
-    primary="kl",
     roles=("kl",),
-    families=KL_FAMILIES,
-    trainers=NOT_KTO,
     thresholds={
         "warn_token": th(0.5, "[S3]", "per-token keys (GRPO/RLOO kl, verl kl_loss): warn above"),
         "critical_token": th(1.0, "[S3]", "per-token keys: critical above ('a stop sign')"),
@@ -70,63 +80,51 @@ def kl_runaway_now(c: Ctx, min_token: float = 0.3, min_seq: float = 1.0) -> bool
     },
     logic="med_W(kl) against the thresholds of its scale, sustained.",
     cause="The policy has drifted far from the reference: beta too low or LR too high.",
-    action="KL {kl} ({scale}) is above {limit}: the policy has drifted far from the reference. Raise "
-    "beta/kl_coef "
-    "or lower the LR; read samples.",
+    action=(
+        "KL {kl} ({scale}) is above {limit}: the policy has drifted far from the reference. Raise "
+        "beta/kl_coef or lower the LR; read samples."
+    ),
     source="[S3] 'KL > 0.5 is a warning and KL > 1.0 is a stop sign'; sequence-level [PROP].",
 )
 def kl_level_rule(c: Ctx, t: T) -> Finding | None:
-    lv = kl_level(c, t["warn_token"], t["critical_token"], t["warn_sequence"], t["critical_sequence"])
+    limits = kl_limits(c, t["warn_token"], t["critical_token"], t["warn_sequence"], t["critical_sequence"])
+    lv = kl_level(c, limits)
     if not lv:
         return None
-    seq = sequence_scale(c)
-    limit = (
-        (t["warn_sequence"] if lv == WARN else t["critical_sequence"])
-        if seq
-        else (t["warn_token"] if lv == WARN else t["critical_token"])
-    )
-    return hit(lv, kl=c.med(), limit=limit, scale="per sequence" if seq else "per token")
+    return hit(lv, kl=c.med(), limit=limits[lv], scale=per_scale(c, "per token", "per sequence"))
 
 
-@rule(
-    RULES,
+@kl_rule(
     id="kl_runaway",
     code="KL-02",
     severities=("warn",),
     title="KL runaway",
-    instrument="kl",
-    primary="kl",
     roles=("kl", "reward"),
-    families=KL_FAMILIES,
-    trainers=NOT_KTO,
     thresholds={
         "min_token": th(0.3, "[PROP]", "ignore while med_W(kl) is below this (per token; calibrated)"),
         "min_sequence": th(1.0, "[PROP]", "ignore while med_W(kl) is below this (per sequence)"),
     },
-    logic="KL rising over W and accelerating over L (second-half slope > first-half slope > 0), or KL "
-    "doubling "
-    "within W while the reward is flat; only once med_W(kl) > min_*; sustained.",
+    logic=(
+        "KL rising over W and accelerating over L (second-half slope > first-half slope > 0), or KL "
+        "doubling within W while the reward is flat; only once med_W(kl) > min_*; sustained."
+    ),
     cause="Runaway drift from the reference: beta/kl_coef too low, LR too high, or clipping not working.",
-    action="KL to the reference keeps accelerating (now {kl}): runaway drift. Raise beta/kl_coef or lower "
-    "the LR; "
-    "for PPO, check that clipping works.",
+    action=(
+        "KL to the reference keeps accelerating (now {kl}): runaway drift. Raise beta/kl_coef or lower the "
+        "LR; for PPO, check that clipping works."
+    ),
     source="[S3] 'growing without bound' (kl/trend, kl/acceleration over 50); the floor [PROP].",
 )
 def kl_runaway(c: Ctx, t: T) -> Finding | None:
     return hit(WARN, kl=c.med()) if kl_runaway_now(c, t["min_token"], t["min_sequence"]) else None
 
 
-@rule(
-    RULES,
+@kl_rule(
     id="kl_frozen",
     code="KL-03",
     severities=("info",),
     title="KL frozen near 0",
-    instrument="kl",
-    primary="kl",
     roles=("kl", "reward"),
-    families=KL_FAMILIES,
-    trainers=NOT_KTO,
     thresholds={
         "token": th(1e-3, "[PROP]", "per-token: med_W(kl) below this"),
         "sequence": th(0.1, "[PROP]", "per-sequence: med_W(kl) below this"),
@@ -141,22 +139,17 @@ def kl_frozen(c: Ctx, t: T) -> Finding | None:
     if not c.past(t["after"], 50):
         return None
     m = c.med()
-    floor = t["sequence"] if sequence_scale(c) else t["token"]
+    floor = per_scale(c, t["token"], t["sequence"])
     if abs(m) < floor and c.has("reward") and c.direction("reward", 50) == "flat":
         return hit(INFO, kl=m, points=c.n())
     return None
 
 
-@rule(
-    RULES,
+@kl_rule(
     id="kl_noisy",
     code="KL-04",
     severities=("info",),
     title="KL noisy",
-    instrument="kl",
-    primary="kl",
-    families=KL_FAMILIES,
-    trainers=NOT_KTO,
     thresholds={
         "cv": th(1.0, "[S3]", "sigma_hat_W / med_W above this"),
         "min_token": th(
@@ -172,22 +165,17 @@ def kl_noisy(c: Ctx, t: T) -> Finding | None:
     if not c.after_t0():
         return None
     m = c.med()
-    floor = t["min_token"] * (100 if sequence_scale(c) else 1)
+    floor = per_scale(c, t["min_token"], 100 * t["min_token"])
     if m > floor and c.sig() / m > t["cv"]:
         return hit(INFO, cv=c.sig() / m, kl=m)
     return None
 
 
-@rule(
-    RULES,
+@kl_rule(
     id="kl_spike",
     code="KL-05",
     severities=("warn",),
     title="KL spike",
-    instrument="kl",
-    primary="kl",
-    families=KL_FAMILIES,
-    trainers=NOT_KTO,
     thresholds={
         "rz": th(10.0, "[PROP]", "robust z of one point above this (6 fired 6 times on healthy GRPO)"),
         "min_token": th(0.05, "[PROP]", "and the point above this (per token; x100 per sequence)"),
@@ -202,33 +190,33 @@ def kl_spike(c: Ctx, t: T) -> Finding | None:
     if not c.after_t0():
         return None
     x, z = c.last(), c.rz()
-    floor = t["min_token"] * (100 if sequence_scale(c) else 1)
+    floor = per_scale(c, t["min_token"], 100 * t["min_token"])
     return hit(WARN, kl=x, rz=z) if z > t["rz"] and x > floor else None
 
 
-@rule(
-    RULES,
+@kl_rule(
     id="kl_negative",
     code="KL-06",
     severities=("warn", "critical"),
     title="Negative KL estimate",
-    instrument="kl",
-    primary="kl",
     roles=("kl", "non_score_reward", "rlhf_reward", "scores"),
-    families=KL_FAMILIES,
-    trainers=NOT_KTO,
     thresholds={"k3_tolerance": th(1e-6, "[TRL]", "k3 (GRPO) below -this is a bug")},
-    logic="k3/k2 keys (GRPO kl): any value < -k3_tolerance is critical (k3 >= 0). k1 keys (RLOO kl, PPO "
-    "objective/kl): med_W < 0 beyond noise (|med_W| > 2 sigma_hat_W / sqrt(W)), sustained, is warn. PPO "
-    "objective/non_score_reward > 0 sustained is warn; critical if rlhf_reward also rises faster than "
-    "scores.",
-    cause="The sampled tokens were not drawn from the policy that scored them (top-k/top-p/min_length, "
-    "temperature, "
-    "vLLM vs trainer numerics, wrong reference); for k3, a bug (masking, sign, mixed-up log-probs).",
-    action="KL estimate is negative ({kl}, {estimator}): the sampled tokens were not drawn from the policy "
-    "that "
-    "scored them. Generate with top_k=0, top_p=1.0, min_length=-1 and the same temperature, or switch to "
-    "kl_estimator='k3'.",
+    logic=(
+        "k3/k2 keys (GRPO kl): any value < -k3_tolerance is critical (k3 >= 0). k1 keys (RLOO kl, PPO "
+        "objective/kl): med_W < 0 beyond noise (|med_W| > 2 sigma_hat_W / sqrt(W)), sustained, is warn. PPO "
+        "objective/non_score_reward > 0 sustained is warn; critical if rlhf_reward also rises faster than "
+        "scores."
+    ),
+    cause=(
+        "The sampled tokens were not drawn from the policy that scored them (top-k/top-p/min_length, "
+        "temperature, vLLM vs trainer numerics, wrong reference); for k3, a bug (masking, sign, mixed-up "
+        "log-probs)."
+    ),
+    action=(
+        "KL estimate is negative ({kl}, {estimator}): the sampled tokens were not drawn from the policy "
+        "that scored them. Generate with top_k=0, top_p=1.0, min_length=-1 and the same temperature, or "
+        "switch to kl_estimator='k3'."
+    ),
     source="[TRL] FAQ; Schulman 2020 estimators (patterns.md §5).",
     instant=("critical",),
 )
@@ -256,21 +244,17 @@ def kl_negative(c: Ctx, t: T) -> Finding | None:
     return None
 
 
-@rule(
-    RULES,
+@kl_rule(
     id="kl_reward_opposed",
     code="KL-07",
     severities=("info",),
     title="KL and reward move in opposite directions",
-    instrument="kl",
-    primary="kl",
     roles=("kl", "reward"),
-    families=KL_FAMILIES,
-    trainers=NOT_KTO,
     logic="Over L: KL rising while the reward falls, or the reverse, sustained.",
     cause="The KL penalty is fighting the reward signal.",
-    action="KL is {kl_dir} while the reward is {reward_dir}: the KL penalty is fighting the reward. Retune "
-    "beta.",
+    action=(
+        "KL is {kl_dir} while the reward is {reward_dir}: the KL penalty is fighting the reward. Retune beta."
+    ),
     source="[CvC-III].",
 )
 def kl_reward_opposed(c: Ctx, t: T) -> Finding | None:

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
+from functools import partial
 
 import numpy as np
 
 from rltui.model.patterns.context import Ctx, finite, med
 from rltui.model.patterns.kl import kl_level, kl_runaway_now
-from rltui.model.patterns.spec import CRITICAL, INFO, ONLINE_RL, WARN, Finding, RuleSpec, hit, rule, th
+from rltui.model.patterns.spec import (
+    CRITICAL,
+    INFO,
+    ONLINE_RL,
+    WARN,
+    Finding,
+    RuleSpec,
+    hit,
+    level_above,
+    rule,
+    th,
+)
 
 RULES: list[RuleSpec] = []
 T = Mapping[str, float]
+#: Every rule here is for online RL trainers.
+online_rule = partial(rule, RULES, families=ONLINE_RL)
 
 
-@rule(
-    RULES,
+@online_rule(
     id="zero_signal_groups",
     code="RL-01",
     severities=("warn", "critical"),
@@ -24,15 +36,18 @@ T = Mapping[str, float]
     instrument="reward",
     primary="frac_reward_zero_std",
     roles=("frac_reward_zero_std", "reward"),
-    families=ONLINE_RL,
     thresholds={
         "warn": th(0.8, "[PROP]", "med_W(frac_reward_zero_std) above this (0.5 fired on healthy GRPO)"),
         "critical": th(0.9, "[PROP]", "above this, <= 10% of prompts carry any gradient"),
     },
-    logic="med_W(frac_reward_zero_std) > warn is warn, > critical critical, sustained. The cause depends on "
-    "whether the reward is near the top or the bottom of its observed range.",
-    cause="Reward saturation, the core problem of GRPO: groups whose completions all score the same give no "
-    "gradient.",
+    logic=(
+        "med_W(frac_reward_zero_std) > warn is warn, > critical critical, sustained. The cause depends on "
+        "whether the reward is near the top or the bottom of its observed range."
+    ),
+    cause=(
+        "Reward saturation, the core problem of GRPO: groups whose completions all score the same give no "
+        "gradient."
+    ),
     action="{pct}% of prompt groups have identical rewards and give no gradient. {advice}",
     source="Definition [TRL]; [LIT: DAPO dynamic sampling]; [CvC-III]; thresholds [PROP].",
 )
@@ -40,7 +55,7 @@ def zero_signal_groups(c: Ctx, t: T) -> Finding | None:
     if not c.after_t0():
         return None
     m = c.med()
-    level = CRITICAL if m > t["critical"] else WARN if m > t["warn"] else 0
+    level = level_above(m, {WARN: t["warn"], CRITICAL: t["critical"]})
     if not level:
         return None
     solved = True
@@ -51,15 +66,15 @@ def zero_signal_groups(c: Ctx, t: T) -> Finding | None:
     advice = (
         "The prompts are mostly solved: filter easy prompts or add harder data, or raise num_generations."
         if solved
-        else "They are mostly all-wrong: check that the reward fires (answer format, parser) or use an "
-        "easier "
-        "curriculum."
+        else (
+            "They are mostly all-wrong: check that the reward fires (answer format, parser) or use an "
+            "easier curriculum."
+        )
     )
     return hit(level, pct=100.0 * m, frac=m, advice=advice)
 
 
-@rule(
-    RULES,
+@online_rule(
     id="reward_std_collapse",
     code="RL-02",
     severities=("info", "warn"),
@@ -67,22 +82,24 @@ def zero_signal_groups(c: Ctx, t: T) -> Finding | None:
     instrument="reward",
     primary="reward_std",
     roles=("reward_std", "reward"),
-    families=ONLINE_RL,
     thresholds={
         "min_std": th(0.05, "[CvC-III]", "warn: med_W(reward_std) below this (rewards in [0, 1])"),
         "min_std_rel": th(0.05, "[PROP]", "otherwise: below this fraction of the baseline"),
         "drop_rz": th(-4.0, "[CvC-III]", "warn: a sudden drop, rz below this"),
         "info_fraction": th(0.5, "[PROP]", "info: falling and below this x the baseline"),
     },
-    logic="After t0, sustained: med_W(reward_std) < min_std (rewards in [0,1]; else < min_std_rel x B) or "
-    "rz < "
-    "drop_rz is warn; falling and below info_fraction x B is info.",
-    cause="Every completion scores alike: a shortcut, saturation, or a reward that stopped discriminating. "
-    "TRL's "
-    "reward_std is the batch std; frac_reward_zero_std is the group-level signal.",
-    action="Reward std is {std} (baseline {baseline}): the reward no longer discriminates between "
-    "completions. Check "
-    "for a shortcut (read samples) and for saturation.",
+    logic=(
+        "After t0, sustained: med_W(reward_std) < min_std (rewards in [0,1]; else < min_std_rel x B) or rz "
+        "< drop_rz is warn; falling and below info_fraction x B is info."
+    ),
+    cause=(
+        "Every completion scores alike: a shortcut, saturation, or a reward that stopped discriminating. "
+        "TRL's reward_std is the batch std; frac_reward_zero_std is the group-level signal."
+    ),
+    action=(
+        "Reward std is {std} (baseline {baseline}): the reward no longer discriminates between completions. "
+        "Check for a shortcut (read samples) and for saturation."
+    ),
     source="[CvC-III] min_std_threshold 0.05; others [PROP].",
 )
 def reward_std_collapse(c: Ctx, t: T) -> Finding | None:
@@ -99,28 +116,29 @@ def reward_std_collapse(c: Ctx, t: T) -> Finding | None:
     return None
 
 
-@rule(
-    RULES,
+@online_rule(
     id="reward_component_dead",
     code="RL-03",
     severities=("info", "warn"),
     title="Reward component is constant",
     instrument="reward",
     primary="~component_std",
-    families=ONLINE_RL,
     thresholds={
         "max_std": th(0.01, "[CvC-III]", "the component's std stays below this over W"),
         "heavy_weight": th(0.5, "[PROP]", "warn when its share of reward_weights is at least this"),
     },
-    logic="rewards/<func>/std below max_std at every point of W (needs 10 points) is info; warn when the "
-    "component "
-    "carries >= heavy_weight of reward_weights.",
-    cause="The component gives the same score to every completion (e.g. a format reward saturated at 100%), "
-    "so it "
-    "contributes no gradient.",
-    action="Reward component {key} has std {std}: it no longer separates completions. Drop or reweight it, "
-    "or make "
-    "it harder.",
+    logic=(
+        "rewards/<func>/std below max_std at every point of W (needs 10 points) is info; warn when the "
+        "component carries >= heavy_weight of reward_weights."
+    ),
+    cause=(
+        "The component gives the same score to every completion (e.g. a format reward saturated at 100%), "
+        "so it contributes no gradient."
+    ),
+    action=(
+        "Reward component {key} has std {std}: it no longer separates completions. Drop or reweight it, or "
+        "make it harder."
+    ),
     source="[CvC-III]; weight cut-off [PROP].",
 )
 def reward_component_dead(c: Ctx, t: T) -> Finding | None:
@@ -140,8 +158,7 @@ def reward_component_dead(c: Ctx, t: T) -> Finding | None:
     return hit(level, std=float(np.max(np.abs(w))))
 
 
-@rule(
-    RULES,
+@online_rule(
     id="entropy_collapse",
     code="RL-04",
     severities=("info", "warn", "critical"),
@@ -149,7 +166,6 @@ def reward_component_dead(c: Ctx, t: T) -> Finding | None:
     instrument="entropy",
     primary="entropy",
     roles=("entropy", "reward"),
-    families=ONLINE_RL,
     thresholds={
         "early_drop": th(
             0.5, "[LIT: Cui et al. 2025]", "info: a drop larger than this within the early window"
@@ -162,17 +178,20 @@ def reward_component_dead(c: Ctx, t: T) -> Finding | None:
             0.0, "[CvC-III]", "optional absolute floor in nats (0 = off; 1.0 in CvC-III's callback)"
         ),
     },
-    logic="After t0, sustained. info: > early_drop fall within the first early of the run. warn: med_W < "
-    "warn_fraction x B, or falling while the reward is flat, or below the absolute floor. critical: med_W < "
-    "critical_fraction x B and the reward flat over L.",
-    cause="The policy is becoming overconfident and exploration is collapsing; reward gains will stall (Cui "
-    "et al. "
-    "2025: R = -a e^H + b).",
-    action="Policy entropy is at {pct}% of its starting value: exploration is collapsing and reward gains "
-    "will stall. "
-    "Try clip-higher (epsilon_high=0.28, DAPO), sampling temperature >= 1.0, adaptive entropy control, "
-    "Clip-Cov/KL-Cov, "
-    "top_entropy_quantile=0.2, or a lower LR.",
+    logic=(
+        "After t0, sustained. info: > early_drop fall within the first early of the run. warn: med_W < "
+        "warn_fraction x B, or falling while the reward is flat, or below the absolute floor. critical: "
+        "med_W < critical_fraction x B and the reward flat over L."
+    ),
+    cause=(
+        "The policy is becoming overconfident and exploration is collapsing; reward gains will stall (Cui "
+        "et al. 2025: R = -a e^H + b)."
+    ),
+    action=(
+        "Policy entropy is at {pct}% of its starting value: exploration is collapsing and reward gains will "
+        "stall. Try clip-higher (epsilon_high=0.28, DAPO), sampling temperature >= 1.0, adaptive entropy "
+        "control, Clip-Cov/KL-Cov, top_entropy_quantile=0.2, or a lower LR."
+    ),
     source="[LIT: DAPO, Skywork-OR1, Cui et al.]; [TRL] docs; thresholds [PROP].",
 )
 def entropy_collapse(c: Ctx, t: T) -> Finding | None:
@@ -198,21 +217,20 @@ def entropy_collapse(c: Ctx, t: T) -> Finding | None:
     return hit(level, pct=100.0 * frac, entropy=m, baseline=b) if level else None
 
 
-@rule(
-    RULES,
+@online_rule(
     id="entropy_spike",
     code="RL-05",
     severities=("warn",),
     title="Entropy jump",
     instrument="entropy",
     primary="entropy",
-    families=ONLINE_RL,
     thresholds={"rz": th(5.0, "[PROP]", "rz of the entropy above this, sustained")},
     logic="After t0: rz(entropy) > rz at 3 of the last 4 points.",
     cause="The policy is 'forgetting' or reverting; check gradients and data.",
-    action="Entropy jumped to {entropy} (rz {rz}): the policy may be forgetting or reverting. Check "
-    "gradients and the "
-    "data at these steps.",
+    action=(
+        "Entropy jumped to {entropy} (rz {rz}): the policy may be forgetting or reverting. Check gradients "
+        "and the data at these steps."
+    ),
     source="[CvC-III]; number [PROP].",
 )
 def entropy_spike(c: Ctx, t: T) -> Finding | None:
@@ -222,8 +240,7 @@ def entropy_spike(c: Ctx, t: T) -> Finding | None:
     return hit(WARN, entropy=c.last(), rz=z) if z > t["rz"] else None
 
 
-@rule(
-    RULES,
+@online_rule(
     id="entropy_flat",
     code="RL-06",
     severities=("info",),
@@ -231,17 +248,19 @@ def entropy_spike(c: Ctx, t: T) -> Finding | None:
     instrument="entropy",
     primary="entropy",
     roles=("entropy", "reward"),
-    families=ONLINE_RL,
     thresholds={
         "move": th(0.5, "[PROP]", "|TS_L x L| below this x sigma_hat_L"),
         "after": th(0.2, "[PROP]", "only after this fraction of the run (or 50 points)"),
     },
-    logic="After 20% of the run: |Theil-Sen slope over L x L| < move x sigma_hat_L and the reward flat, "
-    "sustained.",
+    logic=(
+        "After 20% of the run: |Theil-Sen slope over L x L| < move x sigma_hat_L and the reward flat, "
+        "sustained."
+    ),
     cause="The policy is not learning strong preferences; check that the reward has variance.",
-    action="Entropy ({entropy}) and reward are both flat: no strong preference is being learned. Check that "
-    "the reward "
-    "has variance.",
+    action=(
+        "Entropy ({entropy}) and reward are both flat: no strong preference is being learned. Check that "
+        "the reward has variance."
+    ),
     source="[CvC-III]; numbers [PROP].",
 )
 def entropy_flat(c: Ctx, t: T) -> Finding | None:
@@ -262,8 +281,7 @@ def _aligned_on_policy(c: Ctx) -> bool:
     return (it is None or it == 1) and (spg is None or ga is None or spg == ga)
 
 
-@rule(
-    RULES,
+@online_rule(
     id="clipping",
     code="RL-07",
     severities=("info", "warn"),
@@ -271,22 +289,22 @@ def _aligned_on_policy(c: Ctx) -> bool:
     instrument="clipping",
     primary="clip_fraction",
     roles=("clip_fraction", "clip_low", "clip_high"),
-    families=ONLINE_RL,
     trainers=("grpo", "rloo", "unknown"),
     thresholds={
         "warn": th(0.4, "[CvC-III]", "total clipped share above this is excessive"),
         "minimal": th(0.01, "[CvC-III]", "info below this (suppressed when on-policy by construction)"),
         "asymmetry": th(0.5, "[PROP]", "info when |(high - low) / (high + low)| above this"),
     },
-    logic="Sustained: total > warn is warn; total < minimal is info unless num_iterations = 1 with "
-    "generation aligned "
-    "to the optimizer step (TRL logs 0 by construction); with total > minimal, asymmetry A = (high - "
-    "low)/(high + low) "
-    "> asymmetry is info (sharpening), < -asymmetry info (unlearning).",
+    logic=(
+        "Sustained: total > warn is warn; total < minimal is info unless num_iterations = 1 with generation "
+        "aligned to the optimizer step (TRL logs 0 by construction); with total > minimal, asymmetry A = "
+        "(high - low)/(high + low) > asymmetry is info (sharpening), < -asymmetry info (unlearning)."
+    ),
     cause="{what}",
-    action="Clipped share {total} ({what}). Balanced clipping of 10-30% is usually healthy; otherwise "
-    "adjust the LR "
-    "or epsilon / epsilon_high.",
+    action=(
+        "Clipped share {total} ({what}). Balanced clipping of 10-30% is usually healthy; otherwise adjust "
+        "the LR or epsilon / epsilon_high."
+    ),
     source="[CvC-III]; [TRL] ratio = 1 when on-policy; asymmetry cut-off [PROP].",
 )
 def clipping(c: Ctx, t: T) -> Finding | None:
@@ -310,8 +328,7 @@ def clipping(c: Ctx, t: T) -> Finding | None:
     return None
 
 
-@rule(
-    RULES,
+@online_rule(
     id="truncation",
     code="RL-08",
     severities=("info", "warn", "critical"),
@@ -319,7 +336,6 @@ def clipping(c: Ctx, t: T) -> Finding | None:
     instrument="length",
     primary="truncation",
     roles=("truncation", "length_mean", "terminated_length_mean"),
-    families=ONLINE_RL,
     thresholds={
         "warn": th(0.2, "[S3]", "warn: med_W(clipped_ratio) above this"),
         "critical": th(0.5, "[PROP]", "critical: above this (most rewards scored on cut-off text)"),
@@ -328,14 +344,19 @@ def clipping(c: Ctx, t: T) -> Finding | None:
             0.95, "[PROP]", "critical: clipped_ratio above this with terminated length 0 or absent"
         ),
     },
-    logic="Sustained: med_W(clipped_ratio) > warn is warn, > critical critical, or > nothing_ends with "
-    "mean_terminated_length 0/absent critical; the relative gap mean vs terminated length > gap is info.",
-    cause="Completions run into max_completion_length instead of ending: the reward favours length, or EOS "
-    "is never "
-    "produced (stop token, chat template).",
-    action="{pct}% of completions hit max_completion_length ({cap}). Raise the limit (TRL default 512), set "
-    "mask_truncated_completions=True (DAPO overlong filtering), add a soft overlong punishment "
-    "(trl.rewards.get_soft_overlong_punishment), and check the EOS/stop token and chat template.",
+    logic=(
+        "Sustained: med_W(clipped_ratio) > warn is warn, > critical critical, or > nothing_ends with "
+        "mean_terminated_length 0/absent critical; the relative gap mean vs terminated length > gap is info."
+    ),
+    cause=(
+        "Completions run into max_completion_length instead of ending: the reward favours length, or EOS is "
+        "never produced (stop token, chat template)."
+    ),
+    action=(
+        "{pct}% of completions hit max_completion_length ({cap}). Raise the limit (TRL default 512), set "
+        "mask_truncated_completions=True (DAPO overlong filtering), add a soft overlong punishment "
+        "(trl.rewards.get_soft_overlong_punishment), and check the EOS/stop token and chat template."
+    ),
     source="[S3] clipped > 0.2; [CvC-III] the gap; other numbers [PROP].",
 )
 def truncation(c: Ctx, t: T) -> Finding | None:
@@ -354,8 +375,7 @@ def truncation(c: Ctx, t: T) -> Finding | None:
     return None
 
 
-@rule(
-    RULES,
+@online_rule(
     id="length_growth",
     code="RL-09",
     severities=("info", "warn", "critical"),
@@ -363,7 +383,6 @@ def truncation(c: Ctx, t: T) -> Finding | None:
     instrument="length",
     primary="length_mean",
     roles=("length_mean", "reward"),
-    families=ONLINE_RL,
     thresholds={
         "warn_ratio": th(1.3, "[S3]", "warn: med_W(length) / B above this while rising"),
         "critical_ratio": th(2.0, "[S3]", "critical: above this"),
@@ -371,23 +390,26 @@ def truncation(c: Ctx, t: T) -> Finding | None:
             0, "[PROP]", "1 = a verifiable-reward task: downgrade to info when the reward rises too"
         ),
     },
-    logic="ratio = med_W(mean_length) / B, sustained: > warn_ratio and rising is warn; > critical_ratio "
-    "critical. "
-    "With verifiable_reward = 1 and the reward rising, info (longer chains of thought can be genuine).",
-    cause="The reward may favour verbosity (length hacking). GRPO's per-response 1/|o| normalisation "
-    "inflates "
-    "lengths (Dr. GRPO).",
-    action="Completions are {ratio}x their starting length ({length} vs {baseline}) and still growing: the "
-    "reward may "
-    "favour verbosity. Check the length-reward correlation, add a length penalty or normalisation, read "
-    "samples.{hint}",
+    logic=(
+        "ratio = med_W(mean_length) / B, sustained: > warn_ratio and rising is warn; > critical_ratio "
+        "critical. With verifiable_reward = 1 and the reward rising, info (longer chains of thought can be "
+        "genuine)."
+    ),
+    cause=(
+        "The reward may favour verbosity (length hacking). GRPO's per-response 1/|o| normalisation inflates "
+        "lengths (Dr. GRPO)."
+    ),
+    action=(
+        "Completions are {ratio}x their starting length ({length} vs {baseline}) and still growing: the "
+        "reward may favour verbosity. Check the length-reward correlation, add a length penalty or "
+        "normalisation, read samples.{hint}"
+    ),
     source="[S3] '> 30% change', 'steady increase = length hacking', callback ratio 2.0; [LIT: Dr. GRPO].",
 )
 def length_growth(c: Ctx, t: T) -> Finding | None:
     if not c.after_t0():
         return None
-    b = c.base()
-    r = c.med() / b if b > 0 else math.nan
+    b, r = c.base(), c.growth()
     level = 0
     if r > t["critical_ratio"]:
         level = CRITICAL
@@ -404,32 +426,33 @@ def length_growth(c: Ctx, t: T) -> Finding | None:
     return hit(level, ratio=r, length=c.med(), baseline=b, hint=hint)
 
 
-@rule(
-    RULES,
+@online_rule(
     id="length_collapse",
     code="RL-10",
     severities=("warn", "critical"),
     title="Completion length collapsing",
     instrument="length",
     primary="length_mean",
-    families=ONLINE_RL,
     thresholds={
         "warn_ratio": th(0.7, "[S3]", "warn: med_W(length) / B below this while falling"),
         "critical_ratio": th(0.5, "[S3]", "critical: below this"),
     },
-    logic="ratio = med_W(mean_length) / B, sustained: < warn_ratio and falling is warn; < critical_ratio "
-    "critical.",
+    logic=(
+        "ratio = med_W(mean_length) / B, sustained: < warn_ratio and falling is warn; < critical_ratio "
+        "critical."
+    ),
     cause="The model may be learning that short is safe.",
-    action="Responses shrank to {ratio}x the baseline: the model may be learning that short is safe. Check "
-    "the reward "
-    "distribution, and that truncated or failed outputs are not penalised in a way that rewards silence.",
+    action=(
+        "Responses shrank to {ratio}x the baseline: the model may be learning that short is safe. Check the "
+        "reward distribution, and that truncated or failed outputs are not penalised in a way that rewards "
+        "silence."
+    ),
     source="[S3] 'decrease = collapse', 0.5 ratio; 0.7 reuses the 30% band.",
 )
 def length_collapse(c: Ctx, t: T) -> Finding | None:
     if not c.after_t0():
         return None
-    b = c.base()
-    r = c.med() / b if b > 0 else math.nan
+    r = c.growth()
     if r < t["critical_ratio"]:
         return hit(CRITICAL, ratio=r, length=c.med())
     if r < t["warn_ratio"] and c.direction() == "falling":
@@ -437,8 +460,7 @@ def length_collapse(c: Ctx, t: T) -> Finding | None:
     return None
 
 
-@rule(
-    RULES,
+@online_rule(
     id="diversity_collapse",
     code="RL-11",
     severities=("warn",),
@@ -446,15 +468,16 @@ def length_collapse(c: Ctx, t: T) -> Finding | None:
     instrument="length",
     primary="length_max",
     roles=("length_max", "length_min"),
-    families=ONLINE_RL,
     thresholds={"fraction": th(0.5, "[S3]", "med_W(max_length - min_length) below this x its baseline")},
-    logic="spread = completions/max_length - completions/min_length; after t0, med_W(spread) < fraction x "
-    "B(spread), "
-    "sustained.",
+    logic=(
+        "spread = completions/max_length - completions/min_length; after t0, med_W(spread) < fraction x "
+        "B(spread), sustained."
+    ),
     cause="The policy may be collapsing onto a template (mode collapse).",
-    action="Output lengths have stopped varying (spread {spread} vs {baseline} at the start): the policy "
-    "may be "
-    "collapsing onto a template. Raise the temperature or add an entropy bonus; read samples.",
+    action=(
+        "Output lengths have stopped varying (spread {spread} vs {baseline} at the start): the policy may "
+        "be collapsing onto a template. Raise the temperature or add an entropy bonus; read samples."
+    ),
     source="[S3] '> 50% variance change', 'variance collapse = mode collapse'.",
 )
 def diversity_collapse(c: Ctx, t: T) -> Finding | None:
@@ -471,8 +494,7 @@ def diversity_collapse(c: Ctx, t: T) -> Finding | None:
     return hit(WARN, spread=m, baseline=b) if b > 0 and m < t["fraction"] * b else None
 
 
-@rule(
-    RULES,
+@online_rule(
     id="reward_hacking",
     code="RL-12",
     severities=("warn", "critical"),
@@ -480,15 +502,16 @@ def diversity_collapse(c: Ctx, t: T) -> Finding | None:
     instrument="reward",
     primary="reward",
     roles=("reward", "kl", "length_mean"),
-    families=ONLINE_RL,
     thresholds={"length_ratio": th(1.3, "[S3]", "length grown by this ratio counts as RL-09 firing")},
-    logic="Sustained: the reward rising over L without deceleration and (KL runaway, or length > "
-    "length_ratio x B "
-    "and rising) is warn; with KL at its critical level, critical.",
+    logic=(
+        "Sustained: the reward rising over L without deceleration and (KL runaway, or length > length_ratio "
+        "x B and rising) is warn; with KL at its critical level, critical."
+    ),
     cause="Reward hacking is the default failure mode: the policy finds what the reward model over-scores.",
-    action="Reward keeps rising ({reward}) together with {what}: likely reward hacking. Never trust the "
-    "reward alone: "
-    "read samples, check your KL, add penalties.",
+    action=(
+        "Reward keeps rising ({reward}) together with {what}: likely reward hacking. Never trust the reward "
+        "alone: read samples, check your KL, add penalties."
+    ),
     source="[S3] 'unbounded reward growth ... check your KL'.",
 )
 def reward_hacking(c: Ctx, t: T) -> Finding | None:
@@ -500,27 +523,30 @@ def reward_hacking(c: Ctx, t: T) -> Finding | None:
     what = []
     if kl_runaway_now(c):
         what.append("an accelerating KL")
-    if c.has("length_mean") and c.n("length_mean") > c.t0("length_mean") + 5:
-        b = c.base("length_mean")
-        if b > 0 and c.med("length_mean") / b > t["length_ratio"] and c.direction("length_mean") == "rising":
-            what.append("growing completions")
+    if (
+        c.has("length_mean")
+        and c.n("length_mean") > c.t0("length_mean") + 5
+        and c.growth("length_mean") > t["length_ratio"]
+        and c.direction("length_mean") == "rising"
+    ):
+        what.append("growing completions")
     if not what:
         return None
     return hit(CRITICAL if kl_level(c) == CRITICAL else WARN, reward=c.med(), what=" and ".join(what))
 
 
-@rule(
-    RULES,
+@online_rule(
     id="reward_unstable",
     code="RL-13",
     severities=("info",),
     title="Reward unstable",
     instrument="reward",
     primary="reward",
-    families=ONLINE_RL,
     thresholds={"cv": th(1.0, "[PROP]", "sigma_hat_W / |med_W| above this, and rising")},
-    logic="After t0: sigma_hat_W / |med_W(reward)| > cv and sigma_hat_W above that of the previous W, "
-    "sustained.",
+    logic=(
+        "After t0: sigma_hat_W / |med_W(reward)| > cv and sigma_hat_W above that of the previous W, "
+        "sustained."
+    ),
     cause="High reward variance: reduce the LR or increase the KL penalty.",
     action="Reward is unstable (sigma/median {cv}): reduce the LR or increase the KL penalty.",
     source="[S3]; numbers [PROP].",
@@ -536,8 +562,7 @@ def reward_unstable(c: Ctx, t: T) -> Finding | None:
     return None
 
 
-@rule(
-    RULES,
+@online_rule(
     id="train_inference_mismatch",
     code="RL-14",
     severities=("warn",),
@@ -545,21 +570,24 @@ def reward_unstable(c: Ctx, t: T) -> Finding | None:
     instrument="clipping",
     primary="is_ratio_mean",
     roles=("is_ratio_mean", "is_ratio_min", "is_ratio_max", "logp_diff"),
-    families=ONLINE_RL,
     thresholds={
         "low": th(0.9, "[PROP]", "mean IS ratio below this ..."),
         "high": th(1.1, "[PROP]", "... or above this"),
         "min_ratio": th(0.5, "[PROP]", "min IS ratio below this in most points of W"),
         "c_max": th(3.0, "[TRL]", "max IS ratio above this (C_max) in most points of W"),
     },
-    logic="Sustained: mean IS ratio outside [low, high]; or min < min_ratio or max > c_max in most of W; or "
-    "the "
-    "sampling log-prob difference rising.",
-    cause="vLLM and the trainer compute different token probabilities (kernels, precision, stale weight "
-    "sync), so "
-    "training is silently off-policy.",
-    action="Generation and training disagree on token probabilities (IS ratio {ratio}). Keep "
-    "vllm_importance_sampling_correction on, check weight sync and precision, prefer sequence-level IS.",
+    logic=(
+        "Sustained: mean IS ratio outside [low, high]; or min < min_ratio or max > c_max in most of W; or "
+        "the sampling log-prob difference rising."
+    ),
+    cause=(
+        "vLLM and the trainer compute different token probabilities (kernels, precision, stale weight "
+        "sync), so training is silently off-policy."
+    ),
+    action=(
+        "Generation and training disagree on token probabilities (IS ratio {ratio}). Keep "
+        "vllm_importance_sampling_correction on, check weight sync and precision, prefer sequence-level IS."
+    ),
     source="[TRL] docs on truncated/masked IS; thresholds [PROP].",
 )
 def train_inference_mismatch(c: Ctx, t: T) -> Finding | None:

@@ -25,13 +25,15 @@ T = Mapping[str, float]
         "accuracy": th(0.98, "[PROP]", "med_W(mean_token_accuracy) above this ..."),
         "loss_fraction": th(0.1, "[PROP]", "... and med_W(loss) below this x B(loss), or eval loss rising"),
     },
-    logic="med_W(mean_token_accuracy) > accuracy and (med_W(loss) < loss_fraction x B(loss), or the last "
-    "two evals "
-    "rose), sustained.",
+    logic=(
+        "med_W(mean_token_accuracy) > accuracy and (med_W(loss) < loss_fraction x B(loss), or the last two "
+        "evals rose), sustained."
+    ),
     cause="The training data is being regurgitated.",
-    action="Token accuracy {accuracy} with falling train loss: the model is memorising. Stop earlier, use "
-    "fewer "
-    "epochs or more data, or a smaller LoRA rank.",
+    action=(
+        "Token accuracy {accuracy} with falling train loss: the model is memorising. Stop earlier, use "
+        "fewer epochs or more data, or a smaller LoRA rank."
+    ),
     source="[CvC-I] #5, #8; thresholds [PROP].",
 )
 def memorisation(c: Ctx, t: T) -> Finding | None:
@@ -60,11 +62,14 @@ def memorisation(c: Ctx, t: T) -> Finding | None:
         "phase_rz": th(5.0, "[PROP]", "info: |rz| above this is a phase change"),
         "precursor_rz": th(4.0, "[CvC-I]", "info: entropy-variance rz above this precedes collapse"),
     },
-    logic="Falling and < collapse: warn. Rising and > uniform: warn. |rz| > phase_rz or entropy_variance rz "
-    "> "
-    "precursor_rz: info.",
-    cause="Attention sinks or degenerate patterns (collapse); attention going uniform (positional encoding "
-    "broken).",
+    logic=(
+        "Falling and < collapse: warn. Rising and > uniform: warn. |rz| > phase_rz or entropy_variance rz > "
+        "precursor_rz: info."
+    ),
+    cause=(
+        "Attention sinks or degenerate patterns (collapse); attention going uniform (positional encoding "
+        "broken)."
+    ),
     action="Attention entropy {entropy} nats: {what}. Inspect attention maps; check positional encoding.",
     source="[CvC-I] #4 (figure thresholds illustrative).",
 )

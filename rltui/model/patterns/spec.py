@@ -88,6 +88,16 @@ def hit(level: int, **evidence: float | int | str) -> Finding:
     return Finding(level, dict(evidence))
 
 
+def level_above(x: float, limits: Mapping[int, float], *, inclusive: bool = False) -> int:
+    """The highest level whose limit ``x`` exceeds (reaches, when ``inclusive``), or 0.
+
+    The usual tiering "critical above c, else warn above w, else info above i": ``limits`` maps each
+    level to its limit; a NaN ``x`` exceeds nothing.
+    """
+    passed = [lv for lv, limit in limits.items() if (x >= limit if inclusive else x > limit)]
+    return max(passed, default=CLEAN)
+
+
 def th(value: float, source: str, help_text: str) -> Threshold:
     return Threshold(float(value), source, help_text)
 

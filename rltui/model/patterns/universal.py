@@ -19,6 +19,7 @@ from rltui.model.patterns.spec import (
     Finding,
     RuleSpec,
     hit,
+    level_above,
     rule,
     th,
 )
@@ -38,17 +39,21 @@ CRITICAL_ROLES = ("loss", "grad_norm", "kl", "reward", "value_loss")
     title="Non-finite value",
     instrument="loss",
     primary="*",
-    logic="Any NaN or Inf in a logged value. Critical in loss, grad_norm, kl, reward or value loss; warn "
-    "elsewhere. "
-    "Fires on the single point.",
-    cause="fp16 overflow, a divide-by-zero in a reward, or an empty completion mask (every label masked by "
-    "a wrong "
-    "chat template).",
-    action="Non-finite {key} at step {step}. Stop and inspect that batch. Check the precision (bf16 vs "
-    "fp16), the "
-    "reward function, and the loss masking and chat template.",
-    source="[PROP]; [CvC-III] GRPO loss watched for numerical issues; [TRL] PPO value loss 'will spike / "
-    "NaN'.",
+    logic=(
+        "Any NaN or Inf in a logged value. Critical in loss, grad_norm, kl, reward or value loss; warn "
+        "elsewhere. Fires on the single point."
+    ),
+    cause=(
+        "fp16 overflow, a divide-by-zero in a reward, or an empty completion mask (every label masked by a "
+        "wrong chat template)."
+    ),
+    action=(
+        "Non-finite {key} at step {step}. Stop and inspect that batch. Check the precision (bf16 vs fp16), "
+        "the reward function, and the loss masking and chat template."
+    ),
+    source=(
+        "[PROP]; [CvC-III] GRPO loss watched for numerical issues; [TRL] PPO value loss 'will spike / NaN'."
+    ),
     instant=("warn", "critical"),
 )
 def nonfinite(c: Ctx, t: T) -> Finding | None:
@@ -135,14 +140,16 @@ _SPIKE_THRESHOLDS = {
     instrument="loss",
     primary="loss",
     thresholds=_SPIKE_THRESHOLDS,
-    logic="A: max(last 10 points) / mean(the preceding <= 90) > spike_ratio (needs 20 points). B: one point "
-    "with "
-    "rz > rz. Critical when the median of the 5 points after a spike stays above the pre-spike median + "
-    "no_recovery_sigma * sigma. GRPO/RLOO/PPO: only rz > rl_rz (do not read their loss trend).",
+    logic=(
+        "A: max(last 10 points) / mean(the preceding <= 90) > spike_ratio (needs 20 points). B: one point "
+        "with rz > rz. Critical when the median of the 5 points after a spike stays above the pre-spike "
+        "median + no_recovery_sigma * sigma. GRPO/RLOO/PPO: only rz > rl_rz (do not read their loss trend)."
+    ),
     cause="LR too high, a corrupt or extreme batch, gradient explosion, memory issues.",
-    action="Loss jumped x{ratio} above its recent level at step {step}. Inspect that batch. If spikes "
-    "recur, lower "
-    "the LR or lengthen warmup; keep gradient clipping on.",
+    action=(
+        "Loss jumped x{ratio} above its recent level at step {step}. Inspect that batch. If spikes recur, "
+        "lower the LR or lengthen warmup; keep gradient clipping on."
+    ),
     source="Rule A [CvC-I] (spike ratio > 2.0); rule B and recovery [PROP]; RL variant [CvC-III].",
     instant=("warn", "critical"),
 )
@@ -164,9 +171,10 @@ def loss_spike(c: Ctx, t: T) -> Finding | None:
     thresholds=_SPIKE_THRESHOLDS,
     logic="loss_spike's rules A/B, once the loss has fallen below drop_fraction x its first value.",
     cause="LR too high, or an unstable batch ([S1] 'drops then spikes').",
-    action="Loss fell to below {drop_fraction} of its start, then jumped x{ratio} at step {step}: the LR is "
-    "probably "
-    "too high or a batch is unstable. Lower the LR or lengthen warmup; inspect that batch.",
+    action=(
+        "Loss fell to below {drop_fraction} of its start, then jumped x{ratio} at step {step}: the LR is "
+        "probably too high or a batch is unstable. Lower the LR or lengthen warmup; inspect that batch."
+    ),
     source="[S1] (severity medium); spike rules as loss_spike.",
     instant=("warn",),
 )
@@ -177,6 +185,14 @@ def loss_drop_then_spike(c: Ctx, t: T) -> Finding | None:
     if f is None:
         return None
     return Finding(WARN, {**f.evidence, "drop_fraction": t["drop_fraction"]})
+
+
+def _loss_spiked(c: Ctx, within: int) -> bool:
+    """Whether one of the last ``within`` loss points has rz > 6 (against the 20 points before it)."""
+    if not c.has("loss"):
+        return False
+    lz = stats.robust_z(c.v("loss")[-(within + 21) :])[-within:]
+    return bool(np.any(lz > 6.0))
 
 
 @rule(
@@ -206,14 +222,16 @@ def loss_drop_then_spike(c: Ctx, t: T) -> Finding | None:
         "warn_factor": th(10, "[PROP]", "warn when one norm exceeds this x the rolling median"),
         "critical_factor": th(100, "[PROP; LIT: SPAM]", "critical above this x the median with a loss spike"),
     },
-    logic="ZClip EMA z of grad_norm (alpha, warmup, updated with the clipped value); z > z is an event "
-    "(info). "
-    "Warn with >= events events in W, or g > warn_factor x med_W. Critical if g > critical_factor x med_W "
-    "and the "
-    "loss spikes (rz > 6) within 3 points.",
+    logic=(
+        "ZClip EMA z of grad_norm (alpha, warmup, updated with the clipped value); z > z is an event "
+        "(info). Warn with >= events events in W, or g > warn_factor x med_W. Critical if g > "
+        "critical_factor x med_W and the loss spikes (rz > 6) within 3 points."
+    ),
     cause="An outlier batch, LR too high, or Adam state disrupted by an earlier spike.",
-    action="Gradient norm spiked to {g} (x{ratio} its median). If it keeps happening: lower the LR, keep "
-    "max_grad_norm, check the data at these steps.",
+    action=(
+        "Gradient norm spiked to {g} (x{ratio} its median). If it keeps happening: lower the LR, keep "
+        "max_grad_norm, check the data at these steps."
+    ),
     source="[LIT: ZClip, Kumar et al. 2025] defaults; [LIT: SPAM, Huang et al. 2025]; counts [PROP].",
     instant=("info", "warn", "critical"),
 )
@@ -232,10 +250,8 @@ def grad_norm_spike(c: Ctx, t: T) -> Finding | None:
     level = INFO if events[-1] else 0
     if sum(events) >= t["events"] or ratio > t["warn_factor"]:
         level = WARN
-    if ratio > t["critical_factor"] and c.has("loss"):
-        lz = stats.robust_z(c.v("loss")[-24:])[-3:]
-        if np.any(lz > 6.0):
-            level = CRITICAL
+    if ratio > t["critical_factor"] and _loss_spiked(c, within=3):
+        level = CRITICAL
     if not level:
         return None
     return hit(level, g=g, ratio=ratio, z=z, events=int(sum(events)))
@@ -253,15 +269,18 @@ def grad_norm_spike(c: Ctx, t: T) -> Finding | None:
         "info_factor": th(1.0, "[PROP]", "info when med_W(grad_norm) > this x max_grad_norm"),
         "warn_factor": th(10.0, "[PROP]", "warn when med_W(grad_norm) > this x max_grad_norm"),
     },
-    logic="After t0: med_W(grad_norm) > info_factor x max_grad_norm (HF default 1.0) is info; > warn_factor "
-    "x is warn. "
-    "HF logs the pre-clip norm.",
-    cause="Every update is being rescaled, so the effective LR differs from the nominal one (LR too high or "
-    "a wrong "
-    "loss scale).",
-    action="Every step is clipped (median grad-norm {median} vs max_grad_norm {max_grad_norm}). The "
-    "effective LR is "
-    "lower than configured; consider lowering the LR.",
+    logic=(
+        "After t0: med_W(grad_norm) > info_factor x max_grad_norm (HF default 1.0) is info; > warn_factor x "
+        "is warn. HF logs the pre-clip norm."
+    ),
+    cause=(
+        "Every update is being rescaled, so the effective LR differs from the nominal one (LR too high or a "
+        "wrong loss scale)."
+    ),
+    action=(
+        "Every step is clipped (median grad-norm {median} vs max_grad_norm {max_grad_norm}). The effective "
+        "LR is lower than configured; consider lowering the LR."
+    ),
     source="[PROP], based on HF Trainer logging the pre-clip norm.",
 )
 def always_clipped(c: Ctx, t: T) -> Finding | None:
@@ -270,7 +289,7 @@ def always_clipped(c: Ctx, t: T) -> Finding | None:
     if not cmax or cmax <= 0 or not c.after_t0():
         return None
     m = c.med()
-    level = WARN if m > t["warn_factor"] * cmax else INFO if m > t["info_factor"] * cmax else 0
+    level = level_above(m, {INFO: t["info_factor"] * cmax, WARN: t["warn_factor"] * cmax})
     return hit(level, median=m, max_grad_norm=cmax) if level else None
 
 
@@ -287,15 +306,19 @@ def always_clipped(c: Ctx, t: T) -> Finding | None:
         "zero_grad_points": th(3, "[PROP]", "grad_norm == 0 for this many consecutive points"),
         "constant_points": th(5, "[PROP]", "loss identical to 6 significant digits for this many points"),
     },
-    logic="After t0, any of: grad_norm == 0 for zero_grad_points points; loss unchanged to 6 significant "
-    "digits for "
-    "constant_points points; DPO's exact tie (loss 0.6931 +- 5e-4, |margin| < 1e-6, accuracy 0).",
-    cause="Frozen parameters or LoRA not attached, LR = 0 (schedule), a policy object identical to the "
-    "reference, "
-    "all labels masked.",
-    action="No update is reaching the weights ({what}). Check the trainable parameters, the PEFT adapter, "
-    "the LR "
-    "schedule and the label masking.",
+    logic=(
+        "After t0, any of: grad_norm == 0 for zero_grad_points points; loss unchanged to 6 significant "
+        "digits for constant_points points; DPO's exact tie (loss 0.6931 +- 5e-4, |margin| < 1e-6, accuracy "
+        "0)."
+    ),
+    cause=(
+        "Frozen parameters or LoRA not attached, LR = 0 (schedule), a policy object identical to the "
+        "reference, all labels masked."
+    ),
+    action=(
+        "No update is reaching the weights ({what}). Check the trainable parameters, the PEFT adapter, the "
+        "LR schedule and the label masking."
+    ),
     source="[PROP]; [CvC-I] #2 'spike at zero means vanishing gradients'.",
     instant=("critical",),
 )
@@ -336,9 +359,10 @@ def _exact_tie(c: Ctx) -> bool:
     },
     logic="After t0 and 40 points: sigma_hat(last 20) / sigma_hat(the 20 before) > ratio, sustained.",
     cause="Optimisation is becoming unstable.",
-    action="Loss noise has grown x{ratio} over the last 20 points. Training is becoming unstable; consider "
-    "reducing "
-    "the LR.",
+    action=(
+        "Loss noise has grown x{ratio} over the last 20 points. Training is becoming unstable; consider "
+        "reducing the LR."
+    ),
     source="Rule [CvC-I] #1; number [PROP].",
 )
 def loss_variance_rising(c: Ctx, t: T) -> Finding | None:
@@ -364,13 +388,15 @@ def loss_variance_rising(c: Ctx, t: T) -> Finding | None:
         "fraction": th(0.9, "[PROP]", "med_W(loss) above this fraction of the baseline B"),
         "after": th(0.2, "[PROP]", "only after this fraction of the run (or 50 points)"),
     },
-    logic="After 20% of the run (or 50 points): trend over L flat and med_W(loss) > fraction x B(loss) (and "
-    "> fraction "
-    "x the median of the first 5 points, for a long warmup guard), sustained.",
+    logic=(
+        "After 20% of the run (or 50 points): trend over L flat and med_W(loss) > fraction x B(loss) (and > "
+        "fraction x the median of the first 5 points, for a long warmup guard), sustained."
+    ),
     cause="LR too low, or the data has nothing more to teach this model.",
-    action="Loss has flattened at {loss}, still {pct}% of its starting value: a plateau. Try a higher LR, "
-    "check the "
-    "data, or stop.",
+    action=(
+        "Loss has flattened at {loss}, still {pct}% of its starting value: a plateau. Try a higher LR, "
+        "check the data, or stop."
+    ),
     source="Rule [CvC-I] #1; numbers [PROP].",
 )
 def plateau_high(c: Ctx, t: T) -> Finding | None:
@@ -398,9 +424,11 @@ def plateau_high(c: Ctx, t: T) -> Finding | None:
         "zero_before": th(0.9, "[PROP]", "... before this fraction of max_steps"),
         "early_fraction": th(0.1, "[PROP]", "info: a loss spike (rz > 6) within this fraction of the run"),
     },
-    logic="(a) max(lr) < peak_fraction x configured LR once warmup is over: info (peak never reached). "
-    "(b) lr < zero_fraction x max(lr) while step < zero_before x max_steps: warn (LR effectively 0 early). "
-    "(c) a loss spike in the first early_fraction of the run: info (warmup may be too short).",
+    logic=(
+        "(a) max(lr) < peak_fraction x configured LR once warmup is over: info (peak never reached). (b) lr "
+        "< zero_fraction x max(lr) while step < zero_before x max_steps: warn (LR effectively 0 early). (c) "
+        "a loss spike in the first early_fraction of the run: info (warmup may be too short)."
+    ),
     cause="Total steps miscalculated, a decay that is too aggressive, or warmup that is too short.",
     action="{what}. Check the scheduler, warmup and max_steps.",
     source="Rules [CvC-I] #3; numbers [PROP].",
@@ -423,12 +451,8 @@ def lr_schedule(c: Ctx, t: T) -> Finding | None:
             INFO, what=f"LR peaked at {peak:.3g}, below the configured {configured:.3g}", lr=x, peak=peak
         )
     f = c.frac
-    if f is not None and f < t["early_fraction"] and c.has("loss"):
-        lz = stats.robust_z(c.v("loss")[-25:])[-4:]
-        if np.any(lz > 6.0):
-            return hit(
-                INFO, what="the loss spiked in the first 10% of the run: warmup may be too short", lr=x
-            )
+    if f is not None and f < t["early_fraction"] and _loss_spiked(c, within=4):
+        return hit(INFO, what="the loss spiked in the first 10% of the run: warmup may be too short", lr=x)
     return None
 
 
@@ -450,11 +474,12 @@ def lr_schedule(c: Ctx, t: T) -> Finding | None:
             3, "[PROP]", "critical: eval_loss rising this many evals in a row while train falls"
         ),
     },
-    logic="At each eval: gap = eval_loss - median(last 3 train losses). gap - previous gap > gap_velocity "
-    "(DPO: "
-    "> gap_velocity_rel x eval_loss) with eval above train and not improving (calibrated) is warn; no "
-    "improvement > min_delta for patience evals is info (converged); "
-    "eval_loss rising rising_evals evals in a row while the train loss falls is critical.",
+    logic=(
+        "At each eval: gap = eval_loss - median(last 3 train losses). gap - previous gap > gap_velocity "
+        "(DPO: > gap_velocity_rel x eval_loss) with eval above train and not improving (calibrated) is "
+        "warn; no improvement > min_delta for patience evals is info (converged); eval_loss rising "
+        "rising_evals evals in a row while the train loss falls is critical."
+    ),
     cause="Overfitting (LoRA: the rank may be too high for the dataset size), or convergence.",
     action="{what} Best eval so far: step {best_step}. Stop, or add regularisation or data.",
     source="[CvC-I] ConvergenceDetector defaults; the count and the DPO scale [PROP].",
@@ -520,8 +545,9 @@ def train_eval_divergence(c: Ctx, t: T) -> Finding | None:
     instrument="convergence",
     primary="eval_loss",
     thresholds={"amplitude": th(0.02, "[PROP]", "each change larger than this fraction of the level")},
-    logic="The sign of the eval_loss change flips in >= 3 of the last 4 evals, each change > amplitude x "
-    "level.",
+    logic=(
+        "The sign of the eval_loss change flips in >= 3 of the last 4 evals, each change > amplitude x level."
+    ),
     cause="The LR is probably too high for this phase.",
     action="Eval loss oscillates (last {eval_loss}): the LR is probably too high for this phase.",
     source="Rule [CvC-I] #8; numbers [PROP].",
@@ -547,13 +573,15 @@ def eval_oscillation(c: Ctx, t: T) -> Finding | None:
     primary="num_tokens",
     roles=("num_tokens", "step_time"),
     thresholds={"fraction": th(0.7, "[PROP]", "warn when med_W(tokens/s) falls below this x its baseline")},
-    logic="tokens/s from num_tokens deltas over wall-clock deltas: med_W < fraction x B is warn; step_time "
-    "trending "
-    "up is info.",
+    logic=(
+        "tokens/s from num_tokens deltas over wall-clock deltas: med_W < fraction x B is warn; step_time "
+        "trending up is info."
+    ),
     cause="Dataloader stalls, I/O, memory fragmentation or GC, or a long-sequence region of the data.",
-    action="Throughput is {pct}% of its starting rate ({rate} tokens/s). Check dataloader workers, I/O, "
-    "memory "
-    "(a climbing GPU memory is a leak).",
+    action=(
+        "Throughput is {pct}% of its starting rate ({rate} tokens/s). Check dataloader workers, I/O, memory "
+        "(a climbing GPU memory is a leak)."
+    ),
     source="Rules [CvC-I] #7; the 30% figure [PROP].",
 )
 def throughput_drop(c: Ctx, t: T) -> Finding | None:
@@ -609,13 +637,15 @@ def anomaly_marker(c: Ctx, t: T) -> Finding | None:
     instrument="kl",
     primary="loss",
     roles=("loss", "kl", "length_mean", "eval_loss"),
-    logic="Info when a gauge cannot be computed: online RL without kl (beta = 0), DPO without a generation "
-    "length, "
-    "no eval split past half the run.",
+    logic=(
+        "Info when a gauge cannot be computed: online RL without kl (beta = 0), DPO without a generation "
+        "length, no eval split past half the run."
+    ),
     cause="The trainer does not log it ({missing}).",
-    action="Not logged: {missing}. GRPO with beta=0 is 'flying without this instrument'; log an eval split "
-    "to get "
-    "train/eval divergence.",
+    action=(
+        "Not logged: {missing}. GRPO with beta=0 is 'flying without this instrument'; log an eval split to "
+        "get train/eval divergence."
+    ),
     source="[PROP]; [CvC-III].",
 )
 def instrument_missing(c: Ctx, t: T) -> Finding | None:
