@@ -74,7 +74,7 @@ def _add_display_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--on-alert",
         metavar="CMD",
-        help="run CMD (through the shell) for each new alert, with the alert as JSON on stdin",
+        help="run CMD (through the shell) for each new warn or critical alert, alert JSON on stdin",
     )
     p.add_argument("--config", metavar="FILE", help="rltui.toml to use instead of the usual lookup")
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rltui.model.snapshot import Alert, InstrumentReading
+from rltui.model.snapshot import Alert, InstrumentReading, RunSnapshot
+from rltui.ui.glyphs import safe
+
+#: Severities that get a vertical "alert start" line on a chart. Info alerts (anomaly markers,
+#: missing instruments) are notes, not events: a line for each would bury the real ones.
+MARKED_SEVERITIES = ("warn", "critical")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,5 +51,36 @@ def spec_for_instrument(
             metric = r.primary or r.traces[0].name
             series.append(ChartSeries(name or metric, i, metric))
             thresholds.update(r.thresholds)
-    rel = tuple(a for a in alerts if a.instrument in {r.id for _, _, r in present if r is not None})
+    ids = {r.id for _, _, r in present if r is not None}
+    metrics = {s.metric for s in series}
+    rel = tuple(
+        a
+        for a in alerts
+        if a.severity in MARKED_SEVERITIES
+        and a.instrument in ids
+        and (a.metric is None or a.metric in metrics)
+    )
     return ChartSpec(title, tuple(series), thresholds, rel)
+
+
+def spec_for_alert(snaps: list[RunSnapshot | None], run_index: int, alert: Alert) -> ChartSpec | None:
+    """The chart of the metric an alert is about (overlaid across runs that log it), marked with
+    the alert itself whatever its severity: the user asked for this one."""
+    snap = snaps[run_index] if 0 <= run_index < len(snaps) else None
+    metric = alert.metric
+    thresholds: dict[str, float] = {}
+    if snap is not None:
+        for r in snap.instruments:
+            if r.id == alert.instrument:
+                thresholds = dict(r.thresholds)
+                if metric is None:
+                    metric = r.primary or (r.traces[0].name if r.traces else None)
+    if metric is None:
+        return None
+    multi = len(snaps) > 1
+    series = tuple(
+        ChartSeries(safe(s.info.name, 30) if multi else metric, i, metric)
+        for i, s in enumerate(snaps)
+        if s is not None and metric in s.metrics
+    )
+    return ChartSpec(f"{alert.id}: {metric}", series, thresholds, (alert,))

@@ -8,6 +8,7 @@ as well as coloured, so it survives NO_COLOR, 16-colour terminals and colour bli
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 from rich.text import Text
@@ -36,6 +37,33 @@ STATUS_STYLE: dict[str, str] = {
 }
 
 
+#: What ``--ascii`` puts in place of the non-ASCII characters rltui and the engine's texts use.
+ASCII_FALLBACK = str.maketrans(
+    {
+        "→": "->",
+        "↑": "^",
+        "↓": "v",
+        "⇈": "^^",
+        "⇊": "vv",
+        "…": "...",
+        "·": "-",
+        "–": "-",
+        "—": "-",
+        "≤": "<=",
+        "≥": ">=",
+        "×": "x",
+        "≡": "==",
+        "β": "beta",
+        "│": "|",
+    }
+)
+
+
+def to_ascii(text: str) -> str:
+    """``--ascii``: arrows and typography spelled with ASCII (terminals without those glyphs)."""
+    return text.translate(ASCII_FALLBACK)
+
+
 def safe(text: object, max_len: int | None = None) -> str:
     """Sanitise anything that came from a run for one-line display."""
     return sanitize(str(text), max_len=max_len, single_line=True)
@@ -56,6 +84,52 @@ def sparkline(values: FloatArray, width: int, *, ascii_only: bool = False) -> st
         return levels[len(levels) // 2 - 1] * len(cols)
     idx = np.clip(((cols - lo) / (hi - lo) * (len(levels) - 1)).round().astype(int), 0, len(levels) - 1)
     return "".join(levels[i] for i in idx)
+
+
+def block_chart(values: FloatArray, width: int, rows: int = 1, *, ascii_only: bool = False) -> list[str]:
+    """A sparkline ``rows`` cells tall (top row first): 8 sub-levels per cell, spikes preserved.
+
+    The lowest column still shows one sub-level, so a flat or bottomed-out series reads as a line
+    and not as an empty box. ``rows == 1`` is exactly :func:`sparkline`.
+    """
+    rows = max(1, rows)
+    if rows == 1:
+        return [sparkline(values, width, ascii_only=ascii_only)]
+    cols = column_extremes(values, width)
+    if len(cols) == 0:
+        return [""] * rows
+    levels = ASCII_LEVELS if ascii_only else UNICODE_LEVELS
+    full = "#" if ascii_only else "█"
+    top = rows * len(levels)
+    lo, hi = float(np.min(cols)), float(np.max(cols))
+    if hi - lo <= 1e-12 * max(1.0, abs(hi)):
+        height = np.full(len(cols), top // 2)
+    else:
+        height = np.clip(1 + ((cols - lo) / (hi - lo) * (top - 1)).round().astype(int), 1, top)
+    # One lookup table for all rows: index 0 is an empty cell, n is "n sub-levels filled".
+    table = np.array([" ", *levels[:-1], full])
+    n = len(levels)
+    return [
+        "".join(table[np.clip(height - row * n, 0, n)].tolist())
+        for row in range(rows - 1, -1, -1)  # top row first
+    ]
+
+
+def wrap_words(text: str, width: int, max_lines: int) -> list[str]:
+    """Word-wrap ``text`` into at most ``max_lines`` lines of ``width`` cells; what does not fit is
+    cut at a word boundary and marked with an ellipsis, so a number is never cut in half."""
+    if max_lines <= 0 or width <= 1 or not text:
+        return []
+    lines = textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
+    if len(lines) <= max_lines:
+        return [line if len(line) <= width else line[: width - 1] + "…" for line in lines]
+    kept = lines[:max_lines]
+    last = kept[-1]
+    while last and len(last) + 1 > width:
+        last = last.rsplit(" ", 1)[0] if " " in last else ""
+    # Drop the trailing word if the ellipsis would not fit after it.
+    kept[-1] = (last + "…") if last else "…"
+    return [line if len(line) <= width else line[: width - 1] + "…" for line in kept]
 
 
 def trend_glyph(trend: str, accelerating: bool = False, *, ascii_only: bool = False) -> str:

@@ -56,9 +56,11 @@ def freshness(snap: RunSnapshot, now: float) -> tuple[str, str]:
     return f"stale for {fmt_duration(age)}", "bold yellow"
 
 
-def header_text(snap: RunSnapshot, now: float, *, mode_label: str | None = None) -> Text:
+def header_text(
+    snap: RunSnapshot, now: float, *, mode_label: str | None = None, width: int | None = None
+) -> Text:
     """Two lines: who/what/where, then pace and health. ``mode_label`` replaces freshness
-    (replay shows its own state)."""
+    (replay shows its own state). Given the ``width``, the info note shortens rather than wrap."""
     info = snap.info
     t = Text()
     t.append(safe(info.name, 60), style="bold")
@@ -84,7 +86,25 @@ def header_text(snap: RunSnapshot, now: float, *, mode_label: str | None = None)
     worst = snap.worst
     t.append("  ")
     t.append(f" {STATUS_LABEL[worst]} ", style=f"reverse {STATUS_STYLE[worst]}")
-    active = sum(1 for a in snap.alerts if a.active)
-    if active:
-        t.append(f" {active} alert{'s' if active != 1 else ''}", style=STATUS_STYLE[worst])
+    banners = sum(1 for a in snap.alerts if a.active and a.severity != "info")
+    if banners:
+        t.append(f" {banners} alert{'s' if banners != 1 else ''}", style=STATUS_STYLE[worst])
+    note = info_note(snap)
+    if note:
+        line = len(t.plain.rsplit("\n", 1)[-1])
+        if width is not None and line + 2 + len(note) > width:
+            note = info_note(snap, newest=False)
+        t.append("  ")
+        t.append(note, style=STATUS_STYLE["info"])
     return t
+
+
+def info_note(snap: RunSnapshot, *, newest: bool = True) -> str:
+    """``3 info (newest anomaly_marker)``: info alerts get no banner, only this count (a lists them)."""
+    infos = [a for a in snap.alerts if a.active and a.severity == "info"]
+    if not infos:
+        return ""
+    if not newest:
+        return f"{len(infos)} info"
+    newest_alert = max(infos, key=lambda a: (a.first_step, a.id))
+    return f"{len(infos)} info (newest {safe(newest_alert.id, 30)})"

@@ -47,7 +47,8 @@ BASELINE_POINTS = 10
 SHORT = 20
 LONG = 50
 
-_ARROWS: dict[str, str] = {"rising": "↑", "falling": "↓", "flat": "→", "unknown": ""}
+# Flat is the normal state: summaries only mention a direction when there is one.
+_ARROWS: dict[str, str] = {"rising": "↑", "falling": "↓", "flat": "", "unknown": ""}
 
 
 def trainer_name(info: RunInfo) -> str:

@@ -642,18 +642,30 @@ def anomaly_marker(c: Ctx, t: T) -> Finding | None:
         "length, no eval split past half the run."
     ),
     cause="The trainer does not log it ({missing}).",
-    action=(
-        "Not logged: {missing}. GRPO with beta=0 is 'flying without this instrument'; log an eval split to "
-        "get train/eval divergence."
-    ),
+    action="Not logged: {missing}. See the action for each missing instrument.",
     source="[PROP]; [CvC-III].",
 )
 def instrument_missing(c: Ctx, t: T) -> Finding | None:
-    missing = []
+    missing: list[str] = []
+    advice: list[str] = []
     if c.family == "rl" and not c.has("kl"):
         missing.append("kl (beta = 0)")
+        advice.append(
+            "With beta=0 no KL to the reference is logged, so drift is invisible ('flying without this "
+            "instrument'): set beta > 0 (even 0.001) to monitor it."
+        )
     if c.family == "pref" and not c.has("length_mean"):
         missing.append("generation length")
+        advice.append(
+            "Preference training on fixed pairs logs no generation length: sample completions "
+            "periodically (a callback) if verbosity matters."
+        )
     if not c.has("eval_loss") and c.max_steps and not c.before(0.5):
         missing.append("eval split")
-    return hit(INFO, missing=", ".join(missing)) if missing else None
+        advice.append(
+            "Log an eval split (eval_strategy='steps' with an eval dataset) to see train/eval divergence."
+        )
+    if not missing:
+        return None
+    action = "Not logged: {missing}. " + " ".join(advice)
+    return Finding(INFO, {"missing": ", ".join(missing)}, action=action)

@@ -1,11 +1,16 @@
 """The main screen: header, alert banners, the gauge grid and the unavailable line.
 
 It owns no data: :meth:`DashboardScreen.show` redraws from the app's current snapshots, and
-reuses widgets where the layout did not change so a live update only repaints text.
+reuses widgets where the layout did not change so a live update only repaints what changed
+(a text that did not change is not even re-set: a Static update costs a screen layout).
+
+Banners are for warn and critical alerts only (patterns.md: info is "notable, goes on the status
+line ..., no banner"); info alerts are counted in the header and listed on the alerts screen (a).
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
@@ -18,12 +23,12 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from rltui.model.snapshot import SEVERITY_RANK, Alert, InstrumentReading, RunSnapshot
-from rltui.ui.chart_spec import ChartSeries, ChartSpec, spec_for_instrument
+from rltui.ui.chart_spec import ChartSpec, spec_for_alert, spec_for_instrument
 from rltui.ui.glyphs import STATUS_LABEL, STATUS_STYLE, safe
 from rltui.ui.runs import fallback_readings
-from rltui.ui.status_line import freshness, header_text
+from rltui.ui.status_line import freshness, header_text, info_note
 from rltui.ui.widgets.banner import AlertBanner
-from rltui.ui.widgets.gauge import Gauge
+from rltui.ui.widgets.gauge import COMPACT_HEIGHT, Gauge
 
 if TYPE_CHECKING:
     from rltui.ui.app import RltuiApp
@@ -32,6 +37,8 @@ if TYPE_CHECKING:
 GAUGE_WIDTH = 38
 COMPARE_GAUGE_WIDTH = 56
 MAX_COLUMNS = 6
+#: Alert severities that get a banner.
+BANNER_SEVERITIES = ("warn", "critical")
 
 
 class DashboardScreen(Screen[None]):
@@ -42,6 +49,7 @@ class DashboardScreen(Screen[None]):
         Binding("right,l", "move(1, 0)", "Right", show=False),
         Binding("down,j", "move(0, 1)", "Down", show=False),
         Binding("up,k", "move(0, -1)", "Up", show=False),
+        Binding("a", "app.alerts", "Alerts"),
         Binding("m", "app.metrics", "Metrics"),
         Binding("e", "export", "CSV"),
     ]
@@ -51,6 +59,8 @@ class DashboardScreen(Screen[None]):
         self._gauge_order: list[str] = []
         self._banner_keys: list[tuple[int, str, int]] = []
         self._grid_cols = 0
+        self._gauge_height = COMPACT_HEIGHT
+        self._texts: dict[str, Text] = {}
 
     @property
     def rltui(self) -> RltuiApp:
@@ -80,14 +90,42 @@ class DashboardScreen(Screen[None]):
         per = COMPARE_GAUGE_WIDTH if len(self.rltui.runs) > 1 else GAUGE_WIDTH
         cols = max(1, self.size.width // per)
         cols = min(cols, MAX_COLUMNS)
+        grid = self.query_one("#gauges", Grid)
         if cols != self._grid_cols:
             # Column counts are CSS classes: an inline grid_size_columns blanked the screen in
             # Textual 8.2 (layout never settled).
-            grid = self.query_one("#gauges", Grid)
             grid.remove_class(f"-cols-{self._grid_cols}")
             grid.add_class(f"-cols-{cols}")
             self._grid_cols = cols
+        self._fit_height(cols)
         return cols
+
+    def _fit_height(self, cols: int) -> None:
+        """Share the body's rows among the grid rows: compact at 80x24, taller sparklines and
+        more summary lines where the terminal has room (gauges stop growing at MAX_HEIGHT)."""
+        gauges = list(self.query(Gauge))
+        body = self.query_one("#body", VerticalScroll)
+        avail = body.size.height
+        if not gauges or avail <= 0:
+            return
+        grid_rows = math.ceil(len(gauges) / cols)
+        per_row = (avail - (grid_rows - 1)) // grid_rows  # one gutter row between grid rows
+        height = max(COMPACT_HEIGHT, per_row)
+        self._gauge_height = height
+        for g in gauges:
+            g.set_target_height(height)
+
+    def _set_text(self, widget_id: str, text: Text) -> None:
+        """Update a Static only when its text changed; relayout only when its height may have."""
+        old = self._texts.get(widget_id)
+        if old is not None and old == text:
+            return
+        self._texts[widget_id] = text
+        # Same line lengths -> same wrapping -> same height (the clock ticking "stale for 3m10s").
+        same_height = old is not None and [len(x) for x in old.plain.split("\n")] == [
+            len(x) for x in text.plain.split("\n")
+        ]
+        self.query_one(f"#{widget_id}", Static).update(text, layout=not same_height)
 
     def show(self) -> None:
         """Redraw from ``app.snapshots`` (called by the app, coalesced)."""
@@ -95,15 +133,17 @@ class DashboardScreen(Screen[None]):
             return
         app = self.rltui
         snaps = app.snapshots
-        self.query_one("#header", Static).update(self._header(snaps))
+        self._set_text("header", self._header(snaps))
         self._show_banners(snaps)
         self._show_gauges(snaps)
-        self.query_one("#unavailable", Static).update(self._unavailable(snaps))
+        self._set_text("unavailable", self._unavailable(snaps))
         self._fit_columns()
 
     def show_header(self) -> None:
+        """The 1 Hz clock: repaints the header only if its words changed (a finished or replayed
+        run's header is constant, so an idle dashboard paints nothing)."""
         if self.is_mounted:
-            self.query_one("#header", Static).update(self._header(self.rltui.snapshots))
+            self._set_text("header", self._header(self.rltui.snapshots))
 
     def _header(self, snaps: list[RunSnapshot | None]) -> Text:
         app = self.rltui
@@ -112,7 +152,9 @@ class DashboardScreen(Screen[None]):
             snap = snaps[0]
             if snap is None:
                 return Text(f"loading {safe(app.runs[0].info.name, 60)} …")
-            return header_text(snap, now, mode_label=app.mode_label())
+            # The header has one cell of padding each side.
+            width = self.size.width - 2 if self.size.width > 2 else None
+            return header_text(snap, now, mode_label=app.mode_label(), width=width)
         t = Text(f"compare {len(snaps)} runs", style="bold")
         if app.mode_label():
             t.append(f"  {app.mode_label()}", style="bold cyan")
@@ -128,10 +170,19 @@ class DashboardScreen(Screen[None]):
             t.append(f"  {label}", style=style)
             t.append("  ")
             t.append(STATUS_LABEL[snap.worst], style=STATUS_STYLE[snap.worst])
+            note = info_note(snap)
+            if note:
+                t.append(f"  {note}", style=STATUS_STYLE["info"])
         return t
 
     def _sorted_alerts(self, snaps: list[RunSnapshot | None]) -> list[tuple[int, Alert]]:
-        items = [(i, a) for i, s in enumerate(snaps) if s is not None for a in s.alerts if a.active]
+        items = [
+            (i, a)
+            for i, s in enumerate(snaps)
+            if s is not None
+            for a in s.alerts
+            if a.active and a.severity in BANNER_SEVERITIES
+        ]
         items.sort(key=lambda ia: (-SEVERITY_RANK[ia[1].severity], ia[1].first_step, ia[1].id))
         return items
 
@@ -142,9 +193,7 @@ class DashboardScreen(Screen[None]):
         multi = len(snaps) > 1
         if keys == self._banner_keys:
             for banner, (_, alert) in zip(box.query(AlertBanner), items, strict=False):
-                if banner.alert != alert:
-                    banner.alert = alert
-                    banner.refresh(layout=True)
+                banner.set_alert(alert)
             return
         focused_key = self._focused_banner_key()
         self._banner_keys = keys
@@ -153,6 +202,8 @@ class DashboardScreen(Screen[None]):
         banners = [AlertBanner(a, i, names[i], ascii_only=self.rltui.ascii_only) for i, a in items]
         box.mount_all(banners)
         box.display = bool(banners)
+        # The body's height changed: let the gauges re-share it once the banners are laid out.
+        self.call_after_refresh(self._fit_columns)
         if focused_key is not None:
             for b in banners:
                 if (b.run_index, b.alert.id, b.alert.first_step) == focused_key:
@@ -205,8 +256,12 @@ class DashboardScreen(Screen[None]):
         focused = self.focused.instrument_id if isinstance(self.focused, Gauge) else None
         self._gauge_order = order
         grid.remove_children()
-        gauges = [Gauge(k, as_rows[k], ascii_only=self.rltui.ascii_only) for k in order]
+        gauges = [
+            Gauge(k, as_rows[k], ascii_only=self.rltui.ascii_only, target_height=self._gauge_height)
+            for k in order
+        ]
         grid.mount_all(gauges)
+        self.call_after_refresh(self._fit_columns)
         if not gauges:
             grid.mount(Static(Text("no metrics yet — waiting for the first logged step", style="dim")))
         for g in gauges:
@@ -274,25 +329,7 @@ class DashboardScreen(Screen[None]):
             rows = self.gauge_rows().get(f.instrument_id)
             return spec_for_instrument(f.title, rows, all_alerts) if rows else None
         if isinstance(f, AlertBanner):
-            snap = snaps[f.run_index]
-            metric = f.alert.metric
-            if metric is None and snap is not None:
-                for r in snap.instruments:
-                    if r.id == f.alert.instrument:
-                        metric = r.primary or (r.traces[0].name if r.traces else None)
-            if metric is None:
-                return None
-            thresholds: dict[str, float] = {}
-            if snap is not None:
-                for r in snap.instruments:
-                    if r.id == f.alert.instrument:
-                        thresholds = dict(r.thresholds)
-            series = tuple(
-                ChartSeries(safe(s.info.name, 30) if len(snaps) > 1 else metric, i, metric)
-                for i, s in enumerate(snaps)
-                if s is not None and metric in s.metrics
-            )
-            return ChartSpec(f"{f.alert.id}: {metric}", series, thresholds, (f.alert,))
+            return spec_for_alert(snaps, f.run_index, f.alert)
         return None
 
     def action_open(self) -> None:

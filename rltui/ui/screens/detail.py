@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual_plotext import PlotextPlot
 
+from rltui.model.snapshot import SEVERITY_RANK
 from rltui.model.store import SeriesView
 from rltui.ui.chart_spec import ChartSpec
 from rltui.ui.downsample import minmax_downsample
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 COLORS = ("cyan", "magenta", "green", "blue", "red", "white")  # valid in plotext and rich
 THRESHOLD_COLORS = {"warn": "yellow", "critical": "red", "info": "blue"}
+ALERT_COLORS = {"warn": "yellow", "critical": "red", "info": "blue"}
 DEFAULT_SMOOTHING = 0.6
 
 
@@ -161,12 +163,15 @@ class DetailScreen(Screen[None]):
             if level is not None and np.isfinite(level):
                 plt.hline(level, THRESHOLD_COLORS.get(name, "yellow"))
                 legend.append(f"── {safe(name, 12)} {value:g}  ", style=THRESHOLD_COLORS.get(name, "yellow"))
+        drawn: set[float] = set()
         for alert in self.spec.alerts:
             x_alert = self._alert_x(alert.first_step, views, t0)
-            if x_alert is not None:
-                plt.vline(x_alert, "red" if alert.severity == "critical" else "yellow")
-        if self.spec.alerts:
-            legend.append("│ alert start", style="red")
+            if x_alert is not None and x_alert not in drawn:
+                drawn.add(x_alert)
+                plt.vline(x_alert, ALERT_COLORS.get(alert.severity, "yellow"))
+        if drawn:
+            worst = max(self.spec.alerts, key=lambda a: SEVERITY_RANK.get(a.severity, 0))
+            legend.append("│ alert start", style=ALERT_COLORS.get(worst.severity, "yellow"))
         self.query_one("#chart-legend", Static).update(legend)
         if self.clip_outliers:
             band = percentile_range(shown)

@@ -22,6 +22,7 @@ KEYS = (
     ("?", "this help"),
     ("arrows / h j k l", "move between banners and gauges"),
     ("enter", "detail chart of the focused gauge or banner"),
+    ("a", "all alerts: info and cleared too (enter: chart)"),
     ("m", "metrics browser (/ to filter, enter for a chart)"),
     ("e", "export the series on screen as CSV (current directory)"),
     ("s", "save an SVG screenshot (current directory)"),

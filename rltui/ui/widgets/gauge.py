@@ -1,20 +1,111 @@
-"""One instrument gauge: title, status label, value, trend glyph, sparkline, threshold hint.
+"""One instrument gauge: title and status, value with trend and threshold hint, the instrument's
+summary, and a sparkline coloured by status.
 
-In compare mode the same gauge holds one line per run, so a sweep reads down a column.
+Layout (single run), top to bottom::
+
+    Loss                              CRIT     title + status in words (survives NO_COLOR)
+    3.48e-11 ↓ ~7.56e-06     crit > 10         value, trend, smoothed, threshold hint
+    loss 3.48e-11, down from 0.693 …           summary, word-wrapped (never cut mid-number)
+    ▁▁▁▂▃▅▇█                                   sparkline, 1-4 rows tall
+
+The dashboard decides how many rows a gauge gets (:attr:`Gauge.target_height`): compact at 80x24,
+taller sparklines and more summary when the terminal has room. In compare mode the same gauge
+holds one line per run, so a sweep reads down a column.
+
+Redraws are skipped when nothing drawn changed (:func:`drawn_key`), and the sparkline is cached
+per (series, width, rows): with 16 gauges a live update repaints only what moved.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual.geometry import Size
+from textual.geometry import Region, Size
+from textual.strip import Strip
 from textual.widget import Widget
+from typing_extensions import Self
 
 from rltui.model.snapshot import SEVERITY_RANK, InstrumentReading
-from rltui.ui.glyphs import STATUS_STYLE, fmt_value, safe, sparkline, status_label, trend_glyph
+from rltui.ui.glyphs import (
+    STATUS_STYLE,
+    block_chart,
+    fmt_value,
+    safe,
+    sparkline,
+    status_label,
+    to_ascii,
+    trend_glyph,
+    wrap_words,
+)
 
 #: Points of history a gauge's sparkline covers (the detail chart has everything).
 SPARK_HISTORY = 200
+#: Content rows of a compact gauge: title, value, one summary line, one sparkline row.
+COMPACT_HEIGHT = 4
+#: The tallest a gauge grows: title, value, up to 3 summary lines, up to 6 sparkline rows.
+MAX_HEIGHT = 11
+MAX_SPARK_ROWS = 6
+MAX_SUMMARY_LINES = 3
+
+Rows = list[tuple[str | None, InstrumentReading | None]]
+
+
+def _series_key(r: InstrumentReading) -> tuple[object, ...]:
+    """Identifies the sparkline's input without hashing arrays: length, last step and value."""
+    if not r.traces:
+        return ()
+    t = r.traces[0]
+    n = len(t.values)
+    if n == 0:
+        return (t.name, 0)
+    return (t.name, n, int(t.steps[-1]) if len(t.steps) else None, repr(float(t.values[-1])))
+
+
+def drawn_key(rows: Rows) -> tuple[object, ...]:
+    """Everything of the readings a gauge draws; equal keys mean an identical picture."""
+    out: list[object] = []
+    for name, r in rows:
+        if r is None:
+            out.append((name, None))
+            continue
+        out.append(
+            (
+                name,
+                r.id,
+                r.title,
+                r.status,
+                repr(r.value),
+                repr(r.smoothed),
+                r.unit,
+                r.trend,
+                r.accelerating,
+                r.summary,
+                r.hint,
+                _series_key(r),
+            )
+        )
+    return tuple(out)
+
+
+def allocate(rest: int, summary_lines: int) -> tuple[int, int]:
+    """Split the rows under title and value between summary lines and sparkline rows.
+
+    Priority: one summary line, one sparkline row, a second sparkline row, a second summary line,
+    two more sparkline rows, a third summary line, then sparkline rows up to the maximum.
+    """
+    summary = spark = 0
+    order = ("s", "p", "p", "s", "p", "p", "s", "p", "p")
+    for kind in order:
+        if rest <= 0:
+            break
+        if kind == "s" and summary < summary_lines:
+            summary += 1
+            rest -= 1
+        elif kind == "p" and spark < MAX_SPARK_ROWS:
+            spark += 1
+            rest -= 1
+    return summary, max(1, spark)
 
 
 class Gauge(Widget, can_focus=True):
@@ -25,16 +116,24 @@ class Gauge(Widget, can_focus=True):
     def __init__(
         self,
         instrument_id: str,
-        rows: list[tuple[str | None, InstrumentReading | None]],
+        rows: Rows,
         *,
         ascii_only: bool = False,
+        target_height: int = COMPACT_HEIGHT,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.instrument_id = instrument_id
         self.rows = rows
         self.ascii_only = ascii_only
-        self._apply_height_and_status()
+        self.target_height = target_height
+        self.renders = 0  # how many times the gauge was actually drawn (tests, benchmarks)
+        self._key = drawn_key(rows)
+        self._spark_cache: tuple[tuple[object, ...], list[str]] | None = None
+        self._strips: tuple[tuple[object, ...], list[Strip]] | None = None
+        self._line_cache: dict[tuple[object, ...], Strip] = {}
+        self._base_style: Style | None = None
+        self._apply_status()
 
     @property
     def status(self) -> str:
@@ -50,25 +149,75 @@ class Gauge(Widget, can_focus=True):
                 return safe(r.title or r.id, 40)
         return safe(self.instrument_id, 40)
 
-    def update_rows(self, rows: list[tuple[str | None, InstrumentReading | None]]) -> None:
+    def update_rows(self, rows: Rows) -> bool:
+        """Take new readings; repaint only if something drawn changed. Returns whether it did."""
+        key = drawn_key(rows)
+        if key == self._key:
+            self.rows = rows
+            return False
         resized = len(rows) != len(self.rows)
         self.rows = rows
-        self._apply_height_and_status()
+        self._key = key
+        self._apply_status()
         self.refresh(layout=resized)
+        return True
+
+    def set_target_height(self, height: int) -> None:
+        height = max(COMPACT_HEIGHT, min(MAX_HEIGHT, height))
+        if height != self.target_height:
+            self.target_height = height
+            self.refresh(layout=True)
 
     @property
     def compare(self) -> bool:
         return len(self.rows) > 1 or bool(self.rows and self.rows[0][0] is not None)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        """Title + one line per run when comparing; title, value, sparkline, hint otherwise."""
-        return 1 + len(self.rows) if self.compare else 4
+        """Title + one line per run when comparing; :attr:`target_height` otherwise."""
+        return 1 + len(self.rows) if self.compare else self.target_height
 
-    def _apply_height_and_status(self) -> None:
+    def _apply_status(self) -> None:
         for s in STATUS_STYLE:
             self.set_class(self.status == s, f"-{s}")
 
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> Self:
+        self._base_style = None  # focus, hover or status class may have changed the colours
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def render_line(self, y: int) -> Strip:
+        """Lines straight from cached strips: a live update rebuilds only the lines whose words
+        changed (Textual's generic Text path re-wraps and re-styles every line of every gauge)."""
+        width = self.content_size.width
+        if self._base_style is None:
+            # Computing the widget's style walks the CSS; once per repaint, not once per line.
+            self._base_style = self.rich_style
+        base = self._base_style
+        key = (self._key, width, self.size.height, self.target_height, self.ascii_only, base)
+        if self._strips is None or self._strips[0] != key:
+            self._strips = (key, self._build_strips(width, base))
+        lines = self._strips[1]
+        return lines[y] if 0 <= y < len(lines) else Strip.blank(width, base)
+
+    def _build_strips(self, width: int, base: Style) -> list[Strip]:
+        console = self.app.console
+        cache: dict[tuple[object, ...], Strip] = {}
+        out = []
+        for line in self.render().split("\n", allow_blank=True):
+            spans = tuple((sp.start, sp.end, str(sp.style)) for sp in line.spans)
+            lkey = (line.plain, spans, str(line.style), width, base)
+            strip = self._line_cache.get(lkey)
+            if strip is None:
+                segments = Segment.apply_style(line.render(console, end=""), base)
+                strip = Strip(segments).adjust_cell_length(width, base)
+            cache[lkey] = strip
+            out.append(strip)
+        self._line_cache = cache  # keep only what is on screen now
+        return out
+
     def render(self) -> Text:
+        self.renders += 1
         width = max(10, self.content_size.width)
         if not self.compare:
             reading = self.rows[0][1]
@@ -79,27 +228,53 @@ class Gauge(Widget, can_focus=True):
     def _title_line(self, width: int) -> Text:
         label = status_label(self.status)
         t = Text(self.title, style="bold", no_wrap=True, overflow="ellipsis")
-        t.truncate(max(1, width - len(label) - 1))
+        t.truncate(max(1, width - len(label) - 1), overflow="ellipsis")
         t.append(" " * max(1, width - len(t) - len(label)))
         t.append_text(label)
         return t
+
+    def _spark(self, r: InstrumentReading, width: int, rows: int) -> list[str]:
+        key = (_series_key(r), width, rows, self.ascii_only)
+        if self._spark_cache is not None and self._spark_cache[0] == key:
+            return self._spark_cache[1]
+        values = r.traces[0].values[-SPARK_HISTORY:] if r.traces else None
+        lines = block_chart(values, width, rows, ascii_only=self.ascii_only) if values is not None else []
+        self._spark_cache = (key, lines)
+        return lines
 
     def _render_single(self, r: InstrumentReading, width: int) -> Text:
         t = self._title_line(width)
         t.append("\n")
         glyph = trend_glyph(r.trend, r.accelerating, ascii_only=self.ascii_only)
-        t.append(fmt_value(r.value, r.unit), style="bold")
-        t.append(f" {glyph}")
+        value = Text(fmt_value(r.value, r.unit), style="bold")
+        value.append(f" {glyph}".rstrip())
         if r.smoothed is not None:
-            t.append(f"  ~{fmt_value(r.smoothed)}", style="dim")
-        if r.summary:
-            t.append("  " + safe(r.summary, 200), style="dim")
-        t.truncate(len(t.plain.split("\n")[0]) + 1 + width)
-        t.append("\n")
-        values = r.traces[0].values[-SPARK_HISTORY:] if r.traces else np.empty(0)
-        t.append(sparkline(values, width, ascii_only=self.ascii_only), style=STATUS_STYLE[r.status])
-        t.append("\n")
-        t.append(safe(r.hint, width) if r.hint else "", style="dim italic")
+            value.append(f"  ~{fmt_value(r.smoothed)}", style="dim")
+        hint = safe(r.hint, 80) if r.hint else ""
+        summary = safe(r.summary, 400) if r.summary else ""
+        sep = " · "
+        if self.ascii_only:
+            hint, summary, sep = to_ascii(hint), to_ascii(summary), " - "
+        if hint and len(value) + 2 + len(hint) <= width:
+            value.append(" " * (width - len(value) - len(hint)))
+            value.append(hint, style="dim italic")
+        elif hint:
+            # No room beside the value: the hint follows the summary (the reading matters more
+            # than the rule, so on a compact gauge the hint is what gets dropped).
+            summary = f"{summary}{sep}{hint}" if summary else hint
+        value.truncate(width)
+        t.append_text(value)
+        wanted = wrap_words(summary, width, MAX_SUMMARY_LINES)
+        n_summary, n_spark = allocate(self.target_height - 2, len(wanted))
+        for line in wrap_words(summary, width, n_summary):
+            t.append("\n")
+            t.append(line.replace("…", "...")[:width] if self.ascii_only else line, style="dim")
+        # Unused rows go between the words and the sparkline, so sparklines line up at the bottom.
+        t.append("\n" * max(0, self.target_height - 2 - min(n_summary, len(wanted)) - n_spark))
+        style = STATUS_STYLE.get(r.status, "")
+        for line in self._spark(r, width, n_spark):
+            t.append("\n")
+            t.append(line, style=style)
         t.no_wrap = True
         t.overflow = "ellipsis"
         return t
@@ -113,7 +288,8 @@ class Gauge(Widget, can_focus=True):
             if r is None or r.status == "unavailable":
                 t.append("  –  N/A", style="dim")
                 continue
-            value = fmt_value(r.value, r.unit)[:10].rjust(10)
+            value = fmt_value(r.value, r.unit)
+            value = (value if len(value) <= 10 else fmt_value(r.value))[:10].rjust(10)
             t.append(f" {value} {trend_glyph(r.trend, r.accelerating, ascii_only=self.ascii_only):2}")
             t.append_text(status_label(r.status))
             spark_w = width - name_w - 19
