@@ -45,7 +45,7 @@ from rltui.model.store import MetricStore
 
 SUSTAIN_NEED, SUSTAIN_OF = 3, 4
 CLEAR_AFTER = 5
-CATCH_UP_LIMIT, CATCH_UP_TAIL, CATCH_UP_HEAD = 1000, 300, 300
+CATCH_UP_LIMIT, CATCH_UP_TAIL, CATCH_UP_HEAD = 1000, 100, 150
 
 _COMPONENT_STD = re.compile(r"^rewards/[^/]+/std$")
 _ALL_ROLES = tuple(ALIASES)
