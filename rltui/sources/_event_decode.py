@@ -28,9 +28,13 @@ F64 = npt.NDArray[np.float64]
 
 _MIN_FAST = 22  # 09+8, 10+1, 2a+1, 0a+1, 0a+1, 15+4 with an empty tag
 _MAX_FAST = 137  # one-byte lengths: len1 = taglen + 9 < 128
+_VERSION_CHECK_LIMIT = 64  # more slow records than this: the protobuf import is paid anyway
 _HASH_MULT = np.array(
-    [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93] * 5,
-    dtype=np.uint64,
+    [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93], dtype=np.uint64
+)
+_VARINT_MASKS = np.array([0, 0x7F, 0x3FFF, 0x1FFFFF, 0xFFFFFFF], dtype=np.uint64)
+_KEEP_HIGH = np.array(
+    [(0xFFFFFFFFFFFFFFFF << (8 * z)) & 0xFFFFFFFFFFFFFFFF for z in range(9)], dtype=np.uint64
 )
 
 # tensorflow DataType enum values (tensorboard/compat/proto/types.proto).
@@ -79,6 +83,9 @@ def decode(buf: bytes, record_starts: I64, data_lengths: I64) -> Decoded:
             sel = order[bounds[t] : bounds[t + 1]]
             parts.setdefault(tag, []).append((fast_idx[sel], steps[sel], walls[sel], values[sel]))
     slow_idx = np.flatnonzero(slow)
+    if 0 < len(slow_idx) <= _VERSION_CHECK_LIMIT:
+        keep = [not _is_version_event(buf, int(data[i]), int(data_lengths[i])) for i in slow_idx]
+        slow_idx = slow_idx[np.array(keep, dtype=bool)]
     if len(slow_idx):
         _decode_slow(buf, record_starts, data, data_lengths, slow_idx, parts, out)
     for tag, cols in parts.items():
@@ -96,73 +103,120 @@ def decode(buf: bytes, record_starts: I64, data_lengths: I64) -> Decoded:
     return out
 
 
+def _is_version_event(buf: bytes, start: int, length: int) -> bool:
+    """The ``file_version`` event that opens every file, as tensorboard's writer serialises it.
+
+    ``09 <wall_time> 1a <n> <file_version>``, optionally followed by ``52 <m> 0a <m-2> <writer>``
+    (``source_metadata``). It holds no points, and recognising it spares a read of plain scalars
+    the protobuf import (~30 ms); requiring ASCII strings (hence valid UTF-8, which protobuf
+    demands of a string) and one-byte lengths makes skipping it exact.
+    """
+    end = start + length
+    if length < 11 or buf[start] != 0x09 or buf[start + 9] != 0x1A or buf[start + 10] >= 0x80:
+        return False
+    pos = start + 11 + buf[start + 10]
+    if pos > end or not buf[start + 11 : pos].isascii():
+        return False
+    if pos == end:
+        return True
+    if pos + 4 > end or buf[pos] != 0x52 or buf[pos + 2] != 0x0A:
+        return False
+    size, inner = buf[pos + 1], buf[pos + 3]
+    return size < 0x80 and inner + 2 == size and pos + 2 + size == end and buf[pos + 4 : end].isascii()
+
+
 def _decode_fast(buf: bytes, data: I64, lengths: I64) -> tuple[I64, list[str], I64, I64, F64, F64]:
-    """Vectorised decode of the ``add_scalar`` layout; returns the indices it handled."""
+    """Vectorised decode of the ``add_scalar`` layout; returns the indices it handled.
+
+    Every byte of the layout is fixed by the record length and the step varint's length ``k``:
+    the tag length is ``length - 21 - k``, and so are the three length bytes before it. So one
+    ``uint64`` read checks the whole ``2a .. 0a tl`` header against what the length implies.
+    """
+    n = len(buf)
     arr = np.frombuffer(buf, dtype=np.uint8)
+    u64 = np.ndarray((max(n - 7, 0),), dtype="<u8", buffer=buf, offset=0, strides=(1,))
     idx = np.flatnonzero((lengths >= _MIN_FAST) & (lengths <= _MAX_FAST))
     d = data[idx]
-    ok = (arr[d] == 0x09) & (arr[d + 9] == 0x10)
-    idx, d = idx[ok], d[ok]
-    # Step varint of 1..4 bytes (steps < 2**28); longer or negative steps take the slow path.
-    b = [arr[d + 10 + k].astype(np.int64) for k in range(4)]
-    k = np.full(len(d), 0, dtype=np.int64)
-    k[b[0] < 0x80] = 1
-    k[(k == 0) & (b[1] < 0x80)] = 2
-    k[(k == 0) & (b[2] < 0x80)] = 3
-    k[(k == 0) & (b[3] < 0x80)] = 4
-    step = b[0] & 0x7F
-    step = np.where(k >= 2, step | ((b[1] & 0x7F) << 7), step)
-    step = np.where(k >= 3, step | ((b[2] & 0x7F) << 14), step)
-    step = np.where(k >= 4, step | ((b[3] & 0x7F) << 21), step)
-    ok = k > 0
-    s = d + 10 + k  # the 0x2a summary tag
-    end = data[idx] + lengths[idx]
-    s_c = np.minimum(s, end - 6)  # keep reads inside the record; `ok` rejects what this clips
-    len1 = arr[s_c + 1].astype(np.int64)
-    len2 = arr[s_c + 3].astype(np.int64)
-    tl = arr[s_c + 5].astype(np.int64)
-    ok &= (arr[s_c] == 0x2A) & (arr[s_c + 2] == 0x0A) & (arr[s_c + 4] == 0x0A)
-    ok &= (s + 2 + len1 == end) & (len2 == len1 - 2) & (tl + 7 == len2) & (tl >= 2)
-    tag_end = np.where(ok, s + 6 + tl, end - 5)
-    ok &= arr[tag_end] == 0x15
-    idx, d, step, tl, tag_end = idx[ok], d[ok], step[ok], tl[ok], tag_end[ok]
+    end = d + lengths[idx]
+    # Bytes d+9 .. d+16 (inside the record: length >= 22): the 0x10 step tag and 4 varint bytes.
+    w = u64[d + 9]
+    ok = (arr[d] == 0x09) & ((w & np.uint64(0xFF)) == 0x10)
+    v = (w >> np.uint64(8)) & np.uint64(0xFFFFFFFF)
+    stop = ~v & np.uint64(0x80808080)  # one bit per varint byte that ends the varint
+    ok &= stop != 0  # steps of more than 4 bytes (>= 2**28) take the slow path
+    k = (
+        1
+        + ((stop & np.uint64(0x80)) == 0).view(np.uint8)
+        + ((stop & np.uint64(0x8080)) == 0).view(np.uint8)
+        + ((stop & np.uint64(0x808080)) == 0).view(np.uint8)
+    ).astype(np.int64)
+    t = v & np.uint64(0x7F7F7F7F)
+    packed = (
+        (t & np.uint64(0x7F))
+        | ((t >> np.uint64(1)) & np.uint64(0x3F80))
+        | ((t >> np.uint64(2)) & np.uint64(0x1FC000))
+        | ((t >> np.uint64(3)) & np.uint64(0xFE00000))
+    )
+    step = (packed & _VARINT_MASKS[k]).view(np.int64)
+    tl = lengths[idx] - 21 - k
+    ok &= tl >= 2
+    s = d + 10 + k  # the 0x2a summary tag; s + 8 <= end - 3 whenever tl >= 2
+    expected = (tl << 40) | ((tl + 7) << 24) | ((tl + 9) << 8) | 0x0A000A002A
+    ok &= (u64[s].view(np.int64) & 0xFFFFFFFFFFFF) == expected
+    te = end - 5  # end of the tag: the 0x15 simple_value tag
+    ok &= arr[te] == 0x15
+    if not ok.all():
+        idx, d, step, tl, te = idx[ok], d[ok], step[ok], tl[ok], te[ok]
     if len(idx) == 0:
         z = np.zeros(0, np.int64)
         return z, [], z, z, np.zeros(0), np.zeros(0)
-    u64 = np.ndarray((len(buf) - 7,), dtype="<u8", buffer=buf, offset=0, strides=(1,))
-    f64 = np.ndarray((len(buf) - 7,), dtype="<f8", buffer=buf, offset=0, strides=(1,))
-    f32 = np.ndarray((len(buf) - 3,), dtype="<f4", buffer=buf, offset=0, strides=(1,))
-    walls = f64[d + 1].astype(np.float64)
-    values = f32[tag_end + 1].astype(np.float64)
+    f64 = np.ndarray((n - 7,), dtype="<f8", buffer=buf, offset=0, strides=(1,))
+    f32 = np.ndarray((n - 3,), dtype="<f4", buffer=buf, offset=0, strides=(1,))
+    walls = f64[d + 1].astype(np.float64, copy=False)
+    values = f32[te + 1].astype(np.float64)
+    tags, tag_ids = _tag_ids(buf, u64, te, tl)
+    keep = tag_ids >= 0
+    if not keep.all():
+        idx, tag_ids, step, walls, values = idx[keep], tag_ids[keep], step[keep], walls[keep], values[keep]
+    return idx, tags, tag_ids, step, walls, values
 
-    tag_ids = np.full(len(idx), -1, dtype=np.int64)
-    tags: list[str] = []
-    tag_index: dict[str, int] = {}
-    for length in np.unique(tl).tolist():
-        grp = np.flatnonzero(tl == length)
-        te = tag_end[grp]
-        # Words that cover exactly the tag bytes; short tags include their fixed-layout prefix.
-        if length < 8:
-            words = u64[te - 8][:, None]
-        else:
-            offs = [min(8 * i, length - 8) for i in range((length + 7) // 8)]
-            words = np.stack([u64[te - length + o] for o in offs], axis=1)
-        nw = words.shape[1]
-        h = words[:, 0] if nw == 1 else (words * _HASH_MULT[:nw]).sum(axis=1, dtype=np.uint64)
-        uniq, first, inv = np.unique(h, return_index=True, return_inverse=True)
-        inv = inv.reshape(-1)
-        same = (words == words[first[inv]]).all(axis=1)
-        for u in range(len(uniq)):
-            rep = int(grp[first[u]])
-            start = int(tag_end[rep]) - length
-            tag = buf[start : start + length].decode("utf-8", errors="replace")
-            tid = tag_index.setdefault(tag, len(tags))
-            if tid == len(tags):
-                tags.append(tag)
-            members = grp[(inv == u) & same]
-            tag_ids[members] = tid
-    keep = tag_ids >= 0  # hash collisions (never seen, but possible) go to the slow path
-    return idx[keep], tags, tag_ids[keep], step[keep], walls[keep], values[keep]
+
+def _tag_ids(buf: bytes, u64: npt.NDArray[np.uint64], te: I64, tl: I64) -> tuple[list[str], I64]:
+    """Number the distinct tags (``tl`` bytes ending at ``te``); -1 where not decided here.
+
+    A tag is identified by the words covering it and the byte before it (its length), each word
+    read backwards from its end, with the bytes before that coverage masked out; equal word rows
+    therefore mean equal tags. A row hash groups them, and every row is then compared with its
+    group's representative, so a hash collision can only send records to the slow path.
+    """
+    cover = tl + 1
+    rows = []
+    h = np.zeros(len(te), dtype=np.uint64)
+    for j in range(int((int(cover.max()) + 7) // 8)):
+        drop = np.clip(8 * (j + 1) - cover, 0, 8)  # leading bytes of word j outside the tag
+        word = u64[np.maximum(te - 8 * (j + 1), 0)] & _KEEP_HIGH[drop]
+        rows.append(word)
+        h += word * _HASH_MULT[j % len(_HASH_MULT)]
+    uniq = np.unique(h)
+    inv = np.searchsorted(uniq, h)
+    rep = np.empty(len(uniq), dtype=np.int64)
+    rep[inv] = np.arange(len(h))  # any member will do: all are compared with it below
+    rep_of = rep[inv]
+    same = np.ones(len(h), dtype=bool)
+    for word in rows:
+        same &= word == word[rep_of]
+    names: list[str] = []
+    ids = np.full(len(uniq), -1, dtype=np.int64)
+    for u, r in enumerate(rep.tolist()):
+        end = int(te[r])
+        try:  # protobuf rejects a tag that is not UTF-8: leave those to the slow path
+            names.append(buf[end - int(tl[r]) : end].decode("utf-8"))
+        except UnicodeDecodeError:
+            continue
+        ids[u] = len(names) - 1
+    tag_ids = ids[inv]
+    tag_ids[~same] = -1
+    return names, tag_ids
 
 
 def _decode_slow(

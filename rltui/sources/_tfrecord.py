@@ -6,14 +6,13 @@ A Python loop that unpacks each header costs ~0.7 µs per record, more than the 
 
 1. every position ``p`` whose byte ``p + 12`` is ``0x09`` (the wall_time tag that begins every
    serialised ``Event``) is a candidate header; its length is read through an unaligned ``uint64``
-   view and its header CRC is checked per distinct length (lengths repeat, so that is a handful of
-   C calls);
+   view and its header CRC is compared with a table built with one C call per distinct length;
 2. candidates whose ``p + 16 + length`` is the next candidate form a run of records, taken whole;
 3. anything else (a record not starting with ``0x09``, a bad header, a partial tail) goes through
    the exact one-record-at-a-time path, which also does the resynchronisation after a bad header.
 
-Data CRCs are then checked for all complete records (one C call each). Nothing here decides what
-an event means; see ``_event_decode``.
+Data CRCs are then checked for all complete records, folded into a few C calls (``_crc_bulk``).
+Nothing here decides what an event means; see ``_event_decode``.
 """
 
 from __future__ import annotations
@@ -21,11 +20,11 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-import crc32c
 import numpy as np
 import numpy.typing as npt
 
 from rltui.sources import _crc_bulk as _bulk
+from rltui.sources._crc_bulk import masked_crc
 
 MAX_RECORD_BYTES = 64 * 1024 * 1024
 """Longer records are treated as corrupt: no event file writer produces them, and trusting a
@@ -33,24 +32,12 @@ corrupt length would mean allocating or waiting for gigabytes."""
 
 HEADER_BYTES = 12
 FOOTER_BYTES = 4
-_MASK_DELTA = 0xA282EAD8
 _HEADER = struct.Struct("<QI")
-_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
 _SCAN_WINDOW = 1 << 16
-_BULK_MIN_RECORDS = 4096  # below this, building the lookup tables costs more than it saves
+_TABLE_LIMIT = 1 << 16  # lengths below this are looked up through a bincount-sized table
 
 I64 = npt.NDArray[np.int64]
-
-
-def masked_crc(data: bytes | memoryview) -> int:
-    """TFRecord's masked CRC32C (rotated so that CRCs of CRCs do not collapse)."""
-    crc = crc32c.crc32c(data)
-    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
-
-
-def _mask_array(crc: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
-    c = crc.astype(np.uint64)
-    return ((((c >> 15) | (c << 17)) + _MASK_DELTA) & 0xFFFFFFFF).astype(np.uint32)
 
 
 @dataclass(slots=True)
@@ -76,6 +63,18 @@ def _u64_view(buf: bytes) -> npt.NDArray[np.uint64]:
     return np.ndarray((n,), dtype="<u8", buffer=buf, offset=0, strides=(1,))
 
 
+def _expected_length_crcs(lengths: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint32]:
+    """Masked CRC of each length's 8 bytes: one C call per distinct length (lengths repeat)."""
+    if len(lengths) and int(lengths.max()) < _TABLE_LIMIT:
+        present = np.flatnonzero(np.bincount(lengths.astype(np.intp)))
+        table = np.zeros(int(present[-1]) + 1, dtype=np.uint32)
+        table[present] = [masked_crc(_U64.pack(v)) for v in present.tolist()]
+        return table[lengths.astype(np.intp)]
+    uniq, inv = np.unique(lengths, return_inverse=True)
+    expected = np.array([masked_crc(_U64.pack(int(v))) for v in uniq.tolist()], dtype=np.uint32)
+    return expected[inv.reshape(-1)]
+
+
 def _valid_headers(buf: bytes, starts: I64, lengths: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
     """Which candidate headers have a plausible length and a matching length CRC."""
     ok = lengths <= MAX_RECORD_BYTES
@@ -84,11 +83,7 @@ def _valid_headers(buf: bytes, starts: I64, lengths: npt.NDArray[np.uint64]) -> 
     stored = np.ndarray((max(len(buf) - 3, 0),), dtype="<u4", buffer=buf, offset=0, strides=(1,))[
         starts[ok] + 8
     ]
-    uniq, inv = np.unique(lengths[ok], return_inverse=True)
-    expected = np.fromiter(
-        (masked_crc(struct.pack("<Q", int(v))) for v in uniq), dtype=np.uint32, count=len(uniq)
-    )
-    ok[ok] = expected[inv.reshape(-1)] == stored
+    ok[ok] = _expected_length_crcs(lengths[ok]) == stored
     return ok
 
 
@@ -108,30 +103,6 @@ def _scan_for_header(buf: bytes, start: int, u64: npt.NDArray[np.uint64]) -> int
     return None
 
 
-def _check_data_crcs(buf: bytes, starts: I64, lengths: I64) -> npt.NDArray[np.bool_]:
-    """Which records' data CRC matches; short records in bulk, the rest one C call each."""
-    stored = np.ndarray((max(len(buf) - 3, 0),), dtype="<u4", buffer=buf, offset=0, strides=(1,))[
-        starts + HEADER_BYTES + lengths
-    ]
-    crcs = np.zeros(len(starts), dtype=np.uint32)
-    bulk = (lengths >= 8) & (lengths <= _bulk.MAX_LEN)
-    if len(starts) >= _BULK_MIN_RECORDS and bulk.any():
-        crcs[bulk] = _bulk.crc32c_many(buf, starts[bulk] + HEADER_BYTES, lengths[bulk])
-    else:
-        bulk[:] = False
-    rest = np.flatnonzero(~bulk)
-    if len(rest):
-        mv = memoryview(buf)
-        data_starts = (starts[rest] + HEADER_BYTES).tolist()
-        data_ends = (starts[rest] + HEADER_BYTES + lengths[rest]).tolist()
-        crcs[rest] = np.fromiter(
-            map(crc32c.crc32c, map(mv.__getitem__, map(slice, data_starts, data_ends))),
-            dtype=np.uint32,
-            count=len(rest),
-        )
-    return _mask_array(crcs) == stored
-
-
 def frame(buf: bytes, resyncing: bool = False) -> Framing:
     """Find the complete, valid records in ``buf`` (see the module docstring)."""
     n = len(buf)
@@ -141,8 +112,8 @@ def frame(buf: bytes, resyncing: bool = False) -> Framing:
 
     # Candidate headers of the common shape, validated in bulk.
     if n > HEADER_BYTES:
-        cand = np.flatnonzero(arr[HEADER_BYTES:] == 0x09).astype(np.int64)
-        cand = cand[cand < len(u64)]
+        # p + 12 < n, so every candidate has a full uint64 (and uint32 at p + 8) to read.
+        cand = np.flatnonzero(arr[HEADER_BYTES:] == 0x09).astype(np.int64, copy=False)
         cand_len = u64[cand]
         keep = _valid_headers(buf, cand, cand_len)
         cand = cand[keep]
@@ -198,7 +169,7 @@ def _finish(
 ) -> Framing:
     starts = np.concatenate(runs) if runs else np.zeros(0, dtype=np.int64)
     lengths = _u64_view(buf)[starts].astype(np.int64) if len(starts) else np.zeros(0, np.int64)
-    ok = _check_data_crcs(buf, starts, lengths)
+    ok = _bulk.data_crcs_ok(buf, starts, lengths)
     if not ok.all():
         for bad in starts[~ok].tolist():
             problems.append((bad, "bad data checksum, record skipped"))

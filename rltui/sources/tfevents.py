@@ -19,6 +19,9 @@ from rltui.sources import _event_decode, _tfrecord
 from rltui.sources.names import canonical_tb_tag
 from rltui.text import sanitize
 
+_CHUNK_BYTES = 4 << 20
+"""Bytes decoded per step of a large read (see ``_read_chunks``)."""
+
 _HEAD_BYTES = 64
 """How much of the file's beginning identifies it: the first event holds the writer's wall time,
 so a file replaced by another run's differs here even when it has the same inode and size."""
@@ -45,9 +48,30 @@ class TfEventsReader:
 
     def read(self) -> ReadResult:
         result = ReadResult()
-        buf = self._read_new_bytes(result)
-        if buf:
-            self._consume(buf, result)
+        pieces: dict[str, list[PointChunk]] = {}
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError as e:
+            self._access_failed(e, result)
+        else:
+            try:
+                self._read_chunks(fd, result, pieces)
+                self._access_error = None
+            except OSError as e:
+                self._access_failed(e, result)
+            finally:
+                os.close(fd)
+        for key, parts in pieces.items():
+            if len(parts) == 1:
+                result.chunks[key] = parts[0]
+            else:
+                result.chunks[key] = PointChunk(
+                    np.concatenate([p.steps for p in parts]),
+                    np.concatenate([p.wall_times for p in parts]),
+                    np.concatenate([p.values for p in parts]),
+                )
+        result.problems.sort(key=lambda p: p.offset if p.offset is not None else -1)
+        result.max_steps, result.logging_steps = _event_decode.run_settings(result.texts)
         self.points += result.points
         self.problems.extend(result.problems)
         return result
@@ -57,37 +81,41 @@ class TfEventsReader:
 
     # -- file handling --------------------------------------------------------------------
 
-    def _read_new_bytes(self, result: ReadResult) -> bytes:
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
-        except OSError as e:
-            self._access_failed(e, result)
-            return b""
-        try:
-            st = os.fstat(fd)
-            identity = (st.st_dev, st.st_ino)
-            head = os.pread(fd, _HEAD_BYTES, 0)
-            replaced = self._identity is not None and identity != self._identity
-            shrank = st.st_size < self._offset
-            common = min(len(head), len(self._head))
-            rewritten = head[:common] != self._head[:common]
-            if replaced or shrank or rewritten:
-                self._restart()
-                result.restarted = True
-            self._identity = identity
-            if len(head) > len(self._head):
-                self._head = head
-            if st.st_size <= self._offset or st.st_size < self._need:
-                data = b""
-            else:
-                data = _read_from(fd, self._offset, st.st_size - self._offset)
-        except OSError as e:
-            self._access_failed(e, result)
-            return b""
-        finally:
-            os.close(fd)
-        self._access_error = None
-        return data
+    def _read_chunks(self, fd: int, result: ReadResult, pieces: dict[str, list[PointChunk]]) -> None:
+        """Decode the new bytes a chunk at a time, exactly as if the file had grown that way.
+
+        Bounded chunks keep every buffer and temporary array small enough to stay in cache and to
+        be reused by the allocator, instead of touching (and page-faulting) fresh memory several
+        times the file's size on a cold load.
+        """
+        size = self._check_identity(fd, result)
+        while size > self._offset and size >= self._need:
+            before = self._offset
+            want = max(_CHUNK_BYTES, self._need - before)
+            buf = _read_from(fd, before, min(want, size - before))
+            if not buf:
+                return
+            end = before + len(buf)
+            self._consume(buf, result, pieces)
+            if end >= size or (self._offset == before and self._need <= end):
+                return
+
+    def _check_identity(self, fd: int, result: ReadResult) -> int:
+        """Restart if the path now holds another file (or a rewritten one); return its size."""
+        st = os.fstat(fd)
+        identity = (st.st_dev, st.st_ino)
+        head = os.pread(fd, _HEAD_BYTES, 0)
+        replaced = self._identity is not None and identity != self._identity
+        shrank = st.st_size < self._offset
+        common = min(len(head), len(self._head))
+        rewritten = head[:common] != self._head[:common]
+        if replaced or shrank or rewritten:
+            self._restart()
+            result.restarted = True
+        self._identity = identity
+        if len(head) > len(self._head):
+            self._head = head
+        return st.st_size
 
     def _access_failed(self, e: OSError, result: ReadResult) -> None:
         """Report a missing or unreadable file once per change of state, not on every poll."""
@@ -109,7 +137,7 @@ class TfEventsReader:
 
     # -- decoding -------------------------------------------------------------------------
 
-    def _consume(self, buf: bytes, result: ReadResult) -> None:
+    def _consume(self, buf: bytes, result: ReadResult, pieces: dict[str, list[PointChunk]]) -> None:
         base = self._offset
         framing = _tfrecord.frame(buf, self._resyncing)
         for rel, msg in framing.problems:
@@ -120,21 +148,11 @@ class TfEventsReader:
         decoded = _event_decode.decode(buf, framing.record_starts, framing.data_lengths)
         for rel, msg in decoded.problems:
             result.problems.append(Problem(self.path, base + rel, msg))
-        result.problems.sort(key=lambda p: p.offset if p.offset is not None else -1)
         result.texts.update(decoded.texts)
-        max_steps, logging_steps = _event_decode.run_settings(decoded.texts)
-        result.max_steps, result.logging_steps = max_steps, logging_steps
         for tag, (_ordinal, steps, walls, values) in decoded.points.items():
+            # Two raw tags can share one canonical name, e.g. "train/x" and "x": both are kept.
             key = sanitize(canonical_tb_tag(tag), single_line=True)
-            chunk = PointChunk(steps, walls, values)
-            old = result.chunks.get(key)
-            if old is not None:  # two raw tags with one canonical name, e.g. "train/x" and "x"
-                chunk = PointChunk(
-                    np.concatenate([old.steps, steps]),
-                    np.concatenate([old.wall_times, walls]),
-                    np.concatenate([old.values, values]),
-                )
-            result.chunks[key] = chunk
+            pieces.setdefault(key, []).append(PointChunk(steps, walls, values))
 
 
 def _read_from(fd: int, offset: int, size: int) -> bytes:

@@ -368,3 +368,83 @@ def test_permission_error_even_as_root(tmp_path: Path, monkeypatch: pytest.Monke
     with open(path, "ab") as f:
         f.write(record(scalar_event("train/loss", 4.0, 4)))
     assert _points(reader.read()) == [("loss", 4, 4.0)]
+
+
+# Tag lengths around the vectorised decoder's 8-byte word boundaries and its one-byte-length limit
+# (longer tags take the protobuf path), tags that differ only in their first or last byte, and
+# steps at every varint length boundary (1..4 bytes are decoded with numpy, longer ones are not).
+_EDGE_TAGS = [
+    "a",
+    "ab",
+    "bb",
+    *("t" * n for n in (6, 7, 8, 9, 15, 16, 17, 23, 24, 25, 64, 100, 112, 113, 114, 115, 116, 117, 130)),
+    "train/loss",
+    "xrain/loss",
+    "train/losz",
+    "eval/loss",
+    "train/lößé",
+    "métrique",
+]
+_EDGE_STEPS = [0, 1, 127, 128, 16383, 16384, 2**21 - 1, 2**21, 2**28 - 1, 2**28, 2**35, 2**62]
+
+
+def test_decoder_edge_layouts_match_event_accumulator(tmp_path: Path) -> None:
+    path = tmp_path / "events.out.tfevents.1.host.1.0"
+    rng = np.random.default_rng(7)
+    parts = [record(version_event())]
+    for step in _EDGE_STEPS:
+        for tag in _EDGE_TAGS:
+            value = float(np.float32(rng.normal() * 10.0 ** rng.integers(-30, 30)))
+            parts.append(record(scalar_event(tag, value, step, float(rng.uniform(1e9, 2e9)))))
+    path.write_bytes(b"".join(parts))
+    acc = EventAccumulator(str(path), size_guidance={"scalars": 0}, purge_orphaned_data=False)
+    acc.Reload()
+    expected = sorted(
+        (canonical_tb_tag(tag), e.step, e.wall_time, e.value)
+        for tag in acc.Tags()["scalars"]
+        for e in acc.Scalars(tag)
+    )
+    result = TfEventsReader(str(path)).read()
+    assert result.problems == []
+    got = sorted(
+        (key, int(s), float(w), float(v))
+        for key, c in result.chunks.items()
+        for s, w, v in zip(c.steps, c.wall_times, c.values, strict=True)
+    )
+    assert len(expected) == len(_EDGE_TAGS) * len(_EDGE_STEPS)
+    assert got == expected
+
+
+def test_tag_that_is_not_utf8_is_a_problem(tmp_path: Path) -> None:
+    """protobuf rejects such a record; the vectorised decoder must not read a tag into it."""
+    good = [record(scalar_event("train/loss", float(i), i)) for i in range(1, 40)]
+    raw = scalar_event("train/loXXss", 1.0, 20).replace(b"XX", b"\xff\xfe")  # framed with valid CRCs
+    bad = record(raw)
+    path = tmp_path / "events"
+    path.write_bytes(b"".join(good[:19]) + bad + b"".join(good[19:]))
+    result = TfEventsReader(str(path)).read()
+    assert [("undecodable" in p.message) for p in result.problems] == [True]
+    assert result.problems[0].offset == sum(len(r) for r in good[:19])
+    assert [s for _, s, _ in _points(result)] == list(range(1, 40))
+
+
+def test_many_bad_data_crcs_in_a_large_read(tmp_path: Path) -> None:
+    """Bad records in several CRC blocks, two of them in one block, and corrupt stored CRCs."""
+    recs = [record(scalar_event(f"train/m{i % 7}", float(i), i + 1)) for i in range(5000)]
+    bad_at = {3, 1500, 1501, 2100, 4999}
+    body = bytearray()
+    offsets = []
+    for i, rec in enumerate(recs):
+        offsets.append(len(body))
+        rec = bytearray(rec)
+        if i in bad_at:
+            pos = 20 + i % 9 if i % 2 else len(rec) - 1 - i % 4  # data byte, or a stored-CRC byte
+            rec[pos] ^= 1 << (i % 8)
+        body += rec
+    path = tmp_path / "events"
+    path.write_bytes(bytes(body))
+    result = TfEventsReader(str(path)).read()
+    assert [p.offset for p in result.problems] == [offsets[i] for i in sorted(bad_at)]
+    assert all("data checksum" in p.message for p in result.problems)
+    want = sorted(i + 1 for i in range(5000) if i not in bad_at)
+    assert sorted(s for _, s, _ in _points(result)) == want

@@ -8,8 +8,10 @@ import tempfile
 from _tfwriter import record, scalar_event, text_event, version_event
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tensorboard.compat.proto import event_pb2
 
 from rltui.records import ReadResult
+from rltui.sources import _event_decode
 from rltui.sources.tfevents import TfEventsReader
 
 _RECORDS = (
@@ -127,3 +129,24 @@ def test_clean_file_read_in_any_pieces_loses_nothing(truncate_at: int, cuts: lis
     expected_points = max(0, complete - 2)  # the version and text records are not points
     got = _emitted(_read_in_pieces(prefix, []))
     assert len(got) == expected_points
+
+
+_VERSION = event_pb2.Event(
+    wall_time=1.7e9,
+    file_version="brain.Event:2",
+    source_metadata=event_pb2.SourceMetadata(writer="tensorboard.summary.writer.event_file_writer"),
+).SerializeToString()
+
+
+@_SETTINGS
+@given(st.lists(_MUTATION, min_size=0, max_size=3), st.booleans())
+def test_version_event_shortcut_agrees_with_protobuf(mutations: list[tuple], bare: bool) -> None:
+    """Records skipped without protobuf must parse, with protobuf, to an event without points."""
+    base = version_event() if bare else _VERSION
+    data = _mutate(base, mutations) if mutations else base
+    buf = b"\x00" * 12 + data + b"\x00" * 4  # the decoder sees data inside a framed buffer
+    if not _event_decode._is_version_event(buf, 12, len(data)):
+        return
+    event = event_pb2.Event.FromString(data)  # must not raise
+    assert not event.HasField("summary")
+    assert event.WhichOneof("what") == "file_version"
