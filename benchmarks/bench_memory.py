@@ -42,7 +42,8 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
     print(f"points stored: {points:,} in {len(store.names())} series")
     print(f"store arrays: {store.nbytes() / points:.1f} bytes/point (target <= 32)")
-    print(f"process RSS growth over the load: {after - before:.1f} MB ({(after - before) * 2**20 / points:.0f} B/point)")
+    growth = after - before
+    print(f"process RSS growth over the load: {growth:.1f} MB ({growth * 2**20 / points:.0f} B/point)")
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
 
