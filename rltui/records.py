@@ -23,9 +23,11 @@ IntArray = npt.NDArray[np.int64]
 class Problem:
     """Something wrong with the input that was reported and stepped over, never raised.
 
-    ``offset`` is a byte offset (or line number for line-based sources, documented by each
-    reader) so that a user can find the bad bytes; ``None`` when the problem is with the file as a
-    whole (vanished, unreadable).
+    ``offset`` is always a **byte offset** into the file (for line-based sources: of the start of
+    the offending line), so that a user can find the bad bytes with any tool (``tail -c +N``,
+    ``dd skip=N``); it is ``None`` when there is no byte position to give: a problem with the file
+    as a whole (vanished, unreadable, not valid JSON), a ``trainer_state.json`` entry (parsed
+    whole; the entry is named in the message), or a line of a tmux pane.
     """
 
     path: str
@@ -91,10 +93,14 @@ class ChunkBuilder:
 class ReadResult:
     """What one call of a reader's ``read()`` found since the previous call.
 
-    ``restarted`` means the file shrank or was replaced, so the reader started again from byte 0;
-    the points in ``chunks`` then re-state earlier steps and the store replaces them by step
-    (nothing is doubled). ``texts`` carries run metadata such as TensorBoard's
-    ``args/text_summary`` (already sanitised of escape sequences).
+    ``restarted`` means the file shrank or was replaced, so the reader started again from byte 0.
+    For a file that is appended to (event file, console log, JSONL, tmux pane) the run restarted:
+    the store voids what that source gave from its new first step on. A ``trainer_state.json``
+    rewrite re-states the whole history instead, so the session merges it by step and cuts
+    nothing (see :meth:`rltui.model.store.MetricStore.add`).
+
+    ``texts`` carries run metadata such as TensorBoard's ``args/text_summary`` (already sanitised
+    of escape sequences).
     """
 
     chunks: dict[str, PointChunk] = field(default_factory=dict)

@@ -25,10 +25,15 @@ file wins; a checkpoint written later re-states its steps at full precision. All
 a run feed the store as ONE source, in creation order, so a resumed run (a new event file starting
 again from an earlier step) rewinds the series instead of leaving the abandoned steps behind.
 
-Console logs are not read when the run has a readable event file: every value on the console is
-also in the event file (at float32 instead of 4 digits, with the true step instead of one inferred
-from ``logging_steps``), so reading it would only add a chance of a worse value winning a step.
-They are read (and listed as sources) when there is no event file or no event-file reader.
+Console logs are not read once the run's event files have given points: every value on the console
+is also in the event file (at float32 instead of 4 digits, with the true step instead of one
+inferred from ``logging_steps``), so reading it would only add a chance of a worse value winning a
+step. They are read (and listed as sources) while no event file has given a point: none exists,
+no event-file reader, or every event file is unreadable (corrupt or torn). Event files are read
+first in a poll to decide this, but ingested last, so they keep their precedence.
+
+A source that restarts (file truncated or replaced) voids what it gave from its new first step on,
+except ``trainer_state.json``, whose rewrites re-state its history (``MetricStore.add``).
 
 When ``logging_steps`` becomes known only after console points were stored with a guessed step
 scale (no ``trainer_state.json`` before the first checkpoint), the session re-reads the run into a
@@ -40,14 +45,15 @@ from __future__ import annotations
 import importlib
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rltui.model.config import Config
 from rltui.model.engine import RunModel
 from rltui.model.snapshot import RunInfo, RunSnapshot, SourceInfo
-from rltui.model.store import MetricStore
+from rltui.model.store import MetricStore, SeriesView
 from rltui.records import Problem, ReadResult, SourceKind
 from rltui.settings import load_config, read_config
 from rltui.sources.base import SourceReader
@@ -172,6 +178,12 @@ class RunSession:
         self._tmux = tmux
         self._tmux_socket = tmux_socket
         self._info = RunInfo(name=run.name, path=run.root)
+        #: Ingest (load/poll/rescan) and snapshot run in worker threads while the UI reads
+        #: series: every entry point that touches the store or the readers holds this lock.
+        self._lock = threading.RLock()
+        #: True for the empty stand-in of a watched folder with no run yet (``wait=True``):
+        #: the dashboard replaces it when a real run appears there.
+        self.placeholder = False
         for f in run.files:
             self._add(f)
         if tmux is not None:
@@ -196,7 +208,7 @@ class RunSession:
 
     def sources(self) -> tuple[SourceInfo, ...]:
         """Every followed source, in read order (console logs skipped for event files are left out)."""
-        skip_console = self._has_event_reader()
+        skip_console = self._events_have_points()
         return tuple(
             SourceInfo(f.kind, f.path, f.points, tuple(f.problems))
             for f in self._ordered()
@@ -213,14 +225,20 @@ class RunSession:
 
     def load(self, progress: Progress | None = None) -> int:
         """The first read, reporting ``progress(bytes_done, bytes_total)`` after each file."""
-        return self._poll(progress)
+        with self._lock:
+            return self._poll(progress)
 
     def poll(self) -> int:
         """Read what every followed source has appended since the last call; new points."""
-        return self._poll(None)
+        with self._lock:
+            return self._poll(None)
 
     def rescan(self) -> None:
         """Follow files that appeared since the run was opened (a new event file, a checkpoint)."""
+        with self._lock:
+            self._rescan()
+
+    def _rescan(self) -> None:
         if self.run.single_file or not self.run.root:
             return
         problems: list[Problem] = []
@@ -236,8 +254,23 @@ class RunSession:
 
     def snapshot(self, at_step: int | None = None) -> RunSnapshot:
         """The model's verdict as of ``at_step`` (None: the newest step)."""
-        model = self._get_model()
-        return model.snapshot(at_step=at_step, sources=self.sources(), problems=tuple(self._problems))
+        with self._lock:
+            model = self._get_model()
+            return model.snapshot(at_step=at_step, sources=self.sources(), problems=tuple(self._problems))
+
+    def view(self, name: str, at_step: int | None = None) -> SeriesView | None:
+        """One series as of ``at_step``, read under the ingest lock (safe from the UI thread).
+
+        The view stays valid after the lock is released: merges build new arrays instead of
+        changing the ones a view holds.
+        """
+        with self._lock:
+            return self._store.view(name, at_step)
+
+    def names(self) -> list[str]:
+        """The metric names stored so far, read under the ingest lock."""
+        with self._lock:
+            return list(self._store.names())
 
     def close(self) -> None:
         for f in self._followed:
@@ -256,8 +289,14 @@ class RunSession:
     def _ordered(self) -> list[_Followed]:
         return sorted(self._followed, key=lambda f: (_RANK[f.kind], f.order))
 
-    def _has_event_reader(self) -> bool:
-        return any(f.kind == "tfevents" for f in self._followed) and "tfevents" not in self._missing_readers
+    def _events_have_points(self, held: Mapping[int, ReadResult | None] | None = None) -> bool:
+        """True once an event file gave points (so far, or in ``held``, this poll's event reads).
+
+        A run whose event files are all unreadable (corrupt, torn) falls back to its console log.
+        """
+        if any(f.kind == "tfevents" and f.points > 0 for f in self._followed):
+            return True
+        return any(r is not None and r.points > 0 for r in (held or {}).values())
 
     def _run_problems(self, problems: Sequence[Problem]) -> None:
         for p in problems:
@@ -290,25 +329,36 @@ class RunSession:
         return f.reader
 
     def _poll(self, progress: Progress | None) -> int:
-        # Open event readers first: whether consoles are read depends on them.
-        for f in self._followed:
-            if f.kind == "tfevents":
-                self._open(f)
-        skip_console = self._has_event_reader()
-        order = [f for f in self._ordered() if not (skip_console and f.kind in ("console", "tmux"))]
+        ordered = self._ordered()
+        consoles = ("console", "tmux")
+        skip_console = self._events_have_points()
+        order = [f for f in ordered if not (skip_console and f.kind in consoles)]
+        # Whether consoles are read depends on the event files' points: while that is open, read
+        # the event files first but ingest them last, in rank order, so they keep their precedence.
+        undecided = not skip_console and any(f.kind == "tfevents" for f in order)
+        undecided = undecided and any(f.kind in consoles for f in order)
         total_bytes = done = 0
-        if progress is not None:
-            sizes = {id(f): _size(f.path) for f in order if f.kind != "tmux"}
-            total_bytes = sum(max(0, s - f.bytes_read) for f in order if (s := sizes.get(id(f), 0)))
+        if progress is not None:  # counting consoles in only once they are known to be read
+            total_bytes = _new_bytes(f for f in order if not (undecided and f.kind in consoles))
             progress(0, total_bytes)
+        held: dict[int, ReadResult | None] = {}
+        if undecided:
+            for f in order:
+                if f.kind == "tfevents":
+                    held[id(f)] = self._read(f)
+                    done = self._progressed(f, progress, done, total_bytes)
+            if self._events_have_points(held):
+                order = [f for f in order if f.kind not in consoles]
+            elif progress is not None:
+                total_bytes += _new_bytes(f for f in order if f.kind in consoles)
         new = 0
         for f in order:
+            if id(f) in held:
+                res = held[id(f)]
+                new += self._ingest(f, res) if res is not None else 0
+                continue
             new += self._read_one(f)
-            if progress is not None and f.kind != "tmux":
-                size = _size(f.path)
-                done = min(total_bytes, done + max(0, size - f.bytes_read))
-                f.bytes_read = size
-                progress(done, total_bytes)
+            done = self._progressed(f, progress, done, total_bytes)
         if progress is not None:
             progress(total_bytes, total_bytes)
         if self._console_scale_is_stale() and not self._rebuilding:
@@ -316,19 +366,35 @@ class RunSession:
         self._update_info()
         return new
 
+    @staticmethod
+    def _progressed(f: _Followed, progress: Progress | None, done: int, total: int) -> int:
+        """Count ``f``'s new bytes as done and report it; the new ``done``."""
+        if progress is None or f.kind == "tmux":
+            return done
+        size = _size(f.path)
+        done = min(total, done + max(0, size - f.bytes_read))
+        f.bytes_read = size
+        progress(done, total)
+        return done
+
     def _read_one(self, f: _Followed) -> int:
+        res = self._read(f)
+        return self._ingest(f, res) if res is not None else 0
+
+    def _read(self, f: _Followed) -> ReadResult | None:
         reader = self._open(f)
         if reader is None:
-            return 0
+            return None
         try:
-            res = reader.read()
+            return reader.read()
         except Exception as exc:  # a reader bug must not stop the other sources
             f.report([Problem(f.path, None, f"reader failed: {type(exc).__name__}: {exc}")])
-            return 0
-        return self._ingest(f, res)
+            return None
 
     def _ingest(self, f: _Followed, res: ReadResult) -> int:
-        n = self._store.add(f.source_id, res.chunks, restarted=res.restarted)
+        # trainer_state.json is rewritten whole: it re-states its history, it does not restart.
+        restates = res.restarted and f.kind == "trainer_state"
+        n = self._store.add(f.source_id, res.chunks, restarted=res.restarted, restates=restates)
         f.points = (n if res.restarted else f.points + n) if (n or res.restarted) else f.points
         f.report(res.problems)
         for tag in CONFIG_TEXT_TAGS:
@@ -436,6 +502,11 @@ class RunSession:
         return self._model
 
 
+def _new_bytes(followed: Iterable[_Followed]) -> int:
+    """Bytes the files have beyond what was read of them (tmux panes count none)."""
+    return sum(max(0, _size(f.path) - f.bytes_read) for f in followed if f.kind != "tmux")
+
+
 def _size(path: str) -> int:
     try:
         return os.stat(path).st_size
@@ -482,10 +553,12 @@ def open_sessions(
         paths = list(paths) or ["."]
         found = find_runs(paths)
     runs = found.runs
+    waiting = False
     if not runs and wait and tmux is None:
         folders = [p for p in paths if os.path.isdir(p)]
         if folders:
             runs = [DiscoveredRun(folders[0], os.path.basename(os.path.abspath(folders[0])))]
+            waiting = True
     if not runs and tmux is None:
         where = ", ".join(paths)
         detail = "; ".join(f"{p.path}: {p.message}" for p in found.problems[:3])
@@ -504,6 +577,8 @@ def open_sessions(
                 problems=problems,
             )
         )
+    if waiting:
+        sessions[0].placeholder = True
     if tmux is not None and attach is None:
         pane_run = DiscoveredRun("", f"tmux:{tmux}", single_file=True)
         sessions.append(

@@ -92,7 +92,8 @@ def test_at_step_says_when_rltui_would_have_warned() -> None:
     # Rules need sustained evidence (3 of the last 4 points), and date the alert from its onset.
     _, at = check_json(RUNS / "dpo_margin_explosion", "--at-step", str(first + 3))
     fired = [a for a in at["runs"][0]["alerts"] if a["id"] == "margin_runaway"]
-    assert fired and fired[0]["first_step"] == first
+    assert fired
+    assert fired[0]["first_step"] == first
     assert at["runs"][0]["metrics"]["rewards/margins"]["last_step"] == first + 3
 
 
@@ -105,7 +106,9 @@ def test_several_runs_in_one_call(tmp_path: Path) -> None:
 def test_nonfinite_loss_is_critical(tmp_path: Path) -> None:
     run = tmp_path / "nan_run"
     run.mkdir()
-    history = [{"loss": 0.69 - 0.001 * s, "grad_norm": 1.0, "learning_rate": 1e-5, "step": s} for s in range(1, 40)]
+    history = [
+        {"loss": 0.69 - 0.001 * s, "grad_norm": 1.0, "learning_rate": 1e-5, "step": s} for s in range(1, 40)
+    ]
     history.append({"loss": float("nan"), "grad_norm": float("inf"), "learning_rate": 1e-5, "step": 40})
     state = {"global_step": 40, "max_steps": 100, "logging_steps": 1, "log_history": history}
     (run / "trainer_state.json").write_text(json.dumps(state))  # writes the NaN/Infinity literals
@@ -117,7 +120,8 @@ def test_nonfinite_loss_is_critical(tmp_path: Path) -> None:
     assert r["metrics"]["loss"]["nonfinite"] == 1
     assert r["metrics"]["grad_norm"]["last"] == "Infinity"
     nonfinite = [a for a in r["alerts"] if a["id"] == "nonfinite"]
-    assert nonfinite and nonfinite[0]["severity"] == "critical"
+    assert nonfinite
+    assert nonfinite[0]["severity"] == "critical"
     assert nonfinite[0]["first_step"] == 40
     assert not any(isinstance(v, float) and not math.isfinite(v) for v in nonfinite[0]["evidence"].values())
 
@@ -140,3 +144,57 @@ def test_folder_without_a_run_is_a_usage_error(tmp_path: Path) -> None:
 def test_fail_on_rejects_unknown_levels() -> None:
     proc = check(RUNS / "dpo_healthy", "--fail-on", "info")
     assert proc.returncode == 2
+
+
+def test_a_named_path_without_a_run_exits_2_and_names_it(tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistent"
+    proc = check(RUNS / "dpo_healthy", missing)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert str(missing) in proc.stderr
+    code, doc = check_json(RUNS / "dpo_healthy", missing)
+    assert code == 2
+    assert [r["name"] for r in doc["runs"]] == ["dpo_healthy"]  # what was readable is still reported
+    assert any(p.get("path") == str(missing) for p in doc["problems"])
+
+
+def test_json_is_printed_when_nothing_is_readable(tmp_path: Path) -> None:
+    code, doc = check_json(tmp_path / "nonexistent")
+    assert code == 2
+    assert doc["runs"] == []
+    assert doc["problems"]
+
+
+def test_run_with_only_a_corrupt_trainer_state_names_the_file(tmp_path: Path) -> None:
+    run = tmp_path / "out"
+    run.mkdir()
+    state = run / "trainer_state.json"
+    state.write_text('{"log_history": [{"loss": 0.5, "step": 1}, {"loss": ')  # caught mid-write
+    proc = check(run)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert str(state) in proc.stderr
+    assert "not valid JSON" in proc.stderr
+    code, doc = check_json(run)
+    assert code == 2
+    (src,) = doc["runs"][0]["sources"]
+    assert src["path"] == str(state)
+    assert src["points"] == 0
+    assert "not valid JSON" in src["problems"][0]["message"]
+
+
+def test_json_into_a_closed_pipe_exits_quietly_with_the_verdict() -> None:
+    """``rltui check --json RUN | head -1``: the reader goes away before the output is written."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rltui", "check", "--json", str(RUNS / "dpo_margin_explosion")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    proc.stdout.close()  # nobody reads: the first write hits a broken pipe
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1  # the computed verdict: the run is critical
+    assert "Traceback" not in err
+    assert "BrokenPipe" not in err

@@ -219,3 +219,27 @@ def test_pointing_at_a_checkpoint_or_a_runs_folder(tmp_path: Path) -> None:
     assert [f.kind for f in ckpt.files] == ["trainer_state"]
     (stamp,) = discover(str(root / "runs")).runs
     assert [f.kind for f in stamp.files] == ["tfevents"]
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "build/lib/rltui/demo/run",  # a built wheel's copy of packaged demo runs
+        "dist/rltui-0.1/demo/run",
+        "rltui.egg-info/run",
+        "lib/python3.11/site-packages/pkg/run",
+        "pkg/__pycache__/run",
+        ".tox/py311/run",
+        ".venv/run",
+        "venv/run",
+        ".mypy_cache/run",
+        ".ruff_cache/run",
+        ".pytest_cache/run",
+        ".hypothesis/run",
+    ],
+)
+def test_build_and_tool_folders_are_not_searched_for_runs(tmp_path: Path, junk: str) -> None:
+    """``rltui compare .`` from a source checkout lists the training runs, not build copies."""
+    hf_output_dir(tmp_path / "outputs" / "real")
+    hf_output_dir(tmp_path / junk)
+    assert [r.root for r in discover(str(tmp_path)).runs] == [str(tmp_path / "outputs" / "real")]

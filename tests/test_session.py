@@ -132,6 +132,50 @@ def test_resumed_run_replaces_the_abandoned_steps(tmp_path: Path) -> None:
     assert [src.path for src in again.sources()] == [str(first), str(second)]
 
 
+@pytest.mark.parametrize("how", ["replace", "truncate"])
+def test_event_file_started_over_drops_the_dead_runs_later_steps(tmp_path: Path, how: str) -> None:
+    """design.md §4: a run restarted from an earlier step replaces the points at and after it."""
+    run = tmp_path / "out"
+    ev = run / "runs" / "Nov01_00-00-00_h" / "events.out.tfevents.1700000000.h.1.0"
+    write_events(ev, [(st, {"train/loss": 1.0, "train/grad_norm": 5.0}) for st in range(1, 12)])
+    (s,) = open_sessions([str(run)])
+    s.load()
+    assert s.store["loss"].steps.tolist() == list(range(1, 12))
+    if how == "replace":  # a new file under the same name (a new inode)
+        tmp = ev.with_name("tmp")
+        write_events(tmp, [(st, {"train/loss": 2.0}) for st in range(1, 4)], wall0=1.8e9)
+        os.replace(tmp, ev)
+    else:  # truncated in place, polled while empty, then written again
+        with open(ev, "r+b") as fh:
+            fh.truncate(0)
+        s.poll()
+        write_events(ev, [(st, {"train/loss": 2.0}) for st in range(1, 4)], wall0=1.8e9)
+    s.poll()
+    assert s.store["loss"].steps.tolist() == [1, 2, 3]
+    assert s.store["loss"].values.tolist() == [2.0, 2.0, 2.0]
+    assert "grad_norm" not in s.store  # the new run has not logged it yet
+
+
+def test_rewritten_trainer_state_keeps_the_event_files_later_steps(tmp_path: Path) -> None:
+    run = tmp_path / "out"
+    write_events(
+        run / "runs" / "a" / "events.out.tfevents.1700000000.h.1.0",
+        [(st, {"train/loss": 1.0}) for st in range(1, 161)],
+    )
+    state = {
+        "max_steps": 200,
+        "logging_steps": 1,
+        "log_history": [{"loss": 0.5, "step": st} for st in range(1, 141)],
+    }
+    (run / "trainer_state.json").write_text(json.dumps(state))
+    (s,) = open_sessions([str(run)])
+    s.load()
+    state["log_history"] = [{"loss": 0.5, "step": st} for st in range(1, 151)]
+    (run / "trainer_state.json").write_text(json.dumps(state) + " ")  # a checkpoint rewrites it
+    s.poll()
+    assert s.store["loss"].steps.tolist() == list(range(1, 161))
+
+
 def test_checkpoint_appearing_later_is_picked_up_by_rescan(tmp_path: Path) -> None:
     run = tmp_path / "out"
     write_events(run / "runs" / "stamp" / "events.out.tfevents.1700000000.h.1.0", [(1, {"train/loss": 0.5})])
@@ -264,6 +308,24 @@ def test_console_is_not_read_when_the_run_has_an_event_file() -> None:
     assert [src.kind for src in only_console.sources()] == ["console"]
     assert only_console.store["loss"].last_step == 150
     assert only_console.info.trainer == "dpo"  # the model card next to the log
+
+
+def test_run_with_only_corrupt_event_files_falls_back_to_its_console_log(tmp_path: Path) -> None:
+    run = tmp_path / "out"
+    ev = run / "runs" / "a" / "events.out.tfevents.1700000000.h.1.0"
+    ev.parent.mkdir(parents=True)
+    ev.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00GARBAGE!" + b"x" * 40)
+    (run / "console.log").write_text("".join(LOG_LINE.format(v=v) for v in ("0.7", "0.6", "0.5")))
+    (s,) = open_sessions([str(run)])
+    s.load()
+    assert s.store["loss"].values.tolist() == [0.7, 0.6, 0.5]
+    kinds = {src.kind: src for src in s.sources()}
+    assert kinds["console"].points == 3 * 4  # loss, grad_norm, learning_rate, epoch per line
+    assert kinds["tfevents"].points == 0
+    with open(run / "console.log", "a") as fh:
+        fh.write(LOG_LINE.format(v="0.4"))
+    s.poll()
+    assert s.store["loss"].values.tolist() == [0.7, 0.6, 0.5, 0.4]
 
 
 # -- load progress and snapshots --------------------------------------------------------------

@@ -2,19 +2,24 @@
 
 Same ingest and model path as the dashboard, so "check says critical" and "the banner is red"
 can never disagree. Exit codes (design.md §6): 0 nothing at or above ``--fail-on``; 1 something
-is; 2 bad usage or no readable run.
+is; 2 bad usage, or a named path without a readable run (stderr names it, with the files found
+there and their problems; the other runs are still reported, and ``--json`` still prints its
+object). Output into a closed pipe (``| head -1``) ends quietly with the same exit code.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from rltui import __version__
 from rltui.model.engine import json_number
 from rltui.model.snapshot import SEVERITY_RANK, RunSnapshot
+from rltui.records import Problem
 from rltui.text import sanitize
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -67,6 +72,7 @@ def snapshot_to_json(snap: RunSnapshot) -> dict[str, object]:
                 "severity": a.severity,
                 "first_step": a.first_step,
                 "last_step": a.last_step,
+                **({"raised_step": a.raised_step} if a.raised_step is not None else {}),
                 "active": a.active,
                 "message": a.message,
                 "action": a.action,
@@ -129,7 +135,8 @@ def write_report(snaps: list[RunSnapshot], problems: list[str], out: TextIO) -> 
             out.write("  alerts: none\n")
         for a in active + cleared:
             state = "ACTIVE" if a.active else f"cleared at step {a.last_step}"
-            out.write(f"  [{a.severity.upper()}] {a.id} since step {a.first_step} ({state})\n")
+            raised = f", raised at step {a.raised_step}" if a.raised_step not in (None, a.first_step) else ""
+            out.write(f"  [{a.severity.upper()}] {a.id} since step {a.first_step} ({state}{raised})\n")
             out.write(f"      {sanitize(a.message, single_line=True)}\n")
             if a.evidence:
                 ev = ", ".join(f"{k}={_fmt(v) if isinstance(v, float) else v}" for k, v in a.evidence.items())
@@ -140,47 +147,109 @@ def write_report(snaps: list[RunSnapshot], problems: list[str], out: TextIO) -> 
         out.write(f"problem: {sanitize(text, single_line=True)}\n")
 
 
+def _json_doc(snaps: list[RunSnapshot], problems: list[dict[str, object]]) -> dict[str, object]:
+    """The whole ``--json`` object (check.schema.json)."""
+    return {
+        "rltui_version": __version__,
+        "runs": [snapshot_to_json(s) for s in snaps],
+        "problems": [p.to_json() for s in snaps for p in s.problems] + problems,
+    }
+
+
+def _emit(write: Callable[[TextIO], None], code: int) -> int:
+    """Write the output; a reader that went away (``| head -1``) is not an error: keep ``code``."""
+    try:
+        write(sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Point stdout at /dev/null so that the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return code
+
+
+def _dump_json(doc: dict[str, object]) -> Callable[[TextIO], None]:
+    def write(out: TextIO) -> None:
+        json.dump(doc, out, indent=1, allow_nan=False)
+        out.write("\n")
+
+    return write
+
+
+def _under(root: str, path: str) -> bool:
+    """Whether a run found at ``root`` came from the named ``path`` (the path itself or below it)."""
+    r, p = os.path.abspath(root), os.path.abspath(path)
+    return r == p or r.startswith(p.rstrip(os.sep) + os.sep)
+
+
+def _unreadable_paths(paths: list[str], snaps: list[RunSnapshot]) -> list[tuple[str, list[RunSnapshot]]]:
+    """Named paths with no run that has readable metrics, with the (empty) runs found there."""
+    out = []
+    for path in paths:
+        mine = [s for s in snaps if s.info.path and _under(s.info.path, path)]
+        if not any(s.metrics for s in mine):
+            out.append((path, mine))
+    return out
+
+
+def _explain_unreadable(path: str, runs: list[RunSnapshot]) -> list[str]:
+    """Lines for stderr: why ``path`` gave nothing, naming the files and their problems."""
+    lines = [f"no readable run in {path}"]
+    for snap in runs:
+        for src in snap.sources:
+            for p in src.problems:
+                lines.append(f"  {src.path}: {p.message}")
+            if not src.problems:
+                lines.append(f"  {src.path}: no metrics in it (yet)")
+        if not snap.sources:
+            lines.append(f"  {snap.info.path}: no metric files in it")
+    return lines
+
+
+def _discovery_lines(path: str, discovery: list[Problem]) -> list[str]:
+    """Run-level problems (unreadable folders, missing paths) about ``path``."""
+    return [f"  {p.path}: {p.message}" for p in discovery if _under(p.path, path) or _under(path, p.path)]
+
+
 def run_check(args: argparse.Namespace) -> int:
     from rltui.model.config import ConfigError
     from rltui.session import NoRunError, open_sessions
 
-    problems: list[str] = []
-    try:
-        sessions = open_sessions(args.paths, config_path=getattr(args, "config", None))
-    except NoRunError as exc:
-        print(f"rltui check: {exc}", file=sys.stderr)
+    as_json = bool(args.json)
+
+    def usage_error(message: str) -> int:
+        print(f"rltui check: {message}", file=sys.stderr)
+        if as_json:
+            return _emit(_dump_json(_json_doc([], [{"message": message}])), EXIT_USAGE)
         return EXIT_USAGE
-    except ConfigError as exc:
-        print(f"rltui check: bad configuration: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+
     if args.at_step is not None and args.at_step < 0:
-        print("rltui check: --at-step must be >= 0", file=sys.stderr)
-        return EXIT_USAGE
+        return usage_error("--at-step must be >= 0")
+    paths = list(args.paths) or ["."]
+    try:
+        sessions = open_sessions(paths, config_path=getattr(args, "config", None))
+    except NoRunError as exc:
+        return usage_error(str(exc))
+    except ConfigError as exc:
+        return usage_error(f"bad configuration: {exc}")
     snaps: list[RunSnapshot] = []
     for session in sessions:
         session.load()
         snaps.append(session.snapshot(at_step=args.at_step))
-    readable = [s for s in snaps if s.metrics]
-    if not readable:
-        names = ", ".join(s.info.path for s in snaps)
-        print(f"rltui check: no readable metrics in {names}", file=sys.stderr)
-        if args.json:
-            json.dump(
-                {"rltui_version": __version__, "runs": [], "problems": [{"message": "no readable run"}]},
-                sys.stdout,
-            )
-            sys.stdout.write("\n")
-        return EXIT_USAGE
-    if args.json:
-        doc = {
-            "rltui_version": __version__,
-            "runs": [snapshot_to_json(s) for s in snaps],
-            "problems": [p.to_json() for s in snaps for p in s.problems]
-            + [{"message": text} for text in problems],
-        }
-        json.dump(doc, sys.stdout, indent=1, allow_nan=False)
-        sys.stdout.write("\n")
+    run_problems = [p for s in snaps for p in s.problems]
+    extra: list[dict[str, object]] = []
+    unreadable = _unreadable_paths(paths, snaps)
+    for path, runs in unreadable:
+        lines = _explain_unreadable(path, runs)
+        for line in lines + _discovery_lines(path, run_problems):
+            print(f"rltui check: {sanitize(line, single_line=True)}", file=sys.stderr)
+        # Run-level problems are in the JSON's problems already; the files' problems are not.
+        extra.append({"path": path, "message": "; ".join(x.strip() for x in lines)})
+    if unreadable:
+        code = EXIT_USAGE
     else:
-        write_report(snaps, problems, sys.stdout)
-    threshold = SEVERITY_RANK[args.fail_on]
-    return EXIT_FAIL if worst_severity(snaps) >= threshold else EXIT_OK
+        code = EXIT_FAIL if worst_severity(snaps) >= SEVERITY_RANK[args.fail_on] else EXIT_OK
+    if as_json:
+        return _emit(_dump_json(_json_doc(snaps, extra)), code)
+    return _emit(lambda out: write_report(snaps, [str(e["message"]) for e in extra], out), code)

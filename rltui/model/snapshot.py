@@ -108,6 +108,9 @@ class Alert:
     #: The metric the alert is about, so the UI can open its chart.
     metric: str | None = None
     instrument: str | None = None
+    #: The step at which the alert was raised (its evidence became sustained); ``first_step`` is
+    #: backdated to the onset of that evidence. Replay's next-alert jumps land here.
+    raised_step: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,20 @@ Merging rules (design.md §4):
 * one point per step per metric; when the same step arrives again (another source, or a
   re-read file) the newest value wins;
 * a step that goes backwards *within one source* (a resumed run writing from an earlier step)
-  replaces every point at and after it.
+  replaces every point at and after it;
+* a source that *restarted* (its file was truncated or replaced and is read again from byte 0:
+  tfevents, console logs, JSONL, tmux panes) is a run restarted from its new first step: every
+  series that source fed loses its points at and after that step, then takes the new points. A
+  restart read empty (truncated to 0 bytes) applies at the source's next non-empty read, since
+  nothing says before then where the new run starts;
+* a source that *re-states* its whole history (``trainer_state.json``, rewritten whole at every
+  checkpoint) is merged by step and cuts nothing: a checkpoint ending at step 150 must not delete
+  the steps 151-160 an event file already gave.
+
+Copy-on-write: the dashboard reads series from another thread. Appends only write cells past the
+point count; any change among existing points (replacement, insertion, truncation) builds new
+buffers and swaps them in, buffers first and the count last, so a slice a reader took earlier is
+never modified.
 
 Memory: 8 (step) + 8 (wall time) + 8 (value) = 24 bytes per point plus capacity slack; the
 slack is bounded by the growth factor, so the amortised cost stays under 32 bytes per point
@@ -91,12 +104,32 @@ class Series:
             new[: self._n] = old[: self._n]
             setattr(self, attr, new)
 
+    def _capacity_for(self, n: int) -> int:
+        cap = len(self._steps)
+        return cap if n <= cap else max(_MIN_CAPACITY, int(cap * _GROWTH) + 1, n)
+
+    def _fresh(self, old: np.ndarray, n: int) -> np.ndarray:
+        """A new buffer holding a copy of ``old[:n]`` (the old buffer is left as readers saw it)."""
+        new = np.empty(self._capacity_for(n), dtype=old.dtype)
+        new[:n] = old[:n]
+        return new
+
     def truncate_from(self, step: int) -> None:
-        """Drop every point at or after ``step`` (a resumed run rewinds)."""
-        keep = int(np.searchsorted(self.steps, step, side="left"))
-        if keep < self._n:
-            dropped = self._values[keep : self._n]
+        """Drop every point at or after ``step`` (a resumed run rewinds).
+
+        Copy-on-write: the kept points move to new buffers, so later appends never overwrite
+        what a reader's earlier slice of the old buffers shows.
+        """
+        n = self._n
+        keep = int(np.searchsorted(self._steps[:n], step, side="left"))
+        if keep < n:
+            dropped = self._values[keep:n]
             self.nonfinite -= int(np.count_nonzero(~np.isfinite(dropped)))
+            # Whole copies first (old data intact at [keep:n]), so that every (buffers, _n) pair a
+            # reader can observe is consistent; the count goes down last.
+            self._steps = self._fresh(self._steps, n)
+            self._walls = self._fresh(self._walls, n)
+            self._values = self._fresh(self._values, n)
             self._n = keep
             self.version += 1
 
@@ -114,6 +147,7 @@ class Series:
             k = len(steps)
         self.version += 1
         if self._n == 0 or steps[0] > self._steps[self._n - 1]:
+            # Appends write past ``_n`` only: no reader's slice covers those cells.
             self._reserve(k)
             sl = slice(self._n, self._n + k)
             self._steps[sl] = steps
@@ -125,33 +159,56 @@ class Series:
         self._merge_slow(steps, walls, values)
 
     def _merge_slow(self, steps: IntArray, walls: FloatArray, values: FloatArray) -> None:
-        old_s, old_w, old_v = self.steps, self.wall_times, self.values
+        """Merge points that land among the existing ones, copy-on-write.
+
+        The merged columns are built complete in new buffers and swapped in (buffers first, the
+        count last): the old buffers are never written again, so a reader thread holding a slice
+        keeps a consistent old series instead of a half-written or empty one.
+        """
+        n = self._n
+        old_s, old_w, old_v = self._steps[:n], self._walls[:n], self._values[:n]
         pos = np.searchsorted(old_s, steps)
-        inside = pos < self._n
+        inside = pos < n
         hit = np.zeros(len(steps), dtype=bool)
         hit[inside] = old_s[pos[inside]] == steps[inside]
+        miss = ~hit
+        if not miss.any():
+            # Only replacements: the steps column is unchanged; new value and clock columns.
+            idx = pos[hit]
+            new_v = self._fresh(self._values, n)
+            new_w = self._fresh(self._walls, n)
+            self.nonfinite -= int(np.count_nonzero(~np.isfinite(old_v[idx])))
+            new_v[idx] = values
+            # Keep a clock where the newer source has none (trainer_state.json).
+            new_w[idx] = np.where(np.isnan(walls), old_w[idx], walls)
+            self.nonfinite += int(np.count_nonzero(~np.isfinite(values)))
+            self._walls = new_w
+            self._values = new_v
+            return
+        # Replacements and insertions: rebuild the columns sorted, newest value per step.
+        keep_w = old_w.copy()
+        keep_v = old_v.copy()
         if hit.any():
             idx = pos[hit]
             self.nonfinite -= int(np.count_nonzero(~np.isfinite(old_v[idx])))
-            old_v[idx] = values[hit]
-            # Keep a clock where the newer source has none (trainer_state.json).
-            new_w = walls[hit]
-            old_w[idx] = np.where(np.isnan(new_w), old_w[idx], new_w)
+            keep_v[idx] = values[hit]
+            keep_w[idx] = np.where(np.isnan(walls[hit]), old_w[idx], walls[hit])
             self.nonfinite += int(np.count_nonzero(~np.isfinite(values[hit])))
-        miss = ~hit
-        if miss.any():
-            all_s = np.concatenate([old_s, steps[miss]])
-            all_w = np.concatenate([old_w, walls[miss]])
-            all_v = np.concatenate([old_v, values[miss]])
-            order = np.argsort(all_s, kind="stable")
-            n = len(all_s)
-            self._n = 0
-            self._reserve(n)
-            self._steps[:n] = all_s[order]
-            self._walls[:n] = all_w[order]
-            self._values[:n] = all_v[order]
-            self._n = n
-            self.nonfinite += int(np.count_nonzero(~np.isfinite(values[miss])))
+        all_s = np.concatenate([old_s, steps[miss]])
+        order = np.argsort(all_s, kind="stable")
+        total = len(all_s)
+        cap = self._capacity_for(total)
+        new_s = np.empty(cap, dtype=np.int64)
+        new_w2 = np.empty(cap, dtype=np.float64)
+        new_v2 = np.empty(cap, dtype=np.float64)
+        new_s[:total] = all_s[order]
+        new_w2[:total] = np.concatenate([keep_w, walls[miss]])[order]
+        new_v2[:total] = np.concatenate([keep_v, values[miss]])[order]
+        self.nonfinite += int(np.count_nonzero(~np.isfinite(values[miss])))
+        self._steps = new_s
+        self._walls = new_w2
+        self._values = new_v2
+        self._n = total
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +239,8 @@ class MetricStore:
         self._series: dict[str, Series] = {}
         # (source id, metric) -> last step that source gave for that metric
         self._source_last: dict[tuple[str, str], int] = {}
+        # Sources that restarted (see ``add``) and have not given a point since.
+        self._pending_restart: set[str] = set()
         self.version = 0
 
     def __contains__(self, name: object) -> bool:
@@ -212,15 +271,32 @@ class MetricStore:
         steps = [s.last_step for s in self._series.values() if len(s)]
         return max(steps) if steps else None  # type: ignore[type-var]
 
-    def add(self, source: str, chunks: Mapping[str, PointChunk], *, restarted: bool = False) -> int:
+    def add(
+        self,
+        source: str,
+        chunks: Mapping[str, PointChunk],
+        *,
+        restarted: bool = False,
+        restates: bool = False,
+    ) -> int:
         """Merge one reader result's chunks from ``source``; return how many points were given.
 
-        ``restarted`` forgets the source's own history: its points re-state earlier steps and
-        are merged by step (replacing, not doubling).
+        ``restarted`` alone: the source started over from its beginning (its file was truncated or
+        replaced), so every point it gave at or after its new first step is void (see the module
+        docstring). With ``restates`` too (a file rewritten whole, like ``trainer_state.json``): the
+        points re-state the source's history and are merged by step, nothing else is cut.
         """
-        if restarted:
+        if restarted and restates:
+            self._pending_restart.discard(source)
             for key in [k for k in self._source_last if k[0] == source]:
                 del self._source_last[key]
+        elif restarted:
+            self._pending_restart.add(source)
+        if source in self._pending_restart:
+            firsts = [int(c.steps[0]) for c in chunks.values() if len(c)]
+            if firsts:  # a restart read empty (file truncated to 0) waits for the first points
+                self._pending_restart.discard(source)
+                self._void_from(source, min(firsts))
         total = 0
         for name, chunk in chunks.items():
             k = len(chunk)
@@ -252,6 +328,15 @@ class MetricStore:
         if total:
             self.version += 1
         return total
+
+    def _void_from(self, source: str, step: int) -> None:
+        """``source`` started over at ``step``: cut what it fed at and after it, forget its past."""
+        for key in [k for k in self._source_last if k[0] == source]:
+            series = self._series.get(key[1])
+            if series is not None:
+                series.truncate_from(step)
+            del self._source_last[key]
+        self.version += 1
 
     def _merge_one(self, series: Series, key: tuple[str, str], chunk: PointChunk, a: int, b: int) -> None:
         if b <= a:

@@ -21,7 +21,8 @@ Rules (design.md §3, metrics.md §1 point 4):
   at the top and in ``checkpoint-*/``; logs and JSONL at the top only.
 
 The walk is bounded (depth, number of folders, entries per folder), skips trees that never hold
-runs (``.git``, ``node_modules``, ``wandb``, virtualenvs, ...), follows symlinks at most once per
+runs (``.git``, ``node_modules``, ``wandb``, virtualenvs, tool caches, ``build``/``dist`` and
+``*.egg-info`` build outputs, ...) below the path given, follows symlinks at most once per
 real folder (no loops), and reports unreadable folders as problems instead of raising.
 """
 
@@ -62,9 +63,23 @@ SKIP_DIRS = frozenset(
         ".mypy_cache",
         ".pytest_cache",
         ".ruff_cache",
+        ".hypothesis",
+        ".tox",
+        ".nox",
         "swanlog",
+        # Build outputs: a wheel's copy of packaged runs (``build/lib/<pkg>/demo``) is not a run.
+        "build",
+        "dist",
     }
 )
+#: Folder-name suffixes skipped like ``SKIP_DIRS`` (packaging metadata).
+SKIP_SUFFIXES = (".egg-info", ".dist-info")
+
+
+def skipped_dir(name: str) -> bool:
+    """Whether a folder met while walking is never searched for runs (the path given is)."""
+    return name in SKIP_DIRS or name.endswith(SKIP_SUFFIXES)
+
 
 #: ``*.txt`` files that ship with models, tokenizers and code, never training logs.
 NOT_LOG_TXT = re.compile(
@@ -221,7 +236,7 @@ class _Walker:
     def _entry(self, node: _Dir, entry: os.DirEntry[str], depth: int) -> None:
         try:
             if entry.is_dir(follow_symlinks=True):
-                if depth < self.max_depth and entry.name not in SKIP_DIRS:
+                if depth < self.max_depth and not skipped_dir(entry.name):
                     node.subdirs.append(entry.path)
             elif entry.is_file(follow_symlinks=True):
                 node.files.append(entry.name)

@@ -1,16 +1,17 @@
 """Metrics from a JSONL log: one JSON object per line (verl's file logger, custom loggers).
 
-Each line is an object with a step field (the first of ``step``, ``global_step``, ``_step``,
-``training/global_step`` holding an integer), and its metrics either beside it or, verl style,
-inside ``{"step": N, "data": {...}}``. Nested objects are flattened with ``/``
-(``{"actor": {"pg_loss": 1}}`` -> ``actor/pg_loss``); keys are kept as written (verl and custom
-names are already canonical). A line without a step gets the previous line's step + 1 (the first
-gets 1), i.e. one line per step. A numeric ``_timestamp``/``timestamp``/``wall_time`` field is the
-wall time of the line's points (else NaN) and not a metric.
+Each line is an object with a step field (the first present of ``step``, ``global_step``,
+``_step``, ``training/global_step``; it must hold an integer, or an integral float: any other value
+makes the line a problem, skipped, since its points could not be placed), and its metrics either
+beside it or, verl style, inside ``{"step": N, "data": {...}}``. Nested objects are flattened with
+``/`` (``{"actor": {"pg_loss": 1}}`` -> ``actor/pg_loss``); keys are kept as written (verl and
+custom names are already canonical). A line without a step gets the previous line's step + 1 (the
+first gets 1), i.e. one line per step. A numeric ``_timestamp``/``timestamp``/``wall_time`` field
+is the wall time of the line's points (else NaN) and not a metric.
 
-Problem offsets are **1-based line numbers** (except a line over the 1 MiB cap, reported at its
-byte offset by the line follower, and file-level problems, ``None``). A partial trailing line
-waits for its newline; a corrupt complete line is a problem and reading goes on.
+Problem offsets are **byte offsets** of the start of the offending line, as for every reader
+(file-level problems: ``None``). Step fields are never metrics. A partial trailing line waits for
+its newline; a corrupt complete line is a problem and reading goes on.
 """
 
 from __future__ import annotations
@@ -43,16 +44,26 @@ def _number(value: Any) -> float | None:
     return None
 
 
+_STEP_LIMIT = 1 << 63  # steps are stored as int64
+
+
 def _int_step(value: Any) -> int | None:
+    """An integer step (int, integral float, decimal string) within int64, else None."""
+    step: int | None = None
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 20:
-        return int(value)
-    return None
+        step = value
+    elif isinstance(value, float) and value.is_integer():
+        step = int(value)
+    elif isinstance(value, str) and len(value) < 20:
+        text = value.strip()
+        digits = text[1:] if text.startswith("-") else text
+        if digits.isascii() and digits.isdecimal():
+            step = int(text)
+    if step is None or not -_STEP_LIMIT <= step < _STEP_LIMIT:
+        return None
+    return step
 
 
 def flatten(obj: dict[str, Any], prefix: str = "", depth: int = 0) -> dict[str, float]:
@@ -71,16 +82,26 @@ def flatten(obj: dict[str, Any], prefix: str = "", depth: int = 0) -> dict[str, 
     return out
 
 
+class BadStep(ValueError):
+    """A step field is present but is not a finite integer: the line cannot be placed."""
+
+
 def parse_object(obj: dict[str, Any]) -> tuple[int | None, float, dict[str, float]]:
-    """(step or None, wall time or NaN, metrics) of one JSONL object."""
+    """(step or None, wall time or NaN, metrics) of one JSONL object.
+
+    Raises :class:`BadStep` when a step field is present but holds no finite integer
+    (``1e309``, ``NaN``, ``2.5``, ``true``, an object...): guessing a step would misplace the
+    line's points. Step fields are never metrics.
+    """
     step: int | None = None
     step_key: str | None = None
     for key in STEP_KEYS:
         if key in obj:
             step = _int_step(obj[key])
-            if step is not None:
-                step_key = key
-                break
+            if step is None:
+                raise BadStep(f"{key!r} is not an integer step: {_short(obj[key])}")
+            step_key = key
+            break
     wall = math.nan
     for key in TIME_KEYS:
         t = _number(obj.get(key))
@@ -91,13 +112,18 @@ def parse_object(obj: dict[str, Any]) -> tuple[int | None, float, dict[str, floa
     if step_key == "step" and isinstance(data, dict):
         source: dict[str, Any] = data  # verl: {"step": N, "data": {...}}
     else:
-        source = {k: v for k, v in obj.items() if k != step_key and k not in TIME_KEYS}
+        source = {k: v for k, v in obj.items() if k not in STEP_KEYS and k not in TIME_KEYS}
     metrics: dict[str, float] = {}
     for key, value in flatten(source).items():
         name = clean_key(key)
-        if name is not None:
+        if name is not None and name not in STEP_KEYS:
             metrics[name] = value
     return step, wall, metrics
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, allow_nan=True)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class JsonlReader:
@@ -113,8 +139,6 @@ class JsonlReader:
         self._follower = LineFollower(path, split_cr=False)
         self.points = 0
         self.problems: list[Problem] = []
-        self._line_no = 0  # complete lines seen (empty ones too), to report line numbers
-        self._consumed = 0  # byte offset up to which lines have been counted
         self._last_step = 0
 
     def _add_problem(self, result: ReadResult, problem: Problem) -> None:
@@ -127,37 +151,32 @@ class JsonlReader:
         result = ReadResult(restarted=batch.restarted)
         if batch.restarted:
             self.points = 0
-            self._line_no = 0
-            self._consumed = 0
             self._last_step = 0
         for p in batch.problems:
             self._add_problem(result, p)
         builder = ChunkBuilder()
         for offset, raw in batch.lines:
-            self._line_no += 1 + self._blank_lines_before(offset)
-            self._consumed = offset + len(raw) + 1
-            self._parse(raw, result, builder)
+            self._parse(offset, raw, result, builder)
         result.chunks = builder.build()
         return result
 
-    def _blank_lines_before(self, offset: int) -> int:
-        # The follower drops empty lines; each skipped byte range between two handed-over lines
-        # is made only of newlines (one per blank line), so its length is their count.
-        return max(0, offset - self._consumed)
-
-    def _parse(self, raw: bytes, result: ReadResult, builder: ChunkBuilder) -> None:
+    def _parse(self, offset: int, raw: bytes, result: ReadResult, builder: ChunkBuilder) -> None:
         text = decode(raw).strip()
         if not text:
             return
         try:
             obj = json.loads(text)
         except (ValueError, RecursionError) as exc:
-            self._add_problem(result, Problem(self.path, self._line_no, f"not JSON: {str(exc)[:120]}"))
+            self._add_problem(result, Problem(self.path, offset, f"not JSON: {str(exc)[:120]}"))
             return
         if not isinstance(obj, dict):
-            self._add_problem(result, Problem(self.path, self._line_no, "line is not a JSON object"))
+            self._add_problem(result, Problem(self.path, offset, "line is not a JSON object"))
             return
-        step, wall, metrics = parse_object(obj)
+        try:
+            step, wall, metrics = parse_object(obj)
+        except BadStep as exc:
+            self._add_problem(result, Problem(self.path, offset, f"line skipped: {exc}"))
+            return
         if step is None:
             step = self._last_step + 1
         self._last_step = step

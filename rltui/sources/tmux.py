@@ -17,9 +17,10 @@ new and a problem says so. If the pane itself changed (another ``pane_id`` under
 the reader starts over with ``restarted=True``. A capture is O(scrollback) (2000 lines by default):
 fine at the rate the session polls.
 
-Problem offsets: ``None`` for pane-level problems (tmux missing, pane gone), else the **index of
-the line in the capture** it came from. Wall time: NaN for the scrollback found at the first read,
-``time.time()`` for lines seen arriving later. ``kind`` is "tmux", ``path`` is ``tmux:TARGET``.
+Problem offsets are always ``None``: a pane has no byte offsets, and a line's index in the capture
+moves with every capture (a bad line is identified by its message). Wall time: NaN for the
+scrollback found at the first read, ``time.time()`` for lines seen arriving later. ``kind`` is
+"tmux", ``path`` is ``tmux:TARGET``.
 """
 
 from __future__ import annotations
@@ -130,8 +131,10 @@ class TmuxPaneReader:
         wall = math.nan if self._first else time.time()
         self._first = False
         builder = ChunkBuilder()
-        for index, line in new:
-            result.problems += self._parser.feed(index, line, wall, builder)
+        for _index, line in new:
+            # No offset: a pane has no bytes to point at, and a line's index in the capture
+            # changes with every capture (records.Problem: offsets are byte offsets or None).
+            result.problems += self._parser.feed(None, line, wall, builder)
         result.chunks = builder.build()
         return result
 

@@ -3,16 +3,17 @@
 The Trainer rewrites this file whole at every checkpoint save, so it is not followed by offset:
 a change of (mtime, size, inode) means "parse it again and re-state every entry" with
 ``restarted=True`` (the store replaces points by step, nothing doubles). The file is small, so
-O(file) per change is fine. A read can catch the file half-written; an unparseable file is only
-"not ready yet" the first time, and becomes a problem if it is still unparseable on the next read
-with the file unchanged.
+O(file) per change is fine. A read can catch the file half-written: an unparseable file is reported
+on the first read (``check`` reads once) as possibly mid-write, not repeated while it stays broken,
+and dropped from ``problems`` once the file parses; still unparseable on a later read with the file
+unchanged, it is reported again with the parser's detail.
 
 Python's ``json`` writes and reads ``NaN``/``Infinity``/``-Infinity``; they are kept as float
 nan/inf. ``null`` (GRPO's all-NaN window), booleans and text are skipped. Every key except
 ``step`` is a metric, already in the canonical spelling (``eval_*`` for eval rows, ``epoch``, the
 end-of-training ``train_runtime``/``train_loss``...). The file has no clock: wall times are NaN.
-Problem offsets: ``None`` for file-level problems, else the **index of the entry** in
-``log_history`` (0-based).
+Problem offsets are ``None``: the file is parsed whole, so there is no byte offset to give; a bad
+entry is named in the message instead (``log_history[3]: ...``, 0-based).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from rltui.sources.console import clean_key, to_float
 
 _MAX_BYTES = 256 << 20  # a trainer_state.json is a few MB at most; refuse to slurp anything huge
 _MAX_PROBLEMS = 1000
+NOT_JSON = "not valid JSON (possibly mid-write: will retry)"
 
 
 def _number(value: Any) -> float | None:
@@ -42,14 +44,21 @@ def _number(value: Any) -> float | None:
     return None
 
 
+_STEP_LIMIT = 1 << 63  # steps are stored as int64
+
+
 def _int_step(value: Any) -> int | None:
+    """An int or integral float within int64, else None."""
+    step: int | None = None
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
+        step = value
+    elif isinstance(value, float) and value.is_integer():
+        step = int(value)
+    if step is None or not -_STEP_LIMIT <= step < _STEP_LIMIT:
+        return None
+    return step
 
 
 class TrainerStateReader:
@@ -70,6 +79,8 @@ class TrainerStateReader:
         self._state = "ok"
         self._parsed_once = False
         self._seen: set[tuple[int | None, str]] = set()
+        #: Problems of the current "does not parse" episode, dropped once the file parses.
+        self._json_problems: list[Problem] = []
 
     def _report(self, result: ReadResult, offset: int | None, message: str) -> None:
         key = (offset, message)
@@ -113,15 +124,37 @@ class TrainerStateReader:
         try:
             state = json.loads(data.decode("utf-8", errors="replace"))
         except (ValueError, RecursionError) as exc:
-            if self._failed_sig == sig and self._reported_sig != sig:
-                self._reported_sig = sig
-                self._report(result, None, f"not valid JSON: {str(exc)[:200]}")
-            self._failed_sig = sig
+            self._unparseable(result, sig, exc)
             return result
         self._parsed_sig = sig
         self._failed_sig = None
+        if self._json_problems:  # it parses now: the earlier failure was a write in progress
+            self.problems = [p for p in self.problems if p not in self._json_problems]
+            self._json_problems = []
         self._emit(state, result)
         return result
+
+    def _unparseable(self, result: ReadResult, sig: tuple[int, int, int], exc: Exception) -> None:
+        """Report a file that does not parse at once (``check`` reads only once), once per episode.
+
+        The Trainer rewrites the file in place, so a read can catch it half-written: the first
+        failure says so with a constant message (no repeat while it stays broken, none for every
+        torn write of the same episode); the same file still broken on a later read is corrupt and
+        gets the parser's detail, once.
+        """
+        if not self._json_problems:
+            self._add_json_problem(result, NOT_JSON)
+        elif self._failed_sig == sig and self._reported_sig != sig:
+            self._reported_sig = sig
+            self._add_json_problem(result, f"still not valid JSON, file unchanged: {str(exc)[:200]}")
+        self._failed_sig = sig
+
+    def _add_json_problem(self, result: ReadResult, message: str) -> None:
+        p = Problem(self.path, None, message)
+        self._json_problems.append(p)
+        if len(self.problems) < _MAX_PROBLEMS:
+            self.problems.append(p)
+        result.problems.append(p)
 
     def _emit(self, state: Any, result: ReadResult) -> None:
         result.restarted = self._parsed_once
@@ -144,11 +177,11 @@ class TrainerStateReader:
         nan = math.nan
         for index, entry in enumerate(history):
             if not isinstance(entry, dict):
-                self._report(result, index, "log_history entry is not an object")
+                self._report(result, None, f"log_history[{index}]: entry is not an object")
                 continue
             step = _int_step(entry.get("step"))
             if step is None:
-                self._report(result, index, "log_history entry without an integer step")
+                self._report(result, None, f"log_history[{index}]: entry without an integer step")
                 continue
             for key, value in entry.items():
                 if key == "step":

@@ -10,7 +10,7 @@ import json
 import math
 from dataclasses import dataclass, field
 
-from rltui.model.snapshot import Alert, RunSnapshot
+from rltui.model.snapshot import SEVERITY_RANK, Alert, RunSnapshot
 from rltui.ui.glyphs import safe
 
 AlertKey = tuple[str, str, int]
@@ -22,23 +22,31 @@ def alert_key(snap: RunSnapshot, alert: Alert) -> AlertKey:
 
 @dataclass(slots=True)
 class AlertTracker:
-    """Remembers the active alerts already announced, per run."""
+    """Remembers the active alerts already announced, per run, with the worst severity each was
+    announced at (so an escalation, warn -> critical, is news again)."""
 
-    seen: set[AlertKey] = field(default_factory=set)
+    seen: dict[AlertKey, int] = field(default_factory=dict)
 
     def new_alerts(self, snaps: list[RunSnapshot]) -> list[tuple[RunSnapshot, Alert]]:
         fresh = []
         for snap in snaps:
             for alert in snap.alerts:
                 key = alert_key(snap, alert)
-                if alert.active and key not in self.seen:
-                    self.seen.add(key)
+                rank = SEVERITY_RANK.get(alert.severity, 0)
+                if alert.active and rank > self.seen.get(key, -1):
+                    self.seen[key] = rank
                     fresh.append((snap, alert))
         return fresh
 
     def reset_to(self, snaps: list[RunSnapshot]) -> None:
-        """Forget history (replay jumped back): what is active now counts as announced."""
-        self.seen = {alert_key(s, a) for s in snaps for a in s.alerts if a.active}
+        """Forget history: what is active now counts as announced (the alerts a run already has
+        when it is opened, or those active where replay jumped back to)."""
+        self.seen = {}
+        for s in snaps:
+            for a in s.alerts:
+                if a.active:
+                    key = alert_key(s, a)
+                    self.seen[key] = max(self.seen.get(key, -1), SEVERITY_RANK.get(a.severity, 0))
 
 
 def _json_number(value: object) -> object:
@@ -69,9 +77,20 @@ def alert_json(snap: RunSnapshot, alert: Alert) -> str:
     )
 
 
-def osc9(snap: RunSnapshot, alert: Alert) -> str:
-    """An OSC 9 desktop notification; the text is sanitised so it cannot end the sequence early."""
+def osc9(snap: RunSnapshot, alert: Alert, *, tmux: bool = False) -> str:
+    """An OSC 9 desktop notification; the text is sanitised so it cannot end the sequence early.
+
+    Inside tmux (``tmux=True``) the sequence is wrapped for passthrough: tmux drops a plain OSC 9
+    (and forwards the wrapped one only with ``set -g allow-passthrough on``).
+    """
     text = safe(
         f"rltui {snap.info.name}: {alert.severity.upper()} {alert.id} at step {alert.first_step}", 200
     )
-    return f"\x1b]9;{text.replace(';', ',')}\x07"
+    seq = f"\x1b]9;{text.replace(';', ',')}\x07"
+    return tmux_passthrough(seq) if tmux else seq
+
+
+def tmux_passthrough(seq: str) -> str:
+    """``seq`` in tmux's DCS passthrough: ``ESC P tmux;`` + the sequence with every ESC doubled
+    + ``ESC \\``, which tmux unwraps and hands to the outer terminal."""
+    return "\x1bPtmux;" + seq.replace("\x1b", "\x1b\x1b") + "\x1b\\"

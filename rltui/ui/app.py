@@ -3,14 +3,17 @@ loop, and routes redraws to the screens.
 
 Threading model: reading files and computing snapshots happen in worker threads
 (``asyncio.to_thread``); the UI loop only swaps in finished, immutable snapshots and repaints,
-at most ``1 / MIN_REDRAW_S`` times a second. While a watched run is quiet, the watcher sleeps in
-``watchfiles.awatch`` and nothing else runs but a 1 Hz header clock.
+at most ``1 / MIN_REDRAW_S`` times a second. Ingest and snapshots of one run take that run's
+lock (``RunSession``), and the UI reads series only through ``run.view()``, which takes it too.
+While a watched run is quiet, the watcher sleeps in ``watchfiles.awatch`` and nothing else runs
+but a 1 Hz header clock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -159,8 +162,8 @@ class RltuiApp(App[int]):
             screen.show_header()
 
     # -- snapshots -----------------------------------------------------------------------------
-    def _compute(self) -> list[RunSnapshot]:
-        return [run.snapshot(at_step=self.view_step(i)) for i, run in enumerate(self.runs)]
+    def _compute(self, runs: list[RunSource]) -> list[RunSnapshot]:
+        return [run.snapshot(at_step=self.view_step(i)) for i, run in enumerate(runs)]
 
     def request_snapshots(self) -> None:
         """Compute fresh snapshots in a thread; requests during a computation coalesce into one."""
@@ -174,18 +177,21 @@ class RltuiApp(App[int]):
         try:
             while True:
                 self._dirty = False
-                snaps = await asyncio.to_thread(self._compute)
+                runs = list(self.runs)
+                snaps = await asyncio.to_thread(self._compute, runs)
                 # Hand over to the app's own message pump: widgets mounted from a worker task
                 # were sometimes never laid out (Textual 8.2).
                 self._pending_apply += 1
-                self.call_later(self._apply_computed, snaps)
+                self.call_later(self._apply_computed, runs, snaps)
                 if not self._dirty:
                     break
         finally:
             self._computing = False
 
-    def _apply_computed(self, snaps: list[RunSnapshot]) -> None:
+    def _apply_computed(self, runs: list[RunSource], snaps: list[RunSnapshot]) -> None:
         self._pending_apply -= 1
+        if len(runs) != len(self.runs) or any(a is not b for a, b in zip(runs, self.runs, strict=True)):
+            return  # the run list changed meanwhile (a run appeared): a newer computation follows
         self.set_snapshots(snaps)
 
     @property
@@ -236,8 +242,15 @@ class RltuiApp(App[int]):
         return total
 
     def _known(self, path: str) -> bool:
+        """True when ``path`` lies in a followed run (so a new file there is that run's own).
+
+        The empty stand-in for a watched folder with no run yet does not count: its root is the
+        whole folder, and the run the training creates inside it must still be discovered.
+        """
         p = Path(path)
         for run in self.runs:
+            if _is_placeholder(run):
+                continue
             root = Path(run.info.path)
             if p == root or root in p.parents:
                 return True
@@ -248,15 +261,25 @@ class RltuiApp(App[int]):
             return
         found = await asyncio.to_thread(self.options.reopen)
         known = {r.info.path for r in self.runs}
-        for run in found:
-            if run.info.path not in known:
-                self.runs.append(run)
-                self.snapshots.append(None)
-                self.notify(f"new run: {safe(run.info.name, 60)}")
+        fresh = [run for run in found if run.info.path not in known]
+        if not fresh:
+            return
+        # Real runs turned up: the stand-in for the empty folder has done its job.
+        keep = [i for i, r in enumerate(self.runs) if not _is_placeholder(r)]
+        self.runs = [self.runs[i] for i in keep]
+        self.snapshots = [self.snapshots[i] for i in keep]
+        for run in fresh:
+            self.runs.append(run)
+            self.snapshots.append(None)
+            self.notify(f"new run: {safe(run.info.name, 60)}")
+        self.request_snapshots()
 
     async def _watch(self) -> None:
         await asyncio.to_thread(self._read_all, True)
         self.loaded = True
+        # Alerts the run already has when it is opened are on screen, not news: they are the
+        # baseline, and only later transitions (a new alert, an escalation) ring or notify.
+        self._reset_tracker_after_compute = True
         self.request_snapshots()
         if self.options.poll:
             polls = 0
@@ -290,10 +313,15 @@ class RltuiApp(App[int]):
     async def _load_replay(self) -> None:
         await asyncio.to_thread(self._read_all, True)
         full = await asyncio.to_thread(lambda: [run.snapshot() for run in self.runs])
-        steps = [run.store.view(n) for run in self.runs for n in run.store.names()]
+        steps = [run.view(n) for run in self.runs for n in run.names()]
         arrays = [v.steps for v in steps if v is not None]
         self.replay_steps = np.unique(np.concatenate(arrays)) if arrays else np.empty(0, dtype=np.int64)
-        self.alert_steps = sorted({a.first_step for s in full for a in s.alerts})
+        # The onsets at once; where each banner first shows replaces them when found (~1 s of
+        # snapshots in the past on an 800-step run: playback must not wait for it).
+        # Jump to where each alert is raised (its banner shows), not to its backdated onset.
+        self.alert_steps = sorted(
+            {a.raised_step if a.raised_step is not None else a.first_step for s in full for a in s.alerts}
+        )
         self.cursor_index = 0
         self.loaded = True
         if len(self.replay_steps) == 0:
@@ -354,7 +382,7 @@ class RltuiApp(App[int]):
                 self.bells += 1
                 self.bell()
             if self.options.notify:
-                seq = osc9(snap, alert)
+                seq = osc9(snap, alert, tmux=bool(os.environ.get("TMUX")))
                 self.sent_notifications.append(seq)
                 self._write_terminal(seq)
         if self.options.on_alert and alert.severity != "info":
@@ -414,7 +442,7 @@ class RltuiApp(App[int]):
             if (i, metric) in seen:
                 continue
             seen.add((i, metric))
-            view = self.runs[i].store.view(metric, self.view_step(i))
+            view = self.runs[i].view(metric, self.view_step(i))
             if view is not None:
                 views.append((self.runs[i].info.name, view))
         if not views:
@@ -442,3 +470,8 @@ class RltuiApp(App[int]):
             return
         self.last_export = Path(saved)
         self.notify(safe(saved, 200), title="Screenshot saved", markup=False)
+
+
+def _is_placeholder(run: RunSource) -> bool:
+    """The empty stand-in the session opens for a watched folder with no run yet."""
+    return bool(getattr(run, "placeholder", False)) and not run.names()

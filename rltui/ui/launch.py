@@ -7,9 +7,11 @@ config) is turned into one clear line on stderr and exit code 2, never a traceba
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from pathlib import Path
 
+from rltui.ui.glyphs import safe
 from rltui.ui.runs import RunSource
 
 DEMO_RUN = "dpo_margin_explosion"
@@ -32,6 +34,25 @@ def _fail(message: str) -> int:
     return 2
 
 
+def tmux_pane_missing(target: str) -> str | None:
+    """Why the tmux pane ``target`` cannot be read, or None when it can.
+
+    Checked before the first frame when the pane is the only source: a dashboard that says OK
+    over nothing, with the reason only on the help screen, looks like a healthy run.
+    """
+    cmd = ["tmux", "display-message", "-p", "-t", target, "#{pane_id}"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, timeout=5, check=False, stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        return "tmux is not installed"
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"tmux failed: {type(exc).__name__}"
+    if proc.returncode != 0 or not proc.stdout.strip():
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        return safe(lines[0], 200) if lines else f"tmux exited with {proc.returncode}"
+    return None
+
+
 def _open(paths: list[str], tmux: str | None, config: str | None, wait: bool) -> list[RunSource]:
     from rltui.session import open_sessions
 
@@ -50,15 +71,20 @@ def launch(args: argparse.Namespace) -> int:
     no_run = getattr(session, "NoRunError", None)
 
     paths: list[str]
+    tmux = getattr(args, "tmux", None)
     if command == "demo":
         found = demo_path()
         if found is None:
             return _fail("the bundled demo run is missing from this installation")
         paths = [str(found)]
     else:
-        paths = list(getattr(args, "paths", None) or ["."])
-    tmux = getattr(args, "tmux", None)
+        # `--tmux TARGET` alone follows only the pane: the working directory is not a run.
+        paths = list(getattr(args, "paths", None) or ([] if tmux else ["."]))
     config = getattr(args, "config", None)
+    if tmux and not paths:
+        why = tmux_pane_missing(tmux)
+        if why is not None:
+            return _fail(f"cannot follow tmux pane {tmux!r}: {why}")
     try:
         # A live dashboard may start before the training wrote anything: wait for it then.
         runs = _open(paths, tmux, config, wait=command == "watch")

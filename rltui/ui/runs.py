@@ -7,12 +7,13 @@ hand-built runs (``tests/ui/_factory.py``) and the real session plugs in unchang
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
 
 from rltui.model.snapshot import SEVERITY_RANK, InstrumentReading, RunInfo, RunSnapshot, Trace
-from rltui.model.store import MetricStore
+from rltui.model.store import MetricStore, SeriesView
 from rltui.records import FloatArray
 
 
@@ -32,6 +33,34 @@ class RunSource(Protocol):
     def watch_paths(self) -> list[str]: ...
 
     def snapshot(self, at_step: int | None = None) -> RunSnapshot: ...
+
+    def view(self, name: str, at_step: int | None = None) -> SeriesView | None:
+        """A series as of ``at_step``, safe to call while a worker thread ingests (the UI reads
+        series only through this, never through ``store`` directly)."""
+        ...
+
+    def names(self) -> list[str]: ...
+
+
+def alert_status(snap: RunSnapshot, reading: InstrumentReading) -> InstrumentReading:
+    """``reading`` with its status raised to the worst active alert about its primary metric.
+
+    A raw-metric gauge has no verdict of its own (it says OK), and an instrument may not know
+    about an alert from another rule (a ``nonfinite`` on its input): the gauge must not say OK
+    next to a banner about the very metric it shows. Only warn and critical count (those with a
+    banner): an info alert's metric is where to chart it (``instrument_missing`` names ``loss``),
+    not a verdict on that metric.
+    """
+    if reading.primary is None or reading.status == "unavailable":
+        return reading
+    worst = reading.status
+    for alert in snap.alerts:
+        rank = SEVERITY_RANK.get(alert.severity, 0)
+        if alert.severity == "info" or not alert.active or alert.metric != reading.primary:
+            continue
+        if rank > SEVERITY_RANK.get(worst, 0):
+            worst = alert.severity
+    return reading if worst == reading.status else replace(reading, status=worst)
 
 
 def smooth(values: FloatArray, weight: float) -> FloatArray:
@@ -72,26 +101,26 @@ FALLBACK_METRICS = (
 )
 
 
-def fallback_readings(snap: RunSnapshot, store: MetricStore, limit: int = 8) -> tuple[InstrumentReading, ...]:
-    """Raw-metric gauges (status ``ok``, no verdict) so a run is never an empty screen."""
+def fallback_readings(snap: RunSnapshot, run: RunSource, limit: int = 8) -> tuple[InstrumentReading, ...]:
+    """Raw-metric gauges (status ``ok`` unless an alert is about the metric) so a run is never
+    an empty screen."""
     names = [n for n in FALLBACK_METRICS if n in snap.metrics]
     names += [n for n in sorted(snap.metrics) if n not in names and not n.startswith(("epoch", "total_flos"))]
     out = []
     for name in names[:limit]:
-        view = store.view(name, snap.step)
+        view = run.view(name, snap.step)
         if view is None:
             continue
-        out.append(
-            InstrumentReading(
-                id=f"metric:{name}",
-                title=name,
-                status="ok",
-                value=view.last,
-                primary=name,
-                traces=(Trace(name, view.steps, view.values),),
-                summary="raw metric",
-            )
+        reading = InstrumentReading(
+            id=f"metric:{name}",
+            title=name,
+            status="ok",
+            value=view.last,
+            primary=name,
+            traces=(Trace(name, view.steps, view.values),),
+            summary="raw metric",
         )
+        out.append(alert_status(snap, reading))
     return tuple(out)
 
 

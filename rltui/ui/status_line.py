@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from rltui.model.snapshot import RunSnapshot
+from rltui.records import Problem
 from rltui.ui.glyphs import STATUS_LABEL, STATUS_STYLE, fmt_duration, safe
 
 #: A run is "live" while its newest point is younger than this many typical log intervals.
@@ -108,3 +109,8 @@ def info_note(snap: RunSnapshot, *, newest: bool = True) -> str:
         return f"{len(infos)} info"
     newest_alert = max(infos, key=lambda a: (a.first_step, a.id))
     return f"{len(infos)} info (newest {safe(newest_alert.id, 30)})"
+
+
+def input_problems(snap: RunSnapshot) -> list[Problem]:
+    """Every problem reading the run's input: run-level ones, then each source's."""
+    return list(snap.problems) + [p for s in snap.sources for p in s.problems]

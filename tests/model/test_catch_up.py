@@ -44,7 +44,8 @@ def test_long_backlog_keeps_the_current_verdict_and_an_early_nan() -> None:
     assert alerts["nonfinite"].first_step == 1234
     assert alerts["nonfinite"].severity == "critical"
     runaway = [a for a in cold.alerts() if a.id == "margin_runaway" and a.active]
-    assert runaway and runaway[0].severity == "critical"
+    assert runaway
+    assert runaway[0].severity == "critical"
     assert n - 80 <= runaway[0].first_step <= n - 70  # the tail is evaluated point by point
 
 

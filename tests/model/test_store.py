@@ -128,11 +128,88 @@ def test_another_source_repeating_an_earlier_step_is_not_a_rewind() -> None:
     assert as_dict(store, "loss") == {1: 5.0, 2: 5.0, 3: 1.0, 4: 1.0}
 
 
-def test_restarted_source_restates_without_rewinding_or_doubling() -> None:
+def test_restating_source_replaces_by_step_without_rewinding_or_doubling() -> None:
     store = MetricStore()
     store.add("state", {"loss": chunk([1, 2, 3], [1.0, 2.0, 3.0])})
-    store.add("state", {"loss": chunk([1, 2, 3, 4], [1.5, 2.5, 3.5, 4.5])}, restarted=True)
+    store.add("state", {"loss": chunk([1, 2, 3, 4], [1.5, 2.5, 3.5, 4.5])}, restarted=True, restates=True)
     assert as_dict(store, "loss") == {1: 1.5, 2: 2.5, 3: 3.5, 4: 4.5}
+
+
+def test_restating_source_keeps_what_other_sources_gave_beyond_it() -> None:
+    """A trainer_state.json rewritten at checkpoint 150 must not cut the event file's 151-160."""
+    store = MetricStore()
+    store.add("events", {"loss": chunk(list(range(1, 161)), [1.0] * 160)})
+    store.add("state", {"loss": chunk(list(range(1, 151)), [2.0] * 150)})
+    store.add("state", {"loss": chunk(list(range(1, 151)), [3.0] * 150)}, restarted=True, restates=True)
+    got = as_dict(store, "loss")
+    assert sorted(got) == list(range(1, 161))
+    assert {got[s] for s in range(1, 151)} == {3.0}
+    assert {got[s] for s in range(151, 161)} == {1.0}
+
+
+def test_restarted_source_voids_its_old_points_from_its_new_first_step() -> None:
+    """An event file replaced by a shorter one (a run started again): steps 4-11 are gone."""
+    store = MetricStore()
+    steps = list(range(1, 12))
+    store.add("events", {"loss": chunk(steps, [1.0] * 11), "eval_loss": chunk([5, 10], [9.0, 8.0])})
+    store.add("events", {"loss": chunk([1, 2, 3], [2.0, 2.0, 2.0])}, restarted=True)
+    assert as_dict(store, "loss") == {1: 2.0, 2: 2.0, 3: 2.0}
+    assert "eval_loss" not in store  # the restarted file has not (yet) logged an eval
+    store.add("events", {"loss": chunk([4], [2.5])})
+    assert as_dict(store, "loss") == {1: 2.0, 2: 2.0, 3: 2.0, 4: 2.5}
+
+
+def test_restart_seen_empty_voids_at_the_first_points_that_follow() -> None:
+    """A file truncated to 0 bytes is read empty (restarted) before it is written again."""
+    store = MetricStore()
+    store.add("log", {"loss": chunk(list(range(1, 12)), [1.0] * 11)})
+    store.add("log", {}, restarted=True)
+    assert len(store["loss"]) == 11  # nothing says yet which steps are void
+    store.add("log", {"loss": chunk([1, 2, 3], [2.0, 2.0, 2.0])})
+    assert as_dict(store, "loss") == {1: 2.0, 2: 2.0, 3: 2.0}
+
+
+def test_restarted_source_continuing_later_keeps_earlier_points() -> None:
+    """A replaced file that starts after the old last step (a copy of a newer segment) cuts nothing."""
+    store = MetricStore()
+    store.add("events", {"loss": chunk([1, 2, 3], [1.0, 1.0, 1.0])})
+    store.add("events", {"loss": chunk([4, 5], [2.0, 2.0])}, restarted=True)
+    assert as_dict(store, "loss") == {1: 1.0, 2: 1.0, 3: 1.0, 4: 2.0, 5: 2.0}
+
+
+# -- readers holding slices while the store changes (the dashboard reads from another thread) ---
+
+
+def test_slow_merge_never_changes_a_slice_taken_before() -> None:
+    s = Series("x")
+    s.merge(np.arange(0, 20, 2, dtype=np.int64), np.zeros(10), np.arange(10, dtype=np.float64))
+    steps, values = s.steps, s.values
+    before = (steps.copy(), values.copy())
+    s.merge(np.array([3, 4, 5], dtype=np.int64), np.zeros(3), np.array([-1.0, -2.0, -3.0]))
+    assert np.array_equal(steps, before[0])
+    assert np.array_equal(values, before[1])
+    assert s.steps.tolist() == [0, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 18]
+    assert s.values.tolist()[:6] == [0.0, 1.0, -1.0, -2.0, -3.0, 3.0]
+
+
+def test_replacing_values_never_changes_a_slice_taken_before() -> None:
+    s = Series("x")
+    s.merge(np.arange(10, dtype=np.int64), np.zeros(10), np.zeros(10))
+    values = s.values
+    s.merge(np.array([2, 3], dtype=np.int64), np.ones(2), np.ones(2))
+    assert values.tolist() == [0.0] * 10
+    assert s.values.tolist() == [0.0, 0.0, 1.0, 1.0] + [0.0] * 6
+
+
+def test_truncate_then_append_never_changes_a_slice_taken_before() -> None:
+    s = Series("x")
+    s.merge(np.arange(10, dtype=np.int64), np.zeros(10), np.zeros(10))
+    steps, values = s.steps, s.values
+    s.truncate_from(5)
+    s.merge(np.array([5, 6, 7], dtype=np.int64), np.zeros(3), np.full(3, 7.0))
+    assert steps.tolist() == list(range(10))
+    assert values.tolist() == [0.0] * 10
+    assert s.values.tolist() == [0.0] * 5 + [7.0] * 3
 
 
 # -- non-finite -------------------------------------------------------------------------------
@@ -201,10 +278,23 @@ class Reference:
     def __init__(self) -> None:
         self.series: dict[str, dict[int, float]] = {}
         self.last: dict[tuple[str, str], int] = {}
+        self.pending: set[str] = set()
 
-    def add(self, source: str, name: str, steps: list[int], values: list[float], restarted: bool) -> None:
-        if restarted:
+    def add(self, source: str, name: str, steps: list[int], values: list[float], how: str) -> None:
+        if how == "restates":
             self.last = {k: v for k, v in self.last.items() if k[0] != source}
+            self.pending.discard(source)
+        elif how == "restarted":
+            self.pending.add(source)
+        if steps and source in self.pending:
+            # The source started over: what it gave at or after its new first step is void.
+            self.pending.discard(source)
+            first = steps[0]
+            for key in [k for k in self.last if k[0] == source]:
+                cut = self.series.get(key[1], {})
+                for k in [k for k in cut if k >= first]:
+                    del cut[k]
+                del self.last[key]
         series = self.series.setdefault(name, {})
         for s, v in zip(steps, values, strict=True):
             prev = self.last.get((source, name))
@@ -222,19 +312,20 @@ op = st.tuples(
     st.sampled_from(["events", "state", "console"]),
     st.sampled_from(["loss", "kl"]),
     st.lists(st.tuples(st.integers(0, 12), finite_or_not), min_size=0, max_size=12),
-    st.booleans(),
+    st.sampled_from(["append", "append", "restarted", "restates"]),
 )
 
 
 @settings(max_examples=120, deadline=None)
 @given(st.lists(op, min_size=1, max_size=15))
-def test_store_matches_reference(ops: list[tuple[str, str, list[tuple[int, float]], bool]]) -> None:
+def test_store_matches_reference(ops: list[tuple[str, str, list[tuple[int, float]], str]]) -> None:
     store, ref = MetricStore(), Reference()
-    for source, name, points, restarted in ops:
+    for source, name, points, how in ops:
         steps = [p[0] for p in points]
         values = [p[1] for p in points]
-        store.add(source, {name: chunk(steps, values)}, restarted=restarted)
-        ref.add(source, name, steps, values, restarted)
+        restates = how == "restates"
+        store.add(source, {name: chunk(steps, values)}, restarted=how != "append", restates=restates)
+        ref.add(source, name, steps, values, how)
     for name, expected in ref.series.items():
         got = as_dict(store, name)
         assert sorted(got) == sorted(expected)

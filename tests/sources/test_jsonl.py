@@ -59,7 +59,7 @@ def test_first_line_without_step_is_step_one(tmp_path: Path) -> None:
     assert JsonlReader(str(path)).read().chunks["a"].steps.tolist() == [1, 2]
 
 
-def test_partial_line_waits_and_corrupt_line_is_reported_by_line_number(tmp_path: Path) -> None:
+def test_partial_line_waits_and_corrupt_line_is_reported_at_its_byte_offset(tmp_path: Path) -> None:
     path = tmp_path / "m.jsonl"
     path.write_bytes(b'{"step": 1, "loss": 1.0}\n\n{"step": 2, "lo')
     reader = JsonlReader(str(path))
@@ -70,8 +70,37 @@ def test_partial_line_waits_and_corrupt_line_is_reported_by_line_number(tmp_path
     second = reader.read()
     assert second.chunks["loss"].steps.tolist() == [2, 4]
     assert math.isnan(second.chunks["loss"].values[1])
-    assert [p.offset for p in second.problems] == [4, 5]  # 1-based line numbers
+    data = path.read_bytes()
+    # Offsets are byte offsets of the start of the offending line, as for every other reader.
+    assert [p.offset for p in second.problems] == [data.index(b'{"step": 3'), data.index(b"[1, 2]")]
     assert reader.read().problems == []
+
+
+def test_invalid_step_is_a_problem_and_never_a_metric(tmp_path: Path) -> None:
+    path = tmp_path / "m.jsonl"
+    lines = [
+        b'{"step": 1, "a": 1}',
+        b'{"step": 1e309, "a": 2}',  # Infinity once parsed
+        b'{"step": {"x": 1}, "a": 3}',
+        b'{"step": 2.5, "a": 4}',
+        b'{"step": true, "a": 5}',
+        b'{"step": NaN, "a": 6}',
+        b'{"step": 3.0, "a": 7, "global_step": 30}',  # an integral float is a step
+        b'{"global_step": null, "a": 8}',
+        b'{"step": 1e300, "a": 9}',  # integral, but beyond any step counter (int64)
+        b'{"step": 100000000000000000000000, "a": 10}',
+        b'{"step": "--5", "a": 11}',
+        b'{"step": "\xc2\xb2", "a": 12}',  # a superscript two: str.isdigit() says yes, int() raises
+    ]
+    data = b"\n".join(lines) + b"\n"
+    path.write_bytes(data)
+    result = JsonlReader(str(path)).read()
+    assert set(result.chunks) == {"a"}  # no "step", "step/x" or "global_step" metric
+    assert result.chunks["a"].steps.tolist() == [1, 3]
+    assert result.chunks["a"].values.tolist() == [1.0, 7.0]
+    bad = [data.index(line) for line in lines[1:6] + lines[7:]]
+    assert [p.offset for p in result.problems] == bad
+    assert all("step" in p.message for p in result.problems)
 
 
 def test_shrink_replace_vanish(tmp_path: Path) -> None:
@@ -99,5 +128,5 @@ def test_non_utf8_and_escapes(tmp_path: Path) -> None:
     path.write_bytes(b'\xff\xfe{"step": 1}\n{"step": 2, "a\\u001b[31mb": 1.0, "c\xffd": 2.0}\n')
     result = JsonlReader(str(path)).read()
     assert len(result.problems) == 1
-    assert result.problems[0].offset == 1
+    assert result.problems[0].offset == 0
     assert set(result.chunks) == {"ab", "c\ufffdd"}

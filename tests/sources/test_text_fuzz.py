@@ -89,8 +89,30 @@ def test_random_bytes_never_raise_in_any_reader(tmp_path: Path, data: bytes) -> 
         path = tmp_path / name
         path.write_bytes(data)
         reader = reader_type(str(path))
-        _check_result(reader.read())
-        _check_result(reader.read())
+        results = [reader.read(), reader.read()]
+        for result in results:
+            _check_result(result)
+        if not _could_hold_points(name, data):
+            assert sum(r.points for r in results) == 0, name  # nothing invented from noise
+
+
+def _could_hold_points(name: str, data: bytes) -> bool:
+    """Whether ``data`` could hold a metric at all for that reader, decided without the reader.
+
+    JSONL: only a complete line holding both braces can be an object. trainer_state.json: only a
+    file the stdlib parses (as the reader decodes it) into an object with a log_history list.
+    Console: only a line with a log dict brace or verl's ``step:`` can hold metrics.
+    """
+    if name.endswith(".jsonl"):
+        complete = data.split(b"\n")[:-1]
+        return any(b"{" in line and b"}" in line for line in complete)
+    if name.endswith(".json"):
+        try:
+            state = json.loads(data.decode("utf-8", errors="replace"))
+        except (ValueError, RecursionError):
+            return False
+        return isinstance(state, dict) and isinstance(state.get("log_history"), list)
+    return b"{" in data or b"step:" in data
 
 
 @FUZZ
@@ -121,9 +143,18 @@ def test_noise_inserted_into_real_lines_invents_no_key_or_value(line: str, data:
     table = str.maketrans("", "", NOISE)
     for key, value in got.items():
         base = key.translate(table)
-        assert base in {k.translate(table) for k in original}, (mutated, key)
-        source = next(k for k in original if k.translate(table) == base)
-        assert value == original[source] or (math.isnan(value) and math.isnan(original[source]))
+        sources = [k for k in original if k.translate(table) == base]
+        if not sources and "\x1b" in mutated:
+            # ESC '[' then a letter is a complete control sequence (a terminal would not show the
+            # letter): a key may lose characters that way, never gain one.
+            sources = [k for k in original if _subsequence(base, k.translate(table))]
+        assert sources, (mutated, key)
+        assert any(value == original[k] or (math.isnan(value) and math.isnan(original[k])) for k in sources)
+
+
+def _subsequence(short: str, long: str) -> bool:
+    it = iter(long)
+    return all(c in it for c in short)
 
 
 @FUZZ

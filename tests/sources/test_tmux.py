@@ -168,3 +168,15 @@ def test_cleared_history_is_reported(pane: tuple[str, str, Path]) -> None:
     results = _read_until(reader, "loss", 1)
     assert _steps(results, "loss")[-1] >= 60
     assert all(p.offset is None for p in reader.problems)
+
+
+def test_bad_line_in_a_pane_has_no_offset(pane: tuple[str, str, Path]) -> None:
+    """A pane has no bytes to point at (its line index moves with every capture): offset None."""
+    socket, target, feed = pane
+    feed.write_text("{'loss': 1.0}\n{'loss': 0.5, 'grad\n{'loss': 2.0}\n")  # a torn log dict
+    reader = TmuxPaneReader(target, socket=socket)
+    results = _read_until(reader, "loss", 2)
+    assert _values(results, "loss") == [1.0, 2.0]
+    problems = [p for r in results for p in r.problems]
+    assert problems
+    assert all(p.offset is None for p in problems)

@@ -85,22 +85,31 @@ def test_rewrite_reemits_everything_with_restarted(tmp_path: Path) -> None:
     assert reader.points == 2
 
 
-def test_half_written_file_waits_then_reports_if_it_stays_broken(tmp_path: Path) -> None:
+def test_half_written_file_is_reported_on_the_first_read_and_cleared_once_it_parses(tmp_path: Path) -> None:
+    """``check`` reads once: a broken file must be named then, not only on a second read."""
     path = tmp_path / "trainer_state.json"
     full = json.dumps({"log_history": [{"loss": 1.0, "step": 1}, {"loss": 0.9, "step": 2}]})
     path.write_text(full[: len(full) // 2])
     reader = TrainerStateReader(str(path))
     first = reader.read()
     assert first.points == 0
-    assert first.problems == []
-    second = reader.read()  # same stat, still broken: now it is a problem
-    assert len(second.problems) == 1
-    assert second.problems[0].path == str(path)
-    assert reader.read().problems == []  # reported once
+    assert len(first.problems) == 1
+    assert first.problems[0].path == str(path)
+    assert first.problems[0].offset is None  # the file as a whole
+    assert "not valid JSON" in first.problems[0].message
+    assert "will retry" in first.problems[0].message
+    (stuck,) = reader.read().problems  # unchanged and still broken: corrupt, with the detail
+    assert stuck.message.startswith("still not valid JSON")
+    assert reader.read().problems == []  # and not repeated
+    path.write_text(full[: len(full) // 2 + 3])  # another torn write: still the same episode
+    assert reader.read().problems == []
     path.write_text(full)
     done = reader.read()
+    assert done.problems == []
     assert done.chunks["loss"].values.tolist() == [1.0, 0.9]
-    assert len(reader.problems) == 1
+    assert reader.problems == []  # parsed: no longer a problem of this file
+    path.write_text(full[:10])  # the next checkpoint caught mid-write is a new episode
+    assert len(reader.read().problems) == 1
 
 
 def test_vanish_and_return_one_problem_per_transition(tmp_path: Path) -> None:
@@ -124,10 +133,23 @@ def test_vanish_and_return_one_problem_per_transition(tmp_path: Path) -> None:
 
 def test_bad_entries_are_problems_with_their_index(tmp_path: Path) -> None:
     path = tmp_path / "trainer_state.json"
-    _write(path, {"log_history": [{"loss": 1.0, "step": 1}, 5, {"loss": 2.0}, {"loss": 3.0, "step": 3}]})
+    history = [
+        {"loss": 1.0, "step": 1},
+        5,
+        {"loss": 2.0},
+        {"loss": 3.0, "step": 3},
+        {"loss": 4.0, "step": 1e300},
+    ]
+    _write(path, {"log_history": history})
     result = TrainerStateReader(str(path)).read()
-    assert result.chunks["loss"].steps.tolist() == [1, 3]
-    assert sorted(p.offset for p in result.problems if p.offset is not None) == [1, 2]
+    assert result.chunks["loss"].steps.tolist() == [1, 3]  # 1e300 is no step counter (int64)
+    # Offsets are byte offsets everywhere; an entry's position is not one, so it is named instead.
+    assert [p.offset for p in result.problems] == [None, None, None]
+    assert [p.message.split(":")[0] for p in result.problems] == [
+        "log_history[1]",
+        "log_history[2]",
+        "log_history[4]",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from rltui.model.snapshot import (
     RunSnapshot,
     Trace,
 )
-from rltui.model.store import MetricStore
+from rltui.model.store import MetricStore, SeriesView
 from rltui.records import PointChunk
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,6 +76,12 @@ class FactoryRun:
 
     def snapshot(self, at_step: int | None = None) -> RunSnapshot:
         return build_snapshot(self, at_step)
+
+    def view(self, name: str, at_step: int | None = None) -> SeriesView | None:
+        return self.store.view(name, at_step)
+
+    def names(self) -> list[str]:
+        return list(self.store.names())
 
 
 def make_run(run: str, *, name: str | None = None, info_path: str | None = None) -> FactoryRun:

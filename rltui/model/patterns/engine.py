@@ -58,6 +58,7 @@ class _Episode:
     last_step: int
     finding: Finding
     active: bool = True
+    raised_step: int | None = None
 
 
 @dataclass(slots=True)
@@ -234,7 +235,7 @@ class PatternEngine:
             return
         if fired > CLEAN and finding is not None:
             u.clean = 0
-            u.episodes.append(_Episode(fired, onset, step, finding))
+            u.episodes.append(_Episode(fired, onset, step, finding, raised_step=step))
 
     # -- results ----------------------------------------------------------------------------
     def alerts(self) -> tuple[Alert, ...]:
@@ -268,6 +269,7 @@ class PatternEngine:
             evidence=ev,
             metric=u.key,
             instrument=instrument,
+            raised_step=ep.raised_step,
         )
 
 

@@ -25,8 +25,8 @@ from textual.widgets import Footer, Static
 from rltui.model.snapshot import SEVERITY_RANK, Alert, InstrumentReading, RunSnapshot
 from rltui.ui.chart_spec import ChartSpec, spec_for_alert, spec_for_instrument
 from rltui.ui.glyphs import STATUS_LABEL, STATUS_STYLE, safe
-from rltui.ui.runs import fallback_readings
-from rltui.ui.status_line import freshness, header_text, info_note
+from rltui.ui.runs import alert_status, fallback_readings
+from rltui.ui.status_line import freshness, header_text, info_note, input_problems
 from rltui.ui.widgets.banner import AlertBanner
 from rltui.ui.widgets.gauge import COMPACT_HEIGHT, Gauge
 
@@ -228,10 +228,11 @@ class DashboardScreen(Screen[None]):
                 instruments = snap.instruments
                 if not any(r.status != "unavailable" for r in instruments):
                     # No verdict yet (model not wired, unknown framework): show raw metrics.
-                    instruments = fallback_readings(snap, app.runs[i].store)
+                    instruments = fallback_readings(snap, app.runs[i])
                 for r in instruments:
                     if r.status == "unavailable":
                         continue
+                    r = alert_status(snap, r)
                     readings[r.id] = r
                     if r.id not in order:
                         order.append(r.id)
@@ -279,9 +280,17 @@ class DashboardScreen(Screen[None]):
             for r in snap.instruments:
                 if r.status == "unavailable" and r.id not in available:
                     seen.setdefault(r.id, r.reason)
+        t = Text()
+        problems = sum(len(input_problems(s)) for s in snaps if s is not None)
+        if problems:
+            # Unreadable lines, a missing pane, a reader that failed: the numbers may be partial.
+            t.append(f"{problems} input problem{'s' if problems != 1 else ''}", style="bold yellow")
+            t.append(" (? to see)", style="yellow")
         if not seen:
-            return Text("")
-        t = Text("unavailable: ", style="dim")
+            return t
+        if problems:
+            t.append("  ")
+        t.append("unavailable: ", style="dim")
         t.append(", ".join(safe(k, 20) for k in seen), style="dim")
         t.append("  (? for reasons)", style="dim italic")
         return t

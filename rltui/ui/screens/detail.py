@@ -1,11 +1,12 @@
 """Detail chart: raw and smoothed series, threshold lines, alert markers, TensorBoard-like knobs.
 
-Every redraw re-reads the series from the store (as of the app's current step), downsamples each
+Every redraw re-reads the series from the run (as of the app's current step), downsamples each
 to the plot width with min/max per column (so spikes survive), then hands them to plotext.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, ClassVar, cast
 
 import numpy as np
@@ -43,6 +44,21 @@ def percentile_range(
     a, b = (float(x) for x in np.percentile(allv, [lo, hi]))
     pad = (b - a) * 0.1 or max(abs(a) * 0.05, 1e-9)
     return a - pad, b + pad
+
+
+def integer_ticks(lo: float, hi: float, count: int = 6) -> list[int]:
+    """At most ``count`` round integer ticks covering [lo, hi]: steps are whole numbers, and
+    plotext's own ticks split the range evenly into fractions ("200.8")."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi < lo:
+        return []
+    span = hi - lo
+    raw = max(1.0, span / max(1, count - 1))
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(
+        int(m * magnitude) for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw and (m * magnitude) % 1 == 0
+    )
+    first = math.ceil(lo / step) * step
+    return list(range(first, math.floor(hi) + 1, step)) or [round(lo)]
 
 
 def _log10(values: np.ndarray) -> np.ndarray:
@@ -101,7 +117,7 @@ class DetailScreen(Screen[None]):
         out = []
         for s in self.spec.series:
             run = self.rltui.runs[s.run_index]
-            view = run.store.view(s.metric, self.rltui.view_step(s.run_index))
+            view = run.view(s.metric, self.rltui.view_step(s.run_index))
             if view is not None:
                 out.append((s.label, view))
         return out
@@ -177,6 +193,13 @@ class DetailScreen(Screen[None]):
             band = percentile_range(shown)
             if band is not None:
                 plt.ylim(*band)
+        if not self.x_wall:
+            xs = [float(v.steps[0]) for _, v in views if len(v.steps)] + [
+                float(v.steps[-1]) for _, v in views if len(v.steps)
+            ]
+            ticks = integer_ticks(min(xs), max(xs)) if xs else []
+            if ticks:
+                plt.xticks([float(t) for t in ticks], [str(t) for t in ticks])
         plt.xlabel("wall time (min)" if self.x_wall else "step")
         plt.ylabel("log10" if self.log_y else "")
         widget.refresh()

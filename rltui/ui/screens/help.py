@@ -13,6 +13,7 @@ from textual.widgets import Footer, Static
 
 from rltui.ui.glyphs import STATUS_LABEL, STATUS_STYLE, safe
 from rltui.ui.runs import catalogue
+from rltui.ui.status_line import input_problems
 
 if TYPE_CHECKING:
     from rltui.ui.app import RltuiApp
@@ -36,12 +37,20 @@ KEYS = (
     ("escape", "back"),
 )
 
+NOTIFY_NOTE = (
+    "A new critical alert rings the bell (--no-bell) and sends an OSC 9 desktop notification "
+    "(--no-notify); --on-alert CMD gets each warn/critical alert as JSON on stdin. Inside tmux "
+    "the notification passes through only with `set -g allow-passthrough on` in tmux.conf."
+)
+
 
 def help_text(app: RltuiApp) -> Text:
     t = Text("Keys\n", style="bold underline")
     for key, what in KEYS:
         t.append(f"  {key:<20}", style="bold")
         t.append(f"{what}\n")
+    t.append("\nNotifications\n", style="bold underline")
+    t.append(f"  {NOTIFY_NOTE}\n")
     t.append("\nFailure patterns\n", style="bold underline")
     entries = catalogue()
     if not entries:
@@ -61,7 +70,7 @@ def help_text(app: RltuiApp) -> Text:
             for r in unavailable:
                 t.append(f"  {safe(r.id, 20):<14}", style="bold")
                 t.append(f"{safe(r.reason or 'no input metric logged', 200)}\n")
-        problems = list(snap.problems) + [p for s in snap.sources for p in s.problems]
+        problems = input_problems(snap)
         if problems:
             t.append(f"\nInput problems ({name}): {len(problems)}\n", style="bold underline")
             for p in problems[:20]:

@@ -69,7 +69,7 @@ class MetricsScreen(Screen[None]):
             snap = app.snapshots[i]
             assert snap is not None
             m = snap.metrics[name]
-            view = app.runs[i].store.view(name, app.view_step(i))
+            view = app.runs[i].view(name, app.view_step(i))
             spark = sparkline(view.values[-120:], 24, ascii_only=app.ascii_only) if view is not None else ""
             cells: list[Text | str] = [Text(safe(name, 80))]
             if multi:
