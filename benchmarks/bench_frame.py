@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from textual._compositor import CompositorUpdate
 
 from rltui.model.snapshot import Alert, InstrumentReading, RunInfo, RunSnapshot, Trace
-from rltui.model.store import MetricStore
+from rltui.model.store import MetricStore, SeriesView
 from rltui.records import PointChunk
 from rltui.ui.app import RltuiApp, UiOptions
 from rltui.ui.chart_spec import spec_for_instrument
@@ -69,14 +69,14 @@ class BenchRun:
     """A run with ``gauges`` metrics of ``points`` points each; satisfies ``rltui.ui.runs.RunSource``."""
 
     def __init__(self, gauges: int, points: int, seed: int = 0) -> None:
-        self.names = [f"bench/metric_{i:02d}" for i in range(gauges)]
+        self.metric_names = [f"bench/metric_{i:02d}" for i in range(gauges)]
         self._info = RunInfo(name="bench-16x100k", path="/nonexistent/bench", framework="trl", trainer="dpo")
         self._store = MetricStore()
         rng = np.random.default_rng(seed)
         steps = np.arange(1, points + 1, dtype=np.int64)
         walls = (T0 + steps * 0.5).astype(np.float64)
         chunks = {}
-        for i, name in enumerate(self.names):
+        for i, name in enumerate(self.metric_names):
             values = np.cumsum(rng.normal(0, 1, points)) + 10 * i
             values[rng.integers(0, points, 5)] += 1e3  # spikes the downsampling must keep
             chunks[name] = PointChunk(steps, walls, values)
@@ -101,17 +101,23 @@ class BenchRun:
     def watch_paths(self) -> list[str]:
         return []
 
+    def view(self, name: str, at_step: int | None = None) -> SeriesView | None:
+        return self._store.view(name, at_step)
+
+    def names(self) -> list[str]:
+        return self._store.names()
+
     def append_step(self) -> None:
         """One live log step: a new point on every metric."""
         self.last_step += 1
         step = np.array([self.last_step], dtype=np.int64)
         wall = np.array([T0 + self.last_step * 0.5])
-        chunks = {n: PointChunk(step, wall, self._rng.normal(0, 1, 1)) for n in self.names}
+        chunks = {n: PointChunk(step, wall, self._rng.normal(0, 1, 1)) for n in self.metric_names}
         self._store.add("bench", chunks)
 
     def snapshot(self, at_step: int | None = None) -> RunSnapshot:
         readings = []
-        for i, name in enumerate(self.names):
+        for i, name in enumerate(self.metric_names):
             view = self._store.view(name, at_step)
             assert view is not None
             readings.append(
@@ -138,7 +144,7 @@ class BenchRun:
             cause="bench",
             action="Raise the batch size, lower the LR, raise beta.",
             evidence={"margin": 56.9, "accuracy": 1.0},
-            metric=self.names[0],
+            metric=self.metric_names[0],
             instrument="bench00",
         )
         return RunSnapshot(
