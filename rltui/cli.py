@@ -166,3 +166,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return launch(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `rltui explain | head`: the reader went away; say nothing more, like other CLI tools.
+        _silence_stdout()
+        return 0
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot raise again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

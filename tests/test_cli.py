@@ -72,3 +72,23 @@ def test_watch_on_a_missing_path_is_a_clear_error() -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "/nonexistent/run" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("explain",), ("check", "fixtures/runs/dpo_healthy"), ("check", "fixtures/runs/dpo_healthy", "--json")],
+)
+def test_output_cut_short_by_the_reader_is_not_a_traceback(args: tuple[str, ...]) -> None:
+    """``rltui explain | head -1``: the pipe closes early; no traceback, no hang."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rltui", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline()  # read one line, then hang up like `head -1`
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert b"Traceback" not in err
+    assert b"BrokenPipe" not in err
