@@ -39,7 +39,7 @@ from rltui.model.aliases import ALIASES
 from rltui.model.config import Config
 from rltui.model.patterns.catalogue import CATALOGUE, INSTRUMENT_OF_ROLE
 from rltui.model.patterns.context import Ctx, family_of, guard_steps, resolve_roles
-from rltui.model.patterns.spec import CLEAN, LEVEL_NAME, NAME_LEVEL, Evidence, Finding, RuleSpec
+from rltui.model.patterns.spec import CLEAN, LEVEL_NAME, NAME_LEVEL, NO_GAUGE, Evidence, Finding, RuleSpec
 from rltui.model.snapshot import Alert, RunInfo
 from rltui.model.store import MetricStore
 
@@ -254,9 +254,11 @@ class PatternEngine:
         cause = (ep.finding.cause or spec.cause).format_map(fill)
         shown = ", ".join(f"{k} {fill[k]}" for k in list(ev)[:3])
         message = f"{spec.title} on {u.key}" + (f": {shown}" if shown else "")
-        instrument = spec.instrument
+        instrument: str | None = spec.instrument
         if spec.primary in ("*", "~roles"):
             instrument = _instrument_of_key(u.key) or instrument
+        if instrument == NO_GAUGE:
+            instrument = None
         return Alert(
             id=spec.id,
             severity=LEVEL_NAME[ep.severity],

@@ -57,6 +57,11 @@ class Finding:
 Check = Callable[["Ctx", Mapping[str, float]], "Finding | None"]
 
 
+#: ``RuleSpec.instrument`` for rules about no single gauge (e.g. which instruments are missing):
+#: their alerts raise no gauge's status.
+NO_GAUGE = "none"
+
+
 @dataclass(frozen=True, slots=True)
 class RuleSpec:
     """One catalogue entry (patterns.md §4)."""

@@ -13,6 +13,7 @@ from rltui.model.patterns.context import Ctx, finite, med, sig
 from rltui.model.patterns.spec import (
     CRITICAL,
     INFO,
+    NO_GAUGE,
     NOT_RL,
     WARN,
     Evidence,
@@ -634,7 +635,7 @@ def anomaly_marker(c: Ctx, t: T) -> Finding | None:
     code="U-13",
     severities=("info",),
     title="Instrument unavailable",
-    instrument="kl",
+    instrument=NO_GAUGE,
     primary="loss",
     roles=("loss", "kl", "length_mean", "eval_loss"),
     logic=(
