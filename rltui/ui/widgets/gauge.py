@@ -13,7 +13,9 @@ taller sparklines and more summary when the terminal has room. In compare mode t
 holds one line per run, so a sweep reads down a column.
 
 Redraws are skipped when nothing drawn changed (:func:`drawn_key`), and the sparkline is cached
-per (series, width, rows): with 16 gauges a live update repaints only what moved.
+per (series, width, rows): with 16 gauges a live update repaints only what moved. Within a gauge
+that changed, rows are cached Strips (single-style rows built straight as Segments, no Text) and
+only the rows whose Strip changed are refreshed, so Textual re-styles and re-composites those only.
 """
 
 from __future__ import annotations
@@ -49,6 +51,11 @@ MAX_SPARK_ROWS = 6
 MAX_SUMMARY_LINES = 3
 
 Rows = list[tuple[str | None, InstrumentReading | None]]
+#: One drawn row: rich Text, or (words, style) for a row in a single style (drawn without Text).
+Line = Text | tuple[str, str]
+#: Every row of a single gauge sits on the title's bold base style, as when the gauge was one Text
+#: split into lines (a styled run is bold + its style; an unstyled run is the widget's own style).
+ROW_STYLE = "bold"
 
 
 def _series_key(r: InstrumentReading) -> tuple[object, ...]:
@@ -133,6 +140,7 @@ class Gauge(Widget, can_focus=True):
         self._strips: tuple[tuple[object, ...], list[Strip]] | None = None
         self._line_cache: dict[tuple[object, ...], Strip] = {}
         self._base_style: Style | None = None
+        self._status = self.status
         self._apply_status()
 
     @property
@@ -158,8 +166,31 @@ class Gauge(Widget, can_focus=True):
         resized = len(rows) != len(self.rows)
         self.rows = rows
         self._key = key
+        status = self.status
         self._apply_status()
-        self.refresh(layout=resized)
+        if resized or status != self._status or not self._refresh_changed_rows():
+            self.refresh(layout=resized)
+        self._status = status
+        return True
+
+    def _refresh_changed_rows(self) -> bool:
+        """Repaint just the rows whose strips changed (a title or hint that did not change is
+        not re-styled and re-composited). False when that cannot be known: nothing drawn yet,
+        geometry changed, or the gauge is off screen (then Textual draws it when it scrolls in)."""
+        old = self._strips
+        base = self._base_style
+        width = self.content_size.width
+        if old is None or base is None or width <= 0:
+            return False
+        if old[0][1:] != self._strip_key(width, base)[1:] or not self.is_on_screen:
+            return False
+        new = self._build_strips(width, base)
+        self._strips = (self._strip_key(width, base), new)
+        if len(new) != len(old[1]):
+            return False
+        changed = [y for y, (a, b) in enumerate(zip(old[1], new, strict=True)) if a is not b and a != b]
+        if changed:
+            self.refresh(*(Region(0, y, width, 1) for y in changed))
         return True
 
     def set_target_height(self, height: int) -> None:
@@ -194,31 +225,66 @@ class Gauge(Widget, can_focus=True):
             # Computing the widget's style walks the CSS; once per repaint, not once per line.
             self._base_style = self.rich_style
         base = self._base_style
-        key = (self._key, width, self.size.height, self.target_height, self.ascii_only, base)
+        key = self._strip_key(width, base)
         if self._strips is None or self._strips[0] != key:
             self._strips = (key, self._build_strips(width, base))
         lines = self._strips[1]
         return lines[y] if 0 <= y < len(lines) else Strip.blank(width, base)
 
+    def _strip_key(self, width: int, base: Style) -> tuple[object, ...]:
+        return (self._key, width, self.size.height, self.target_height, self.ascii_only, base)
+
     def _build_strips(self, width: int, base: Style) -> list[Strip]:
+        self.renders += 1
         console = self.app.console
+        styles: dict[str, Style] = {}
         cache: dict[tuple[object, ...], Strip] = {}
         out = []
-        for line in self.render().split("\n", allow_blank=True):
-            spans = tuple((sp.start, sp.end, str(sp.style)) for sp in line.spans)
-            lkey = (line.plain, spans, str(line.style), width, base)
+        for line in self._lines(max(10, width)):
+            if isinstance(line, Text):
+                spans = tuple((sp.start, sp.end, str(sp.style)) for sp in line.spans)
+                lkey: tuple[object, ...] = (line.plain, spans, str(line.style), width, base)
+            else:
+                lkey = (line, width, base)
             strip = self._line_cache.get(lkey)
             if strip is None:
-                segments = Segment.apply_style(line.render(console, end=""), base)
-                strip = Strip(segments).adjust_cell_length(width, base)
+                if isinstance(line, Text):
+                    segments = Segment.apply_style(line.render(console, end=""), base)
+                    strip = Strip(segments).adjust_cell_length(width, base)
+                else:
+                    # One run of words in one style: the Segment Text.render would make, built
+                    # directly (sparkline and summary rows change on every live update).
+                    plain, style_name = line
+                    style = styles.get(style_name) if plain else base
+                    if style is None:
+                        row = console.get_style(ROW_STYLE)
+                        style = (
+                            base + Style.combine([row, console.get_style(style_name)]) if style_name else base
+                        )
+                        styles[style_name] = style
+                    strip = Strip([Segment(plain, style)]).adjust_cell_length(width, base)
             cache[lkey] = strip
             out.append(strip)
         self._line_cache = cache  # keep only what is on screen now
         return out
 
     def render(self) -> Text:
+        """The gauge as one Text (tests read its words); drawing goes through :meth:`_lines`."""
         self.renders += 1
-        width = max(10, self.content_size.width)
+        t = Text(style="" if self.compare else ROW_STYLE)
+        for i, line in enumerate(self._lines(max(10, self.content_size.width))):
+            if i:
+                t.append("\n")
+            if isinstance(line, Text):
+                t.append_text(line)
+            else:
+                t.append(line[0], style=line[1])
+        if not self.compare:
+            t.no_wrap = True
+            t.overflow = "ellipsis"
+        return t
+
+    def _lines(self, width: int) -> list[Line]:
         if not self.compare:
             reading = self.rows[0][1]
             assert reading is not None
@@ -242,9 +308,8 @@ class Gauge(Widget, can_focus=True):
         self._spark_cache = (key, lines)
         return lines
 
-    def _render_single(self, r: InstrumentReading, width: int) -> Text:
-        t = self._title_line(width)
-        t.append("\n")
+    def _render_single(self, r: InstrumentReading, width: int) -> list[Line]:
+        lines: list[Line] = [self._title_line(width)]
         glyph = trend_glyph(r.trend, r.accelerating, ascii_only=self.ascii_only)
         value = Text(fmt_value(r.value, r.unit), style="bold")
         value.append(f" {glyph}".rstrip())
@@ -263,23 +328,20 @@ class Gauge(Widget, can_focus=True):
             # than the rule, so on a compact gauge the hint is what gets dropped).
             summary = f"{summary}{sep}{hint}" if summary else hint
         value.truncate(width)
-        t.append_text(value)
+        value_line = Text(style=ROW_STYLE)
+        value_line.append_text(value)
+        lines.append(value_line)
         wanted = wrap_words(summary, width, MAX_SUMMARY_LINES)
         n_summary, n_spark = allocate(self.target_height - 2, len(wanted))
         for line in wrap_words(summary, width, n_summary):
-            t.append("\n")
-            t.append(line.replace("…", "...")[:width] if self.ascii_only else line, style="dim")
+            lines.append((line.replace("…", "...")[:width] if self.ascii_only else line, "dim"))
         # Unused rows go between the words and the sparkline, so sparklines line up at the bottom.
-        t.append("\n" * max(0, self.target_height - 2 - min(n_summary, len(wanted)) - n_spark))
+        lines.extend(("", "") for _ in range(self.target_height - 2 - min(n_summary, len(wanted)) - n_spark))
         style = STATUS_STYLE.get(r.status, "")
-        for line in self._spark(r, width, n_spark):
-            t.append("\n")
-            t.append(line, style=style)
-        t.no_wrap = True
-        t.overflow = "ellipsis"
-        return t
+        lines.extend((line, style) for line in self._spark(r, width, n_spark))
+        return lines
 
-    def _render_compare(self, width: int) -> Text:
+    def _render_compare(self, width: int) -> list[Line]:
         t = Text(self.title, style="bold", no_wrap=True, overflow="ellipsis")
         name_w = max(6, min(18, width // 4))
         for run_name, r in self.rows:
@@ -299,4 +361,4 @@ class Gauge(Widget, can_focus=True):
                     sparkline(r.traces[0].values[-SPARK_HISTORY:], spark_w, ascii_only=self.ascii_only),
                     style=STATUS_STYLE[r.status],
                 )
-        return t
+        return list(t.split("\n", allow_blank=True))
