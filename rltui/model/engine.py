@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Iterable
+from dataclasses import replace
 
 import numpy as np
 
@@ -69,21 +70,26 @@ def _wall_range(store: MetricStore, at_step: int | None) -> tuple[float | None, 
 
 
 def merge_status(reading: InstrumentReading, alerts: Iterable[Alert]) -> InstrumentReading:
-    """Raise an instrument's status to the worst *active* alert that belongs to it."""
+    """Raise a gauge's status to the worst *active* alert about it.
+
+    An alert is about a gauge when the rule belongs to that instrument, or when it is a warn or
+    critical alert on the very metric the gauge shows (a ``nonfinite`` on its input): a gauge must
+    not say OK next to a banner about its own number. An info alert's metric is only where to
+    chart it, not a verdict on that metric.
+    """
     if reading.status == "unavailable":
         return reading
     worst: Status = reading.status
     for alert in alerts:
-        if (
-            alert.active
-            and alert.instrument == reading.id
-            and SEVERITY_RANK[alert.severity] > SEVERITY_RANK[worst]
-        ):
+        if not alert.active or SEVERITY_RANK[alert.severity] <= SEVERITY_RANK[worst]:
+            continue
+        on_its_metric = (
+            alert.severity != "info" and reading.primary is not None and alert.metric == reading.primary
+        )
+        if alert.instrument == reading.id or on_its_metric:
             worst = alert.severity
     if worst == reading.status:
         return reading
-    from dataclasses import replace
-
     return replace(reading, status=worst)
 
 

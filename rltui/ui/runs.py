@@ -1,4 +1,4 @@
-"""What the UI needs from a followed run, and small helpers that guard model parts still moving.
+"""What the UI needs from a followed run, and small helpers over its snapshots.
 
 The UI depends on this protocol, not on ``rltui.session`` directly, so tests drive the app with
 hand-built runs (``tests/ui/_factory.py``) and the real session plugs in unchanged.
@@ -6,13 +6,11 @@ hand-built runs (``tests/ui/_factory.py``) and the real session plugs in unchang
 
 from __future__ import annotations
 
-import math
-from dataclasses import replace
 from typing import Protocol
 
-import numpy as np
-
+from rltui.model.engine import merge_status
 from rltui.model.snapshot import SEVERITY_RANK, InstrumentReading, RunInfo, RunSnapshot, Trace
+from rltui.model.stats import tb_smooth
 from rltui.model.store import MetricStore, SeriesView
 from rltui.records import FloatArray
 
@@ -43,50 +41,18 @@ class RunSource(Protocol):
 
 
 def alert_status(snap: RunSnapshot, reading: InstrumentReading) -> InstrumentReading:
-    """``reading`` with its status raised to the worst active alert about its primary metric.
-
-    A raw-metric gauge has no verdict of its own (it says OK), and an instrument may not know
-    about an alert from another rule (a ``nonfinite`` on its input): the gauge must not say OK
-    next to a banner about the very metric it shows. Only warn and critical count (those with a
-    banner): an info alert's metric is where to chart it (``instrument_missing`` names ``loss``),
-    not a verdict on that metric.
-    """
-    if reading.primary is None or reading.status == "unavailable":
-        return reading
-    worst = reading.status
-    for alert in snap.alerts:
-        rank = SEVERITY_RANK.get(alert.severity, 0)
-        if alert.severity == "info" or not alert.active or alert.metric != reading.primary:
-            continue
-        if rank > SEVERITY_RANK.get(worst, 0):
-            worst = alert.severity
-    return reading if worst == reading.status else replace(reading, status=worst)
+    """``reading`` raised to the worst active alert about it (the engine's rule, applied here to
+    the raw-metric gauges the UI builds itself)."""
+    return merge_status(reading, snap.alerts)
 
 
 def smooth(values: FloatArray, weight: float) -> FloatArray:
-    """TensorBoard's debiased EMA (``rltui.model.stats.tb_smooth``), with a local copy of the
-    same formula while the model's version is not available."""
-    try:
-        from rltui.model.stats import tb_smooth
-
-        return tb_smooth(values, weight)
-    except (ImportError, NotImplementedError):
-        pass
-    out = np.empty(len(values), dtype=np.float64)
-    last, n = 0.0, 0
-    for i, v in enumerate(np.asarray(values, dtype=np.float64)):
-        if not math.isfinite(v):
-            out[i] = v
-            continue
-        last = last * weight + (1 - weight) * v
-        n += 1
-        debias = 1.0 - weight**n if weight < 1 else 1.0
-        out[i] = last / debias if debias > 0 else v
-    return out
+    """TensorBoard's debiased EMA, as the detail chart's smoothed line."""
+    return tb_smooth(values, weight)
 
 
-#: Metrics shown as plain gauges while the model produces no instruments (engine not wired, or a
-#: framework no instrument recognises), most telling first.
+#: Metrics shown as plain gauges when no instrument recognises the run's metrics (an unknown
+#: framework), most telling first.
 FALLBACK_METRICS = (
     "loss",
     "grad_norm",
