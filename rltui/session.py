@@ -50,6 +50,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from rltui.model.config import Config
 from rltui.model.engine import RunModel
 from rltui.model.snapshot import Framework, RunInfo, RunSnapshot, SourceInfo
@@ -174,6 +176,7 @@ class RunSession:
         self._max_steps: int | None = None
         self._max_steps_from_state = False
         self._framework_hint: Framework | None = None
+        self._trainer_hint: str | None = None
         self._logging_steps: int | None = None
         self._detect_key: tuple[object, ...] | None = None
         self._detection = Detection()
@@ -328,7 +331,9 @@ class RunSession:
             if f.kind == "console":
                 f.logging_steps = self._logging_steps
                 f.reader = cls(
-                    f.path, logging_steps=self._logging_steps or 1, known_scale=self._logging_steps is not None
+                    f.path,
+                    logging_steps=self._logging_steps or 1,
+                    known_scale=self._logging_steps is not None,
                 )
             elif f.kind == "tmux":
                 f.reader = cls(f.path, socket=self._tmux_socket)
@@ -443,14 +448,14 @@ class RunSession:
                 parsed = parse_config(text)
                 if parsed is not None:
                     self._config = parsed
-        hint = res.texts.get("rltui/framework")
-        if hint in ("unsloth",):
-            self._framework_hint = hint
-        if res.max_steps is not None and res.max_steps > 0:
-            # trainer_state.json knows the run's length best; a log's counter fills the gap.
-            if f.kind == "trainer_state" or self._max_steps is None or not self._max_steps_from_state:
-                self._max_steps = res.max_steps
-                self._max_steps_from_state = f.kind == "trainer_state"
+        if res.texts.get("rltui/framework") == "unsloth":
+            self._framework_hint = "unsloth"
+        self._trainer_hint = res.texts.get("rltui/trainer") or self._trainer_hint
+        # trainer_state.json knows the run's length best; a log's counter fills the gap.
+        best = f.kind == "trainer_state" or self._max_steps is None or not self._max_steps_from_state
+        if res.max_steps is not None and res.max_steps > 0 and best:
+            self._max_steps = res.max_steps
+            self._max_steps_from_state = f.kind == "trainer_state"
         if res.logging_steps is not None and res.logging_steps > 0:
             self._logging_steps = res.logging_steps
         return n
@@ -521,7 +526,15 @@ class RunSession:
             return
         self._detect_key = key
         files = [f.path for f in self._followed if f.points > 0]
-        self._detection = detect(card, self._config or None, names, files=files, hint=self._framework_hint)
+        self._detection = detect(
+            card,
+            self._config or None,
+            names,
+            files=files,
+            hint=self._framework_hint,
+            trainer_hint=self._trainer_hint,
+            first=self._first_values(("rewards/chosen", "rewards/rejected")),
+        )
         max_steps = self._max_steps or _positive_int(self._config.get("max_steps"))
         logging_steps = self._logging_steps or _logging_steps_from_config(self._config, max_steps)
         info = RunInfo(
@@ -537,6 +550,18 @@ class RunSession:
             self._info = info
             if self._model is not None:
                 self._model.set_info(info)
+
+    def _first_values(self, names: Sequence[str]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for name in names:
+            s = self._store.get(name)
+            if s is None:
+                continue
+            vals = s.values[: min(len(s.values), 8)]
+            finite = vals[np.isfinite(vals)]
+            if len(finite):
+                out[name] = float(finite[0])
+        return out
 
     @property
     def detection(self) -> Detection:

@@ -109,7 +109,10 @@ def test_config_fields(config: dict[str, object], trainer: str | None) -> None:
         # KTO has a KL estimate and no pair accuracy; LLaMA-Factory's ORPO logs odds_ratio_loss.
         ({"kl", "rewards/chosen", "rewards/rejected", "logps/chosen"}, ("trl", "kto")),
         ({"rewards/chosen_sum", "rewards/rejected_sum", "count/chosen"}, ("trl", "kto")),
-        ({"loss", "odds_ratio_loss", "sft_loss", "rewards/accuracies", "rewards/chosen"}, ("unknown", "orpo")),
+        (
+            {"loss", "odds_ratio_loss", "sft_loss", "rewards/accuracies", "rewards/chosen"},
+            ("unknown", "orpo"),
+        ),
         ({"loss", "reward", "custom_thing"}, ("unknown", "unknown")),
     ],
 )

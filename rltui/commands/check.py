@@ -116,7 +116,9 @@ def write_report(snaps: list[RunSnapshot], problems: list[str], out: TextIO) -> 
     for snap in snaps:
         info = snap.info
         steps = f"step {snap.step}" + (f"/{info.max_steps}" if info.max_steps else "")
-        out.write(f"{sanitize(info.name, single_line=True)}: {sanitize(verdict_of(snap), single_line=True)}\n")
+        out.write(
+            f"{sanitize(info.name, single_line=True)}: {sanitize(verdict_of(snap), single_line=True)}\n"
+        )
         out.write(f"  ({info.framework} {info.trainer}, {steps})\n")
         out.write(f"  path: {sanitize(info.path, single_line=True)}\n")
         for src in snap.sources:

@@ -15,7 +15,7 @@ Status = Severity | str
 
 
 def status_of(snap: RunSnapshot) -> str:
-    """"ok", "info", "warn" or "critical": the worst active alert."""
+    """ "ok", "info", "warn" or "critical": the worst active alert."""
     return snap.worst
 
 

@@ -58,6 +58,10 @@ PROGRESS_KEYS = frozenset({"percentage", "elapsed_time", "remaining_time", SWIFT
 _MLX = re.compile(r"\s*Iter\s+(\d{1,18})\s*:\s*(Train|Val)\s+loss\s+(.*)$", re.IGNORECASE)
 _MLX_FIELD = re.compile(r"\s*([A-Za-z][A-Za-z /]*?)\s+([-+0-9.eE]+|nan|inf)\s*(?:[A-Za-z]{1,3})?\s*$")
 _MLX_NAMES = {
+    "chosen reward": "rewards/chosen",
+    "rejected reward": "rewards/rejected",
+    "accuracy": "rewards/accuracies",
+    "margin": "rewards/margins",
     "learning rate": "learning_rate",
     "it/sec": "it_per_sec",
     "tokens/sec": "tokens_per_second",
@@ -244,10 +248,12 @@ def parse_mlx(text: str) -> ParsedLine | None:
         f = _MLX_FIELD.fullmatch(part)
         if f is None:
             continue
-        name = _MLX_NAMES.get(f.group(1).strip().lower())
+        label = f.group(1).strip().lower()
+        val = label.startswith("val ") and label != "val took"
+        name = _MLX_NAMES.get(label[4:] if val else label)
         value = to_float(f.group(2))
         if name is not None and value is not None:
-            metrics[name] = value
+            metrics[f"eval_{name}" if val and not name.startswith("eval_") else name] = value
     return ParsedLine(metrics, "train" if train else "eval", step)
 
 
@@ -363,8 +369,10 @@ class ConsoleStepper:
         return self.last_step
 
 
-#: ``ReadResult.texts`` key of a framework a console announced.
+#: ``ReadResult.texts`` keys of a framework / trainer a console announced.
 FRAMEWORK_TEXT = "rltui/framework"
+TRAINER_TEXT = "rltui/trainer"
+_STARTING = re.compile(r"\bStarting (SFT|DPO|ORPO|KTO|CPO|GRPO|PPO|RLOO) training\b", re.IGNORECASE)
 #: A dict hard-wrapped by the terminal is joined with at most this many following lines.
 MAX_WRAPPED_LINES = 40
 _TABLE_SPLIT = re.compile(r"\t|\s*\|\s*| {2,}")
@@ -420,7 +428,7 @@ class _Table:
         has_eval = any(c.lower() == "validation loss" for c in cells)
         return _Table([_table_column(c, has_eval) for c in cells[1:]], len(cells))
 
-    def row(self, line: str) -> ParsedLine | None | bool:
+    def row(self, line: str) -> ParsedLine | bool | None:
         """The row's metrics; True for a rule line; None when the line is not a row (table ended)."""
         if _TABLE_RULE.fullmatch(line.strip()):
             return True
@@ -433,6 +441,23 @@ class _Table:
             if name is not None and value is not None:
                 metrics[name] = value
         return ParsedLine(metrics, "train", int(cells[0])) if metrics else True
+
+
+#: A line shorter than this was not wrapped by a terminal (the narrowest usable one is 60 wide).
+MIN_WRAP_WIDTH = 60
+_NEW_LINE_START = re.compile(r"\s*(?:\(|\{|\[|step:|Iter |\d+%|[A-Z][a-z]+:)")
+
+
+def _continues_verl(previous: str, line: str) -> bool:
+    """Whether ``line`` is the wrapped rest of the long ``step:N - ...`` line before it.
+
+    A terminal wraps at a fixed column, mid-token, with nothing added: the rest starts with no
+    prefix of its own (no Ray ``(TaskRunner pid=...)``, no dict, no bar) and is either another
+    full-width row or the last, shorter one.
+    """
+    if not line.strip() or _NEW_LINE_START.match(line):
+        return False
+    return len(line) <= len(previous) and ":" in line
 
 
 class ConsoleParser:
@@ -452,8 +477,12 @@ class ConsoleParser:
         self.max_steps: int | None = None
         self._wrapped: tuple[int | None, str, int] | None = None  # (offset, text so far, lines)
         self._table: _Table | None = None
+        #: The last long ``step:N - k:v`` line (and its step): a terminal may have wrapped it.
+        self._verl_tail: tuple[str, int] | None = None
         #: A framework that announced itself on the console ("🦥 Unsloth: Will patch ...").
         self.framework_hint: str | None = None
+        #: A trainer the console named ("Starting ORPO training..." in MLX-LM-LoRA).
+        self.trainer_hint: str | None = None
 
     @property
     def steps_guessed(self) -> bool:
@@ -465,6 +494,7 @@ class ConsoleParser:
         self.max_steps = None
         self._wrapped = None
         self._table = None
+        self._verl_tail = None
 
     def report(self, problem: Problem, out: list[Problem], *, dedupe: bool = True) -> None:
         """Record a problem once (``dedupe=False`` for file-level transitions, already one each)."""
@@ -480,6 +510,10 @@ class ConsoleParser:
         out: list[Problem] = []
         if self.framework_hint is None and "Unsloth" in line:
             self.framework_hint = "unsloth"
+        if self.trainer_hint is None and "training" in line:
+            m = _STARTING.search(line)
+            if m is not None:
+                self.trainer_hint = m.group(1).lower()
         if self._table is not None:
             row = self._table.row(strip_escapes(line))
             if row is True:
@@ -488,6 +522,16 @@ class ConsoleParser:
                 self._store(row, wall_time, builder)
                 return out
             self._table = None
+        if self._verl_tail is not None:
+            tail = self._verl_tail
+            self._verl_tail = None
+            if _continues_verl(tail[0], line):
+                joined = tail[0] + line
+                parsed, problem = self._parse(joined)
+                if problem is None and parsed is not None and parsed.step == tail[1]:
+                    self._store(parsed, wall_time, builder, count=False)
+                    self._verl_tail = (joined, tail[1])
+                    return out
         if self._wrapped is not None:
             start, text, count = self._wrapped
             self._wrapped = None
@@ -514,6 +558,8 @@ class ConsoleParser:
             self.report(Problem(self.path, offset, problem), out)
         elif parsed is not None:
             self._store(parsed, wall_time, builder)
+            if parsed.step is not None and " - " in line and len(line) >= MIN_WRAP_WIDTH:
+                self._verl_tail = (line, parsed.step)
         return out
 
     @staticmethod
@@ -528,8 +574,11 @@ class ConsoleParser:
         except (RecursionError, ValueError, OverflowError) as exc:  # defensive: never raise
             return None, f"unreadable line: {type(exc).__name__}"
 
-    def _store(self, parsed: ParsedLine, wall_time: float, builder: ChunkBuilder) -> None:
-        step = self.stepper.step_of(parsed)
+    def _store(
+        self, parsed: ParsedLine, wall_time: float, builder: ChunkBuilder, *, count: bool = True
+    ) -> None:
+        """Add a parsed line's points; ``count=False`` re-states a line joined with its wrapped rest."""
+        step = self.stepper.step_of(parsed) if count else self.stepper.last_step
         if parsed.max_steps is not None and parsed.max_steps > 0:
             self.max_steps = max(self.max_steps or 0, parsed.max_steps)
         for key, value in parsed.metrics.items():
@@ -592,6 +641,8 @@ class ConsoleLogReader:
         result.max_steps = self._parser.max_steps
         if self._parser.framework_hint:
             result.texts[FRAMEWORK_TEXT] = self._parser.framework_hint
+        if self._parser.trainer_hint:
+            result.texts[TRAINER_TEXT] = self._parser.trainer_hint
         return result
 
     def close(self) -> None:

@@ -209,13 +209,57 @@ def _base_names(keys: Collection[str]) -> set[str]:
 #: Keys every HF-Trainer-style fine-tune logs; a run with nothing else is supervised.
 SUPERVISED_KEYS = frozenset(
     {
-        "loss", "grad_norm", "learning_rate", "epoch", "mean_token_accuracy", "num_tokens",
-        "entropy", "acc", "token_acc", "train_speed(iter/s)", "memory(GiB)", "throughput",
-        "total_tokens", "num_input_tokens_seen", "it_per_sec", "tokens_per_second", "peak_mem_gb",
-        "runtime", "samples_per_second", "steps_per_second", "train_runtime", "train_loss",
-        "train_samples_per_second", "train_steps_per_second", "total_flos", "aux_loss", "lr",
+        "loss",
+        "grad_norm",
+        "learning_rate",
+        "epoch",
+        "mean_token_accuracy",
+        "num_tokens",
+        "entropy",
+        "acc",
+        "token_acc",
+        "train_speed(iter/s)",
+        "memory(GiB)",
+        "throughput",
+        "total_tokens",
+        "num_input_tokens_seen",
+        "it_per_sec",
+        "tokens_per_second",
+        "peak_mem_gb",
+        "runtime",
+        "samples_per_second",
+        "steps_per_second",
+        "train_runtime",
+        "train_loss",
+        "train_samples_per_second",
+        "train_steps_per_second",
+        "total_flos",
+        "aux_loss",
+        "lr",
     }
 )
+
+
+#: Key prefixes and keys that only preference or RL trainers log.
+_NOT_SUPERVISED = (
+    "rewards/",
+    "reward",
+    "logps/",
+    "logits/",
+    "kl",
+    "objective/",
+    "policy/",
+    "actor/",
+    "critic/",
+    "completions/",
+    "response_length",
+    "advantages",
+    "clip_ratio",
+    "odds_ratio",
+    "log_odds",
+    "margin",
+)
+_NOT_SUPERVISED_KEYS = frozenset({"accuracy", "policy_loss", "value_loss", "frac_reward_zero_std"})
 
 
 def _framework_of_keys(k: set[str]) -> Framework:
@@ -266,13 +310,36 @@ def _from_keys(k: set[str]) -> tuple[Framework, Trainer]:
         return "trl", "reward"
     if "mean_token_accuracy" in k and "num_tokens" in k and not any(n.startswith("rewards/") for n in k):
         return "trl", "sft"
-    train = {n for n in k if not n.startswith("eval_")} - {"step"}
-    if "loss" in train and train <= SUPERVISED_KEYS:
-        return "unknown", "sft"  # a supervised loss and nothing else: an HF Trainer fine-tune
+    if "loss" in k and not any(n.startswith(_NOT_SUPERVISED) or n in _NOT_SUPERVISED_KEYS for n in k):
+        return "unknown", "sft"  # a supervised loss and nothing of RL or preferences: a fine-tune
     return "unknown", "unknown"
 
 
 # -- all together ----------------------------------------------------------------------------
+
+#: Trainer names a console may announce, lower case.
+TRAINER_HINTS: dict[str, Trainer] = {
+    "sft": "sft",
+    "dpo": "dpo",
+    "orpo": "orpo",
+    "kto": "kto",
+    "cpo": "cpo",
+    "grpo": "grpo",
+    "ppo": "ppo",
+    "rloo": "rloo",
+}
+
+
+def _starts_at_reference(first: Mapping[str, float]) -> bool:
+    """Implicit rewards that are log-ratios to a reference (DPO), not β·log-probs (CPO).
+
+    CPO's rewards are β times a log-probability, so never positive; DPO's start at 0 (the policy
+    is the reference) and a chosen reward above 0 is common.
+    """
+    chosen, rejected = first.get("rewards/chosen"), first.get("rewards/rejected")
+    if chosen is not None and chosen > 0:
+        return True
+    return chosen is not None and rejected is not None and abs(chosen) < 0.05 and abs(rejected) < 0.05
 
 
 def framework_of_files(names: Collection[str]) -> Framework:
@@ -292,11 +359,16 @@ def detect(
     *,
     files: Collection[str] = (),
     hint: Framework | None = None,
+    trainer_hint: str | None = None,
+    first: Mapping[str, float] | None = None,
 ) -> Detection:
     """Combine the evidence, most reliable first; a later source fills what an earlier left open.
 
     ``files``: the run's source paths (a framework's own log file names it); ``hint``: a framework
-    a reader saw announce itself (unsloth's banner on the console).
+    a reader saw announce itself (unsloth's banner on the console); ``trainer_hint``: a trainer the
+    console named ("Starting ORPO training"); ``first``: the first finite value of some metrics, which
+    tells DPO with an NLL term (rewards start at 0: the policy is the reference) from CPO (rewards are
+    β·log-probs, far from 0 from the start).
     """
     versions: dict[str, str] = {}
     trainer: Trainer | None = None
@@ -325,6 +397,18 @@ def detect(
             if framework == "unknown" and _looks_like_hf_args(config):
                 framework = "trl"
     key_fw, key_trainer = from_keys(keys) if keys else ("unknown", "unknown")
+    if trainer is None and trainer_hint in TRAINER_HINTS:
+        trainer = TRAINER_HINTS[trainer_hint]
+        evidence = "console banner"
+    if trainer is None and key_trainer == "cpo" and first and _starts_at_reference(first):
+        key_trainer = "dpo"  # DPO with rpo_alpha logs nll_loss too
+    if trainer is None and key_trainer in ("unknown", "sft") and wrapper == "llamafactory":
+        # LLaMA-Factory's trainer_log.jsonl keeps only loss, lr and one signature key per stage.
+        base = _base_names(keys)
+        if "reward" in base:
+            key_trainer = "ppo"
+        elif "accuracy" in base:
+            key_trainer = "dpo"
     if trainer is None and key_trainer != "unknown":
         trainer = key_trainer
         evidence = "metric names"

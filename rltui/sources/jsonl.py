@@ -10,7 +10,8 @@ custom names are already canonical). A line without a step gets the previous lin
 first gets 1), i.e. one line per step: such a file's steps are a *guess* (``steps_guessed``), and the
 session never merges it with a source whose steps are true. The run's length comes from
 LLaMA-Factory's ``total_steps`` or the ``max_steps`` half of ms-swift's counter; progress and clock
-fields (``percentage``, ``elapsed_time``, ``remaining_time``) are not metrics. A numeric ``_timestamp``/``timestamp``/``wall_time`` field
+fields (``percentage``, ``elapsed_time``, ``remaining_time``) are not metrics. A numeric
+``_timestamp``/``timestamp``/``wall_time`` field
 is the wall time of the line's points (else NaN) and not a metric.
 
 Problem offsets are **byte offsets** of the start of the offending line, as for every reader

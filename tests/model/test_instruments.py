@@ -127,7 +127,9 @@ def test_dpo_margin_explosion_reward_shows_huge_margin_in_nats() -> None:
     assert r.smoothed == pytest.approx(tb_smoothed_last(margins.tolist()), rel=1e-9)
     # The margin is beta times the log-ratio gap: the gap in nats is margin / beta, said as such.
     gap = r.value / 0.1
-    assert f"log-ratio gap {gap:.3g} nats at β 0.1" in r.summary or f"log-ratio gap {gap:.0f} nats" in r.summary
+    assert (
+        f"log-ratio gap {gap:.3g} nats at β 0.1" in r.summary or f"log-ratio gap {gap:.0f} nats" in r.summary
+    )
     acc = values_upto(run, "rewards/accuracies")
     assert f"acc {acc[-1]:.2f}" in r.summary
     assert r.thresholds["critical"] == 50.0

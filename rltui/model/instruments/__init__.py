@@ -9,9 +9,7 @@ patterns raise statuses separately and the engine merges the two.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from rltui.model.instruments.base import Ctx
 from rltui.model.instruments.clipping import clipping

@@ -183,9 +183,7 @@ class Ctx:
         smoothing: float,
         rules: Mapping[str, Mapping[str, float]] | None = None,
     ) -> Ctx:
-        return cls(
-            store, info, at_step, smoothing, frozenset(store.names()), cache_for(store), rules or {}
-        )
+        return cls(store, info, at_step, smoothing, frozenset(store.names()), cache_for(store), rules or {})
 
     def threshold(self, rule_id: str, name: str) -> float:
         """The configured value of a rule's threshold (the catalogue default when not configured).

@@ -29,9 +29,7 @@ IID, TITLE = "reward", "Reward"
 
 def margin_thresholds(ctx: Ctx) -> dict[str, float]:
     """margin_runaway's levels (patterns.md DPO-04), as configured."""
-    return {
-        lv: ctx.threshold("margin_runaway", f"{lv}_margin") for lv in ("info", "warn", "critical")
-    }
+    return {lv: ctx.threshold("margin_runaway", f"{lv}_margin") for lv in ("info", "warn", "critical")}
 
 
 def _preference(ctx: Ctx) -> InstrumentReading | None:

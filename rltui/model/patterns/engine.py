@@ -139,6 +139,9 @@ class PatternEngine:
             return [n for n in names if _COMPONENT_STD.match(n)]
         if spec.primary == "~roles":
             return sorted({keys[r].name for r in spec.roles if r in keys})
+        if "|" in spec.primary:  # alternatives: the first role the run logs
+            found = next((keys[r] for r in spec.primary.split("|") if r in keys), None)
+            return [found.name] if found is not None else []
         k = keys.get(spec.primary)
         return [k.name] if k is not None else []
 
