@@ -52,7 +52,7 @@ from typing import Any
 
 from rltui.model.config import Config
 from rltui.model.engine import RunModel
-from rltui.model.snapshot import RunInfo, RunSnapshot, SourceInfo
+from rltui.model.snapshot import Alert, RunInfo, RunSnapshot, SourceInfo
 from rltui.model.store import MetricStore, SeriesView
 from rltui.records import Problem, ReadResult, Sample, SourceKind
 from rltui.sample_feed import RunSamples
@@ -265,6 +265,18 @@ class RunSession:
     def sample_steps(self) -> list[int]:
         with self._lock:
             return self.samples.steps()
+
+    def alert_evidence(self, alert: Alert, k: int = 3) -> tuple[int | None, list[Sample]]:
+        """Up to ``k`` samples that explain ``alert``, from the sample step nearest its raised step."""
+        with self._lock:
+            return self.samples.evidence(alert, k)
+
+    def sample_counts(self, at_step: int | None = None) -> tuple[int, int]:
+        """(sample steps read, completions read), counting steps up to ``at_step``."""
+        with self._lock:
+            book = self.samples.book
+            steps = [s for s in book.steps() if at_step is None or s <= at_step]
+            return len(steps), sum(len(book.get(s)) for s in steps)
 
     def poll(self) -> int:
         """Read what every followed source has appended since the last call; new points."""

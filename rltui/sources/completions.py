@@ -181,12 +181,14 @@ class ParquetFolder:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self._files: dict[int, str] = {}
 
     def listing(self) -> dict[int, str]:
-        return _list(self.path, _PARQUET)
+        self._files = _list(self.path, _PARQUET)
+        return dict(self._files)
 
     def read(self, step: int) -> StepRead:
-        files = self.listing()
+        files = self._files if step in self._files else self.listing()
         path = files.get(step)
         if path is None:
             return StepRead()
@@ -257,12 +259,14 @@ class RolloutFolder:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self._files: dict[int, str] = {}
 
     def listing(self) -> dict[int, str]:
-        return _list(self.path, _ROLLOUT)
+        self._files = _list(self.path, _ROLLOUT)
+        return dict(self._files)
 
     def read(self, step: int) -> StepRead:
-        path = self.listing().get(step)
+        path = (self._files if step in self._files else self.listing()).get(step)
         if path is None:
             return StepRead()
         try:
