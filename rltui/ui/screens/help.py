@@ -25,6 +25,8 @@ KEYS = (
     ("enter", "detail chart of the focused gauge or banner"),
     ("a", "all alerts: info and cleared too (enter: chart)"),
     ("m", "metrics browser (/ to filter, enter for a chart)"),
+    ("c", "samples: prompts, completions, reward, advantage (on a banner: its evidence)"),
+    ("samples: ← / → / o / g / /", "step back / forward, order by reward or length, groups, filter"),
     ("e", "export the series on screen as CSV (current directory)"),
     ("s", "save an SVG screenshot (current directory)"),
     ("chart: x / y / o", "step or wall-time axis / log y / y-range 5–95 %"),
