@@ -64,6 +64,7 @@ class RunSamples:
         self._consoles = list(console_logs)
         self._single = single_file
         self._folders: list[_FolderState] | None = None
+        self._has_full = False
         self.book = SampleBook()
         self.active = False
         self._fed: set[int] = set()
@@ -71,13 +72,18 @@ class RunSamples:
 
     # -- what exists ------------------------------------------------------------------------
     def _states(self) -> list[_FolderState]:
-        if self._folders is None:
+        if self._folders is None or not self._has_full:
             found: list[SampleFolder] = []
             if self.root and not self._single and os.path.isdir(self.root):
                 found = find_sample_folders(self.root)
-            if not found:
-                found = [RichTableLog(p) for p in self._consoles]
-            self._folders = [_FolderState(f) for f in found]
+            if found:
+                # Whole steps replace the console's excerpts (a folder that filled up later).
+                self._has_full = True
+                self._folders = [_FolderState(f) for f in found]
+                self.book = SampleBook()
+                self._fed.clear()
+            elif self._folders is None:
+                self._folders = [_FolderState(RichTableLog(p)) for p in self._consoles]
         return self._folders
 
     @property

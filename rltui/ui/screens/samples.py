@@ -70,10 +70,12 @@ def one_line(text: str, width: int) -> Text:
 class SamplesScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,c", "back", "Back"),
-        Binding("left,h", "step(-1)", "Prev step", priority=True),
-        Binding("right,l", "step(1)", "Next step", priority=True),
-        Binding("home", "edge(0)", "First", show=False),
-        Binding("end", "edge(1)", "Newest", show=False),
+        Binding("left", "step(-1)", "Prev step", priority=True),
+        Binding("right", "step(1)", "Next step", priority=True),
+        Binding("h", "step(-1)", "Prev step", show=False),
+        Binding("l", "step(1)", "Next step", show=False),
+        Binding("home", "edge(0)", "First", show=False, priority=True),
+        Binding("end", "edge(1)", "Newest", show=False, priority=True),
         Binding("slash", "filter", "Filter"),
         Binding("o", "order", "Order"),
         Binding("g", "groups", "Groups"),
@@ -233,6 +235,12 @@ class SamplesScreen(Screen[None]):
         box.update(t)
 
     # -- keys ----------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While the filter box has focus, the arrows and home/end edit it instead of the step."""
+        if action in ("step", "edge") and isinstance(self.focused, Input):
+            return False
+        return True
+
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if not self.grouped and 0 <= event.cursor_row < len(self.rows):
             self._detail(self.rows[event.cursor_row])
