@@ -51,7 +51,8 @@ async def main() -> None:
             await pilot.pause(0.05)
         assert "pyarrow" not in sys.modules
         c = await opened(app, app.action_samples, lambda: isinstance(app.screen, SamplesScreen)
-                         and app.screen.is_mounted and bool(app.screen.rows) and app.screen._drawn is not None)
+                         and app.screen.is_mounted and bool(app.screen.rows)
+                         and app.screen._drawn is not None)
         app.pop_screen()
         await pilot.pause(0.2)
         m = await opened(app, app.action_metrics, lambda: isinstance(app.screen, MetricsScreen)
@@ -85,7 +86,9 @@ def timed(args: list[str], repeat: int) -> list[float]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     for _ in range(repeat):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "rltui", *args], cwd=ROOT, env=env, capture_output=True, check=False)
+        subprocess.run(
+            [sys.executable, "-m", "rltui", *args], cwd=ROOT, env=env, capture_output=True, check=False
+        )
         out.append(time.perf_counter() - t0)
     return out
 
@@ -94,7 +97,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=7)
     args = ap.parse_args()
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
     with tempfile.TemporaryDirectory() as d:
         bare, full = build(Path(d))
         rows = []
@@ -107,22 +113,34 @@ def main() -> None:
             ma, mb = statistics.median(a), statistics.median(b)
             rows.append((label, ma, mb))
             verdict = "met" if mb <= 1.10 * ma else "NOT met"
-            print(f"{label:<28} no samples {ma * 1000:6.0f} ms | 150 parquet files {mb * 1000:6.0f} ms "
-                  f"| {100 * (mb / ma - 1):+5.1f} % (target <= +10 %: {verdict})")
+            print(
+                f"{label:<28} no samples {ma * 1000:6.0f} ms | 150 parquet files {mb * 1000:6.0f} ms "
+                f"| {100 * (mb / ma - 1):+5.1f} % (target <= +10 %: {verdict})"
+            )
         c = statistics.median(timed(["check", str(full), "--json"], args.repeat))
         print(f"{'check --json (reads samples)':<28} {c * 1000:6.0f} ms")
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         opens, metrics = [], []
         for _ in range(max(3, args.repeat // 2)):
-            out = subprocess.run([sys.executable, "-c", SCREEN, str(full)], cwd=ROOT, env=env,
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, "-c", SCREEN, str(full)],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             c_ms, m_ms = map(float, out.stdout.strip().splitlines()[-1].split())
             opens.append(c_ms)
             metrics.append(m_ms)
         med = statistics.median(opens)
-        print(f"samples screen open (c -> newest step on screen, pyarrow imported on the way): median {med:.0f} ms, "
-              f"max {max(opens):.0f} ms (target <= 300 ms: {'met' if med <= 300 else 'NOT met'}); "
-              f"metrics screen (m), same app: median {statistics.median(metrics):.0f} ms")
+        print(
+            f"samples screen open (c -> newest step on screen, pyarrow imported on the way): "
+            f"median {med:.0f} ms, "
+            f"max {max(opens):.0f} ms (target <= 300 ms: {'met' if med <= 300 else 'NOT met'}); "
+            f"metrics screen (m), same app: median {statistics.median(metrics):.0f} ms"
+        )
+
 
 if __name__ == "__main__":
     main()

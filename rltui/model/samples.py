@@ -123,7 +123,9 @@ def step_stats(step: int, samples: Sequence[Sample]) -> StepStats:
     n = len(samples)
     lengths = np.array([len(s.completion) for s in samples], dtype=np.float64)
     grouped = groups(samples)
-    spreads = [max(len(s.completion) for s in g) - min(len(s.completion) for s in g) for g in grouped if len(g) > 1]
+    spreads = [
+        max(len(s.completion) for s in g) - min(len(s.completion) for s in g) for g in grouped if len(g) > 1
+    ]
     rewards = _rewards(samples)
     group_std = [float(np.std(_rewards(g))) for g in grouped if len(g) > 1 and len(_rewards(g)) == len(g)]
     scored = [g for g in grouped if len(g) > 1 and len(_rewards(g)) == len(g)]
@@ -143,7 +145,9 @@ def step_stats(step: int, samples: Sequence[Sample]) -> StepStats:
         "samples/reward/mean": float(rewards.mean()) if len(rewards) else nan,
         "samples/reward/std": float(rewards.std()) if len(rewards) else nan,
         "samples/group_reward_std": float(np.mean(group_std)) if group_std else nan,
-        "samples/frac_reward_zero_std": (sum(is_zero_std(g) for g in scored) / len(scored)) if scored else nan,
+        "samples/frac_reward_zero_std": (sum(is_zero_std(g) for g in scored) / len(scored))
+        if scored
+        else nan,
     }
     return StepStats(step, values)
 
@@ -268,7 +272,10 @@ def pick_evidence(alert_id: str, samples: Sequence[Sample], k: int = 3) -> list[
 def sort_samples(samples: Sequence[Sample], key: str) -> list[Sample]:
     """Order for the samples screen: ``reward`` (highest first), ``length`` (longest), else as logged."""
     if key == "reward":
-        return sorted(samples, key=lambda s: -(s.reward if s.reward is not None and math.isfinite(s.reward) else -math.inf))
+        return sorted(
+            samples,
+            key=lambda s: -(s.reward if s.reward is not None and math.isfinite(s.reward) else -math.inf),
+        )
     if key == "length":
         return sorted(samples, key=lambda s: -len(s.completion))
     return list(samples)

@@ -218,7 +218,9 @@ class ParquetFolder:
             table = pq.ParquetFile(path).read()
             rows = table.slice(0, MAX_ROWS).to_pylist()
         except Exception as exc:  # pyarrow raises many types on a corrupt file
-            return StepRead(problems=[Problem(path, None, f"corrupt parquet file: {type(exc).__name__}: {exc}")])
+            return StepRead(
+                problems=[Problem(path, None, f"corrupt parquet file: {type(exc).__name__}: {exc}")]
+            )
         problems: list[Problem] = []
         if table.num_rows > MAX_ROWS:
             problems.append(Problem(path, None, f"{table.num_rows} rows: the first {MAX_ROWS} read"))

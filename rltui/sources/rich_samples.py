@@ -72,7 +72,7 @@ def parse_panel(lines: list[str], step: int, path: str, problems: list[Problem])
         return []
     out = []
     for row in rows:
-        cells = dict(zip(lower, row, strict=True))
+        by_name = dict(zip(lower, row, strict=True))
         rewards = tuple(
             (name, x)
             for name, key, cell in zip(header, lower, row, strict=True)
@@ -82,10 +82,10 @@ def parse_panel(lines: list[str], step: int, path: str, problems: list[Problem])
         out.append(
             Sample(
                 step=step,
-                prompt=clean(cells.get("prompt", ""), problems, path, "prompt"),
-                completion=clean(cells["completion"], problems, path, "completion"),
+                prompt=clean(by_name.get("prompt", ""), problems, path, "prompt"),
+                completion=clean(by_name["completion"], problems, path, "completion"),
                 reward=sum(x for _, x in rewards) if rewards else None,
-                advantage=number(cells.get("advantage")),
+                advantage=number(by_name.get("advantage")),
                 rewards=rewards,
             )
         )
@@ -159,7 +159,7 @@ class RichTableLog:
 
     def listing(self) -> dict[int, str]:
         self._follow()
-        return {step: self.path for step in self._steps}
+        return dict.fromkeys(self._steps, self.path)
 
     def read(self, step: int) -> StepRead:
         self._follow()

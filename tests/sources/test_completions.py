@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 
-pa = pytest.importorskip("pyarrow")
-pq = pytest.importorskip("pyarrow.parquet")
-
 from rltui.model.samples import step_stats
 from rltui.sample_feed import RunSamples
 from rltui.session import open_sessions
 from rltui.sources.completions import ParquetFolder, RolloutFolder, find_sample_folders
 from rltui.sources.rich_samples import RichTableLog
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNS = ROOT / "fixtures" / "runs"
@@ -40,14 +41,17 @@ def _write(path: Path, step: int, completions: list[str], rewards: list[float], 
 
 def test_real_trl_parquet_reads_every_row_and_column() -> None:
     folder = ParquetFolder(str(HACKING / "completions"))
-    assert 150 in folder.listing() and 1 in folder.listing()
+    assert 150 in folder.listing()
+    assert 1 in folder.listing()
     res = folder.read(150)
-    assert not res.problems and not res.wait
+    assert not res.problems
+    assert not res.wait
     truth = pq.read_table(HACKING / "completions" / "completions_00150.parquet").to_pylist()
     assert len(res.samples) == len(truth) == 16
     for got, row in zip(res.samples, truth, strict=True):
         assert got.step == 150
-        assert got.prompt == row["prompt"] and got.completion == row["completion"]
+        assert got.prompt == row["prompt"]
+        assert got.completion == row["completion"]
         assert got.reward == pytest.approx(row["length_reward"])
         assert got.advantage == pytest.approx(row["advantage"])
         assert got.rewards == (("length_reward", pytest.approx(row["length_reward"])),)
@@ -59,7 +63,8 @@ def test_length_hacking_statistics_from_the_samples() -> None:
     last = step_stats(150, folder.read(150).samples).values
     # completions grew, stopped ending with a sentence, and every group scored alike at the cap
     assert last["samples/length/mean"] > 2 * first["samples/length/mean"]
-    assert first["samples/no_eos_share"] < 0.2 and last["samples/no_eos_share"] > 0.9
+    assert first["samples/no_eos_share"] < 0.2
+    assert last["samples/no_eos_share"] > 0.9
     assert last["samples/reward/mean"] == pytest.approx(3.2, abs=1e-6)
     assert last["samples/frac_reward_zero_std"] == 1.0
     assert first["samples/frac_reward_zero_std"] < 0.5
@@ -72,7 +77,8 @@ def test_rich_tables_from_the_real_console_log() -> None:
     assert sorted(steps) == list(range(1, 151))
     got = log.read(150).samples
     parquet = {s.completion.strip() for s in ParquetFolder(str(HACKING / "completions")).read(150).samples}
-    assert got and all(s.completion.strip() in parquet for s in got)  # the printed rows are real rows
+    assert got
+    assert all(s.completion.strip() in parquet for s in got)
     assert all(s.reward == pytest.approx(3.2) for s in got)
 
 
@@ -104,10 +110,13 @@ def test_writer_adds_parquet_files_while_the_session_follows(tmp_path: Path) -> 
     t.join()
     assert seen == {1, 2, 3, 4, 5}
     view = session.view("samples/count")
-    assert view is not None and list(view.steps) == [1, 2, 3, 4, 5]
+    assert view is not None
+    assert list(view.steps) == [1, 2, 3, 4, 5]
     assert list(view.values) == [4.0] * 5
     src = [s for s in session.sources() if s.kind == "completions"]
-    assert src and src[0].points == 20 and not src[0].problems
+    assert src
+    assert src[0].points == 20
+    assert not src[0].problems
 
 
 def test_half_written_file_waits_and_corrupt_file_is_a_problem(tmp_path: Path) -> None:
@@ -151,7 +160,9 @@ def test_escape_sequences_and_markup_inside_a_completion(tmp_path: Path) -> None
     step, samples = s.at(None)
     assert step == 1
     got = samples[0]
-    assert "\x1b" not in got.completion and "\x9b" not in got.completion and "\x07" not in got.completion
+    assert "\x1b" not in got.completion
+    assert "\x9b" not in got.completion
+    assert "\x07" not in got.completion
     assert "pwned" not in got.completion
     assert got.completion == "ok red  [bold red]x[/bold red] 2Jend"  # markup kept as literal text
     assert got.prompt == "clear [link=x]y[/link]"
@@ -174,11 +185,14 @@ def test_missing_pyarrow_names_the_install_command(tmp_path: Path) -> None:
 def test_verl_rollout_dumps(tmp_path: Path) -> None:
     dump = tmp_path / "rollouts"
     dump.mkdir()
-    lines = [{"input": "q", "output": f"answer {i}", "score": float(i), "step": 3, "acc": 1.0} for i in range(4)]
+    lines = [
+        {"input": "q", "output": f"answer {i}", "score": float(i), "step": 3, "acc": 1.0} for i in range(4)
+    ]
     (dump / "3.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
     (dump / "4.jsonl").write_text(json.dumps(lines[0]) + "\n" + '{"input": "q", "outp')  # still writing
     folders = find_sample_folders(str(tmp_path))
-    assert len(folders) == 1 and isinstance(folders[0], RolloutFolder)
+    assert len(folders) == 1
+    assert isinstance(folders[0], RolloutFolder)
     res = folders[0].read(3)
     assert [s.completion for s in res.samples] == [f"answer {i}" for i in range(4)]
     assert [s.reward for s in res.samples] == [0.0, 1.0, 2.0, 3.0]
@@ -215,7 +229,8 @@ def test_samples_witness_where_the_logs_lack_length(tmp_path: Path) -> None:
     assert session.view("samples/length/mean") is not None  # read at load, for the rules
     snap = session.snapshot()
     length = next(r for r in snap.instruments if r.id == "length")
-    assert length.status != "unavailable" and length.primary == "samples/length/mean"
+    assert length.status != "unavailable"
+    assert length.primary == "samples/length/mean"
     samples = next(r for r in snap.instruments if r.id == "samples")
     assert samples.status != "unavailable"
     assert "zero-std groups 100%" in samples.summary

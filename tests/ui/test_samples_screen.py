@@ -37,9 +37,11 @@ async def test_samples_screen_shows_the_newest_step_and_walks_steps() -> None:
         screen = app.screen
         assert isinstance(screen, SamplesScreen)
         text = screen_text(app)
-        assert "step 150" in text and "16 completions" in text
+        assert "step 150" in text
+        assert "16 completions" in text
         assert SALAD in text
-        assert "Samples" in text and "Filter" in text  # the footer names the keys
+        assert "Samples" in text
+        assert "Filter" in text
         await pilot.press("left")
         await settle(pilot)
         assert screen.step == 149
@@ -57,7 +59,8 @@ async def test_samples_screen_shows_the_newest_step_and_walks_steps() -> None:
         await pilot.press("o")
         await settle(pilot)
         lengths = [len(s.completion) for s in screen.rows]
-        assert screen.order == "length" and lengths == sorted(lengths, reverse=True)
+        assert screen.order == "length"
+        assert lengths == sorted(lengths, reverse=True)
 
 
 async def test_filter_and_group_view() -> None:
@@ -101,8 +104,10 @@ async def test_evidence_view_under_the_truncation_alert() -> None:
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, SamplesScreen)
-        assert screen.alert is not None and screen.alert.id == "truncation"
-        assert screen.step is not None and screen.step <= (alert.raised_step or alert.last_step)
+        assert screen.alert is not None
+        assert screen.alert.id == "truncation"
+        assert screen.step is not None
+        assert screen.step <= (alert.raised_step or alert.last_step)
         text = screen_text(app)
         assert f"evidence for truncation (raised at step {alert.raised_step})" in text
         assert "★" in text

@@ -137,7 +137,7 @@ class SamplesScreen(Screen[None]):
             self.step, self.samples = step, samples
             self.evidence = pick_evidence(self.alert.id, samples) if self.alert is not None else []
 
-    def visible(self) -> list[Sample]:
+    def visible_samples(self) -> list[Sample]:
         items = [s for s in self.samples if not self.filter_text or matches(s, self.filter_text)]
         items = sort_samples(items, self.order)
         if self.evidence:
@@ -156,7 +156,7 @@ class SamplesScreen(Screen[None]):
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear(columns=True)
-        items = self.visible()
+        items = self.visible_samples()
         self.rows = items
         if self.grouped:
             self._draw_groups(table, items)
@@ -206,7 +206,9 @@ class SamplesScreen(Screen[None]):
         else:
             steps = src.sample_steps()
             pos = steps.index(self.step) + 1 if self.step in steps else 0
-            t.append(f"  step {self.step}  ({pos} of {len(steps)} sample steps)  {len(self.samples)} completions")
+            t.append(
+                f"  step {self.step}  ({pos} of {len(steps)} sample steps)  {len(self.samples)} completions"
+            )
             t.append(f"  order: {self.order}", style="dim")
             if self.grouped:
                 t.append("  groups", style="dim")
@@ -231,15 +233,15 @@ class SamplesScreen(Screen[None]):
         parts = [f"{name} {_num(x)}" for name, x in sample.rewards]
         t.append(f"\nreward {_num(sample.reward)}  advantage {_num(sample.advantage)}", style="dim")
         if parts:
-            t.append("  (" + ", ".join(sanitize(p, single_line=True, max_len=60) for p in parts) + ")", style="dim")
+            t.append(
+                "  (" + ", ".join(sanitize(p, single_line=True, max_len=60) for p in parts) + ")", style="dim"
+            )
         box.update(t)
 
     # -- keys ----------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """While the filter box has focus, the arrows and home/end edit it instead of the step."""
-        if action in ("step", "edge") and isinstance(self.focused, Input):
-            return False
-        return True
+        return not (action in ("step", "edge") and isinstance(self.focused, Input))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if not self.grouped and 0 <= event.cursor_row < len(self.rows):
@@ -310,10 +312,14 @@ class SamplesScreen(Screen[None]):
                 for s in self.rows:
                     fh.write(json.dumps(export_row(s), ensure_ascii=False, allow_nan=False) + "\n")
         except (OSError, ValueError) as exc:
-            self.app.notify(f"export failed: {sanitize(str(exc), max_len=200)}", severity="error", markup=False)
+            self.app.notify(
+                f"export failed: {sanitize(str(exc), max_len=200)}", severity="error", markup=False
+            )
             return
         app.last_export = path
-        self.app.notify(sanitize(str(path), max_len=200), title=f"{len(self.rows)} samples saved", markup=False)
+        self.app.notify(
+            sanitize(str(path), max_len=200), title=f"{len(self.rows)} samples saved", markup=False
+        )
 
 
 def export_row(s: Sample) -> dict[str, object]:
