@@ -40,7 +40,7 @@ from rltui.model.config import Config
 from rltui.model.patterns.catalogue import CATALOGUE, INSTRUMENT_OF_ROLE
 from rltui.model.patterns.context import Ctx, family_of, guard_steps, resolve_roles
 from rltui.model.patterns.spec import CLEAN, LEVEL_NAME, NAME_LEVEL, NO_GAUGE, Evidence, Finding, RuleSpec
-from rltui.model.snapshot import Alert, RunInfo
+from rltui.model.snapshot import Alert, RunInfo, Severity
 from rltui.model.store import MetricStore
 
 SUSTAIN_NEED, SUSTAIN_OF = 3, 4
@@ -69,6 +69,8 @@ class _Unit:
     last_step: int | None = None
     levels: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=SUSTAIN_OF))
     clean: int = 0
+    #: Points evaluated so far (for ``from_first``: every point of a short run).
+    seen: int = 0
     episodes: list[_Episode] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
 
@@ -209,6 +211,7 @@ class PatternEngine:
     def _update(self, u: _Unit, step: int, finding: Finding | None) -> None:
         level = finding.level if finding is not None else CLEAN
         u.levels.append((step, level))
+        u.seen += 1
         fired = CLEAN
         onset = step
         for lv in sorted(LEVEL_NAME, reverse=True):
@@ -219,6 +222,9 @@ class PatternEngine:
                 continue
             flagged = [s for s, x in u.levels if x >= lv]
             if len(flagged) >= SUSTAIN_NEED:
+                fired, onset = lv, flagged[0]
+                break
+            if LEVEL_NAME[lv] in u.spec.from_first and u.seen < SUSTAIN_NEED and len(flagged) == u.seen:
                 fired, onset = lv, flagged[0]
                 break
         ep = u.open
@@ -238,6 +244,21 @@ class PatternEngine:
             u.episodes.append(_Episode(fired, onset, step, finding, raised_step=step))
 
     # -- results ----------------------------------------------------------------------------
+    def current_levels(self) -> dict[str, Severity]:
+        """Per gauge, the worst level a *level* rule gives its subject's newest point (sustained or not)."""
+        out: dict[str, Severity] = {}
+        for u in self._units.values():
+            if not u.spec.gauge or not u.levels:
+                continue
+            level = u.levels[-1][1]
+            instrument = u.spec.instrument
+            if level <= CLEAN or instrument == NO_GAUGE:
+                continue
+            name = LEVEL_NAME[level]
+            if instrument not in out or NAME_LEVEL[out[instrument]] < level:
+                out[instrument] = name
+        return out
+
     def alerts(self) -> tuple[Alert, ...]:
         out = [self._alert(u, ep) for u in self._units.values() for ep in u.episodes]
         out.sort(key=lambda a: (a.first_step, -NAME_LEVEL[a.severity], a.id, a.metric or ""))
