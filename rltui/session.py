@@ -52,7 +52,7 @@ from typing import Any
 
 from rltui.model.config import Config
 from rltui.model.engine import RunModel
-from rltui.model.snapshot import Alert, RunInfo, RunSnapshot, SourceInfo
+from rltui.model.snapshot import Alert, Framework, RunInfo, RunSnapshot, SourceInfo
 from rltui.model.store import MetricStore, SeriesView
 from rltui.records import Problem, ReadResult, Sample, SourceKind
 from rltui.sample_feed import RunSamples
@@ -174,6 +174,7 @@ class RunSession:
         self._config: dict[str, object] = {}
         self._max_steps: int | None = None
         self._max_steps_from_state = False
+        self._framework_hint: Framework | None = None
         self._logging_steps: int | None = None
         self._detect_key: tuple[object, ...] | None = None
         self._detection = Detection()
@@ -494,6 +495,9 @@ class RunSession:
                 parsed = parse_config(text)
                 if parsed is not None:
                     self._config = parsed
+        hint = res.texts.get("rltui/framework")
+        if hint in ("unsloth",):
+            self._framework_hint = hint
         if res.max_steps is not None and res.max_steps > 0:
             # trainer_state.json knows the run's length best; a log's counter fills the gap.
             if f.kind == "trainer_state" or self._max_steps is None or not self._max_steps_from_state:
@@ -564,11 +568,14 @@ class RunSession:
             tuple(names),
             self._max_steps,
             self._logging_steps,
+            self._framework_hint,
+            len(self._followed),
         )
         if key == self._detect_key:
             return
         self._detect_key = key
-        self._detection = detect(card, self._config or None, names)
+        files = [f.path for f in self._followed if f.points > 0]
+        self._detection = detect(card, self._config or None, names, files=files, hint=self._framework_hint)
         max_steps = self._max_steps or _positive_int(self._config.get("max_steps"))
         logging_steps = self._logging_steps or _logging_steps_from_config(self._config, max_steps)
         info = RunInfo(

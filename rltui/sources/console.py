@@ -363,6 +363,8 @@ class ConsoleStepper:
         return self.last_step
 
 
+#: ``ReadResult.texts`` key of a framework a console announced.
+FRAMEWORK_TEXT = "rltui/framework"
 #: A dict hard-wrapped by the terminal is joined with at most this many following lines.
 MAX_WRAPPED_LINES = 40
 _TABLE_SPLIT = re.compile(r"\t|\s*\|\s*| {2,}")
@@ -450,6 +452,8 @@ class ConsoleParser:
         self.max_steps: int | None = None
         self._wrapped: tuple[int | None, str, int] | None = None  # (offset, text so far, lines)
         self._table: _Table | None = None
+        #: A framework that announced itself on the console ("🦥 Unsloth: Will patch ...").
+        self.framework_hint: str | None = None
 
     @property
     def steps_guessed(self) -> bool:
@@ -474,6 +478,8 @@ class ConsoleParser:
     def feed(self, offset: int | None, line: str, wall_time: float, builder: ChunkBuilder) -> list[Problem]:
         """Parse one line into ``builder``; return the problems it raised (already recorded)."""
         out: list[Problem] = []
+        if self.framework_hint is None and "Unsloth" in line:
+            self.framework_hint = "unsloth"
         if self._table is not None:
             row = self._table.row(strip_escapes(line))
             if row is True:
@@ -584,6 +590,8 @@ class ConsoleLogReader:
             result.problems += self._parser.feed(offset, decode(raw), wall, builder)
         result.chunks = builder.build()
         result.max_steps = self._parser.max_steps
+        if self._parser.framework_hint:
+            result.texts[FRAMEWORK_TEXT] = self._parser.framework_hint
         return result
 
     def close(self) -> None:

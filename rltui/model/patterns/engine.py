@@ -266,15 +266,18 @@ class PatternEngine:
 
     def _alert(self, u: _Unit, ep: _Episode) -> Alert:
         spec = u.spec
-        ev = _clean_evidence(ep.finding.evidence)
-        fill = _Fill({k: _fmt(v) for k, v in ev.items()})
+        raw = _clean_evidence(ep.finding.evidence)
+        fill = _Fill({k: _fmt(v) for k, v in raw.items()})
         fill.setdefault("key", u.key)
         fill.setdefault("step", str(ep.last_step))
         fill.setdefault("first_step", str(ep.first_step))
         action = (ep.finding.action or spec.action).format_map(fill)
+        advice = raw.get("advice")
+        if isinstance(advice, str) and advice and advice not in action:
+            action = f"{action} {advice}"
         cause = (ep.finding.cause or spec.cause).format_map(fill)
-        shown = ", ".join(f"{k} {fill[k]}" for k in list(ev)[:3])
-        message = f"{spec.title} on {u.key}" + (f": {shown}" if shown else "")
+        ev: Evidence = {k: v for k, v in raw.items() if k not in _PROSE_KEYS}
+        message = _message(spec.title, u.key, raw, ev)
         instrument: str | None = spec.instrument
         if spec.primary in ("*", "~roles"):
             instrument = _instrument_of_key(u.key) or instrument
@@ -293,7 +296,35 @@ class PatternEngine:
             metric=u.key,
             instrument=instrument,
             raised_step=ep.raised_step,
+            kind=spec.kind,
+            title=spec.title,
         )
+
+
+#: Evidence entries that are words, not numbers: said in the message or the action, not listed.
+_PROSE_KEYS = frozenset({"what", "advice", "condition"})
+#: How evidence names read in a sentence.
+_LABELS = {"rz": "robust z", "g": "grad-norm", "frac": "share", "pct": "percent", "n": "points"}
+
+
+def _message(title: str, key: str, raw: Evidence, numbers: Evidence) -> str:
+    """One sentence: what fired on which metric, the condition that fired, the numbers behind it.
+
+    A number that is not finite (a z-score with no spread) is left out rather than shown as NaN,
+    except for the metric itself, where a NaN is the finding.
+    """
+    words = [str(raw[k]) for k in ("condition", "what") if isinstance(raw.get(k), str) and raw[k]]
+    shown: list[str] = []
+    for k, v in numbers.items():
+        if isinstance(v, str) and v in ("NaN", "Infinity", "-Infinity") and k not in (key, "value", "loss"):
+            continue
+        shown.append(f"{_LABELS.get(k, k)} {_fmt(v)}")
+    head = f"{title} on {key}"
+    if words:
+        head += ": " + "; ".join(w.rstrip(".") for w in words)
+    if shown:
+        head += (" (" + ", ".join(shown[:4]) + ")") if words else ": " + ", ".join(shown[:4])
+    return head
 
 
 def _catch_up_points(values: np.ndarray, done: int, end: int) -> np.ndarray:
