@@ -126,6 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--at-step", type=int, metavar="N", help="evaluate as if the run had only reached step N"
     )
     check.add_argument("--config", metavar="FILE", help="rltui.toml to use instead of the usual lookup")
+    check.add_argument(
+        "--samples",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=(
+            "read the completion samples (TRL completions/*.parquet, verl rollout dumps): their count "
+            "and up to three evidence samples per alert; on by default with --json, off otherwise "
+            "(they are read anyway when the logs lack what they witness)"
+        ),
+    )
 
     demo = sub.add_parser("demo", help="replay a bundled real run that fails", description="Demo.")
     demo.add_argument(

@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-SourceKind = Literal["tfevents", "trainer_state", "console", "jsonl", "tmux"]
+SourceKind = Literal["tfevents", "trainer_state", "console", "jsonl", "tmux", "completions"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -113,3 +113,24 @@ class ReadResult:
     @property
     def points(self) -> int:
         return sum(len(c) for c in self.chunks.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One sampled completion as a run logged it (TRL ``completions/*.parquet``, verl rollout dumps,
+    the Rich tables TRL prints).
+
+    Text is already stripped of escape sequences and control bytes by the reader (newlines and
+    tabs kept) and is otherwise whole: the screen cuts it, exports keep it. ``rewards`` holds one
+    entry per reward function; ``reward`` is the total (their sum when the source gives no total).
+    ``truncated`` is what the source says about the completion hitting the length cap; None when
+    it says nothing (TRL decodes without special tokens, so EOS is not visible in its text).
+    """
+
+    step: int
+    prompt: str
+    completion: str
+    reward: float | None = None
+    advantage: float | None = None
+    rewards: tuple[tuple[str, float], ...] = ()
+    truncated: bool | None = None

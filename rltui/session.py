@@ -54,9 +54,10 @@ import numpy as np
 
 from rltui.model.config import Config
 from rltui.model.engine import RunModel
-from rltui.model.snapshot import Framework, RunInfo, RunSnapshot, SourceInfo
+from rltui.model.snapshot import Alert, Framework, RunInfo, RunSnapshot, SourceInfo
 from rltui.model.store import MetricStore, SeriesView
-from rltui.records import Problem, ReadResult, SourceKind
+from rltui.records import Problem, ReadResult, Sample, SourceKind
+from rltui.sample_feed import RunSamples
 from rltui.settings import load_config, read_config
 from rltui.sources.base import SourceReader
 from rltui.sources.detect import Detection, detect, parse_config, read_model_card
@@ -190,6 +191,8 @@ class RunSession:
         self._tmux = tmux
         self._tmux_socket = tmux_socket
         self._info = RunInfo(name=run.name, path=run.root)
+        #: Completion samples, listed and read only when asked for (rltui.sample_feed).
+        self._samples: RunSamples | None = None
         #: Ingest (load/poll/rescan) and snapshot run in worker threads while the UI reads
         #: series: every entry point that touches the store or the readers holds this lock.
         self._lock = threading.RLock()
@@ -225,7 +228,7 @@ class RunSession:
             SourceInfo(f.kind, f.path, f.points, tuple(f.problems))
             for f in self._ordered()
             if not (skip_console and f.kind in ("console", "tmux") and f.points == 0 and not f.problems)
-        )
+        ) + tuple(self._samples.sources() if self._samples is not None else ())
 
     def watch_paths(self) -> list[str]:
         """Folders to watch: the run folder (recursively), or the folder of a single file."""
@@ -236,9 +239,56 @@ class RunSession:
         return [self.run.root]
 
     def load(self, progress: Progress | None = None) -> int:
-        """The first read, reporting ``progress(bytes_done, bytes_total)`` after each file."""
+        """The first read, reporting ``progress(bytes_done, bytes_total)`` after each file.
+
+        The completion samples are read too when the rules need them as a witness (a sampling run
+        whose scalar logs lack length, truncation or zero-std groups); otherwise not.
+        """
         with self._lock:
-            return self._poll(progress)
+            new = self._poll(progress)
+            if self.samples.needed_as_witness(self._store, self._info):
+                new += self._read_samples()
+            return new
+
+    # -- completion samples (rltui.sample_feed) ------------------------------------------------
+    @property
+    def samples(self) -> RunSamples:
+        if self._samples is None:
+            consoles = [f.path for f in self._followed if f.kind == "console"]
+            self._samples = RunSamples(self.run.root, consoles, single_file=self.run.single_file)
+        return self._samples
+
+    def read_samples(self) -> int:
+        """Read every sample step (newest first), follow new ones from now on; points stored."""
+        with self._lock:
+            return self._read_samples()
+
+    def _read_samples(self) -> int:
+        self.samples.read_all()
+        n = self.samples.feed(self._store)
+        self._update_info()
+        return n
+
+    def sample_step(self, step: int | None = None) -> tuple[int | None, tuple[Sample, ...]]:
+        """The samples of the newest sample step at or before ``step`` (None: the newest)."""
+        with self._lock:
+            return self.samples.at(step)
+
+    def sample_steps(self) -> list[int]:
+        with self._lock:
+            return self.samples.steps()
+
+    def alert_evidence(self, alert: Alert, k: int = 3) -> tuple[int | None, list[Sample]]:
+        """Up to ``k`` samples that explain ``alert``, from the sample step nearest its raised step."""
+        with self._lock:
+            return self.samples.evidence(alert, k)
+
+    def sample_counts(self, at_step: int | None = None) -> tuple[int, int]:
+        """(sample steps read, completions read), counting steps up to ``at_step``."""
+        with self._lock:
+            book = self.samples.book
+            steps = [s for s in book.steps() if at_step is None or s <= at_step]
+            return len(steps), sum(len(book.get(s)) for s in steps)
 
     def poll(self) -> int:
         """Read what every followed source has appended since the last call; new points."""
@@ -377,6 +427,8 @@ class RunSession:
             done = self._progressed(f, progress, done, total_bytes)
         if progress is not None:
             progress(total_bytes, total_bytes)
+        if self._samples is not None:
+            new += self._samples.poll(self._store)
         if self._console_scale_is_stale() and not self._rebuilding:
             return self._rebuild(progress)
         if self._guessed_beside_true() and not self._rebuilding:
@@ -483,6 +535,8 @@ class RunSession:
         self.close()
         self._store = MetricStore()
         self._model = None
+        if self._samples is not None:
+            self._samples.forget_store()
         for f in self._followed:
             f.points = 0
             f.bytes_read = 0

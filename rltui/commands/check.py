@@ -222,6 +222,7 @@ def _discovery_lines(path: str, discovery: list[Problem]) -> list[str]:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from rltui.commands import check_samples
     from rltui.model.config import ConfigError
     from rltui.session import NoRunError, open_sessions
 
@@ -243,8 +244,11 @@ def run_check(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return usage_error(f"bad configuration: {exc}")
     snaps: list[RunSnapshot] = []
+    with_samples = check_samples.wanted(args)
     for session in sessions:
         session.load()
+        if with_samples:
+            session.read_samples()
         snaps.append(session.snapshot(at_step=args.at_step))
     run_problems = [p for s in snaps for p in s.problems]
     extra: list[dict[str, object]] = []
@@ -260,5 +264,15 @@ def run_check(args: argparse.Namespace) -> int:
     else:
         code = EXIT_FAIL if worst_severity(snaps) >= SEVERITY_RANK[args.fail_on] else EXIT_OK
     if as_json:
-        return _emit(_dump_json(_json_doc(snaps, extra)), code)
-    return _emit(lambda out: write_report(snaps, [str(e["message"]) for e in extra], out), code)
+        doc = _json_doc(snaps, extra)
+        if with_samples:
+            for entry, session, snap in zip(doc["runs"], sessions, snaps, strict=True):  # type: ignore[call-overload]
+                check_samples.attach(entry, session, snap)
+        return _emit(_dump_json(doc), code)
+
+    def report(out: TextIO) -> None:
+        write_report(snaps, [str(e["message"]) for e in extra], out)
+        for session, snap in zip(sessions, snaps, strict=True) if with_samples else ():
+            check_samples.write_samples(session, snap, out)
+
+    return _emit(report, code)

@@ -60,12 +60,21 @@ ALIASES: dict[str, tuple[Key, ...]] = {
         _k("critic/score/mean"),
         _k("rollout/reward_mean"),
         _k("mean_reward"),
+        _k("samples/reward/mean", note="from the completion samples"),
     ),
     "scores": (_k("objective/scores"), _k("critic/score/mean")),
     "rlhf_reward": (_k("objective/rlhf_reward"),),
     "non_score_reward": (_k("objective/non_score_reward"),),
-    "reward_std": (_k("reward_std"), _k("rollout/reward_std"), _k("group_reward_std")),
-    "frac_reward_zero_std": (_k("frac_reward_zero_std"),),
+    "reward_std": (
+        _k("reward_std"),
+        _k("rollout/reward_std"),
+        _k("group_reward_std"),
+        _k("samples/reward/std", note="from the completion samples"),
+    ),
+    "frac_reward_zero_std": (
+        _k("frac_reward_zero_std"),
+        _k("samples/frac_reward_zero_std", note="from the completion samples"),
+    ),
     "kl": (
         _k("kl", "token", "k3", "GRPO: token-mean k3; RLOO: k1; KTO: batch estimate clamped >= 0"),
         _k("actor/kl_loss", "token", "k3"),
@@ -95,15 +104,17 @@ ALIASES: dict[str, tuple[Key, ...]] = {
         _k("response_length/mean"),
         _k("response_length"),
         _k("rollout/response_length_mean"),
+        _k("samples/length/mean", note="characters, from the completion samples"),
     ),
-    "length_max": (_k("completions/max_length"), _k("response_length/max")),
-    "length_min": (_k("completions/min_length"), _k("response_length/min")),
+    "length_max": (_k("completions/max_length"), _k("response_length/max"), _k("samples/length/max")),
+    "length_min": (_k("completions/min_length"), _k("response_length/min"), _k("samples/length/min")),
     "terminated_length_mean": (_k("completions/mean_terminated_length"),),
     "truncation": (
         _k("completions/clipped_ratio"),
         _k("response_length/clip_ratio"),
         _k("rollout/truncated_rate"),
         _k("truncated"),
+        _k("samples/no_eos_share", note="completions ending without a sentence end or EOS, from the samples"),
     ),
     "eos_fraction": (_k("val/contain_eos_token"),),
     "entropy": (
@@ -128,6 +139,16 @@ ALIASES: dict[str, tuple[Key, ...]] = {
     "attention_entropy_var": (_k("attention/entropy_variance"),),
     "lora_norm": (_k("lora/mean_norm"),),
     "lora_norm_var": (_k("lora/norm_variance"),),
+    # --- completion samples (rltui.model.samples; the alias entries above list them last) -----
+    "sample_count": (_k("samples/count"),),
+    "sample_length": (_k("samples/length/mean"),),
+    "sample_group_spread": (_k("samples/length/group_spread"),),
+    "sample_no_eos": (_k("samples/no_eos_share"),),
+    "sample_empty": (_k("samples/empty_share"),),
+    "sample_repeated": (_k("samples/repeated_ngram_share"),),
+    "sample_distinct_2": (_k("samples/distinct_2"),),
+    "sample_reward": (_k("samples/reward/mean"),),
+    "sample_zero_std": (_k("samples/frac_reward_zero_std"),),
 }
 
 

@@ -38,6 +38,7 @@ from rltui.ui.screens.detail import DetailScreen
 from rltui.ui.screens.help import HelpScreen
 from rltui.ui.screens.metrics import MetricsScreen
 from rltui.ui.screens.replay import ReplayDashboardScreen
+from rltui.ui.screens.samples import SamplesScreen, read_samples_in_background
 
 Mode = Literal["watch", "replay", "compare"]
 
@@ -83,6 +84,7 @@ class RltuiApp(App[int]):
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),
         Binding("s", "screenshot", "Screenshot"),
+        Binding("c", "samples", "Samples"),
     ]
 
     def __init__(self, runs: list[RunSource], options: UiOptions | None = None) -> None:
@@ -277,6 +279,7 @@ class RltuiApp(App[int]):
     async def _watch(self) -> None:
         await asyncio.to_thread(self._read_all, True)
         self.loaded = True
+        self.run_worker(read_samples_in_background(self), group="samples")
         # Alerts the run already has when it is opened are on screen, not news: they are the
         # baseline, and only later transitions (a new alert, an escalation) ring or notify.
         self._reset_tracker_after_compute = True
@@ -427,6 +430,15 @@ class RltuiApp(App[int]):
     def action_alerts(self) -> None:
         if not isinstance(self.screen, AlertsScreen):
             self.push_screen(AlertsScreen())
+
+    def action_samples(self) -> None:
+        """The samples screen; on a focused banner or alert row, the evidence view of that alert."""
+        if isinstance(self.screen, SamplesScreen):
+            return
+        focused = self.focused
+        alert = getattr(focused, "alert", None)
+        run_index = getattr(focused, "run_index", 0)
+        self.push_screen(SamplesScreen(run_index, alert if isinstance(alert, Alert) else None))
 
     def action_metrics(self) -> None:
         if not isinstance(self.screen, MetricsScreen):
