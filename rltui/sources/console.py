@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from rltui.records import ChunkBuilder, Problem, ReadResult, SourceKind
 from rltui.sources._lines import LineFollower
+from rltui.sources.fs import FileSystem
 from rltui.text import decode, sanitize, strip_escapes
 
 MAX_DICT_CHARS = 64 * 1024
@@ -329,9 +330,9 @@ class ConsoleLogReader:
 
     kind: SourceKind = "console"
 
-    def __init__(self, path: str, logging_steps: int = 1) -> None:
+    def __init__(self, path: str, logging_steps: int = 1, *, fs: FileSystem | None = None) -> None:
         self.path = path
-        self._follower = LineFollower(path, split_cr=True)
+        self._follower = LineFollower(path, split_cr=True, fs=fs)
         self._parser = ConsoleParser(path, logging_steps)
 
     @property

@@ -22,6 +22,7 @@ from typing import Any
 
 from rltui.records import ChunkBuilder, Problem, ReadResult, SourceKind
 from rltui.sources._lines import LineFollower
+from rltui.sources.fs import FileSystem
 from rltui.sources.console import clean_key, to_float
 from rltui.text import decode
 
@@ -134,9 +135,9 @@ class JsonlReader:
 
     kind: SourceKind = "jsonl"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, fs: FileSystem | None = None) -> None:
         self.path = path
-        self._follower = LineFollower(path, split_cr=False)
+        self._follower = LineFollower(path, split_cr=False, fs=fs)
         self.points = 0
         self.problems: list[Problem] = []
         self._last_step = 0
