@@ -81,6 +81,15 @@ MAX_PROBLEMS_PER_SOURCE = 200
 
 LOOKED_FOR = "events.out.tfevents.*, trainer_state.json, *.log, *.jsonl"
 
+_PENDING = "step went back from {high} to {step} at the end of what is written"
+#: How a step that went backwards was read (``MetricStore`` order notes), as told to the user.
+_ORDER_MESSAGES = {
+    "resume": "step went back from {high} to {step} and went on from there: read as a resumed run, "
+    "the earlier points after step {step} replaced",
+    "stray": "out-of-order point at step {step} after step {high}: kept, not read as a resume",
+    "pending": _PENDING + " so far: kept; a resume if the next points go on from it",
+}
+
 
 class NoRunError(Exception):
     """Nothing readable under the given paths; the message is meant for the user as is."""
@@ -406,6 +415,7 @@ class RunSession:
         n = self._store.add(f.source_id, res.chunks, restarted=res.restarted, restates=restates)
         f.points = (n if res.restarted else f.points + n) if (n or res.restarted) else f.points
         f.report(res.problems)
+        self._report_order(f)
         for tag in CONFIG_TEXT_TAGS:
             text = res.texts.get(tag)
             if text:
@@ -417,6 +427,25 @@ class RunSession:
         if res.logging_steps is not None and res.logging_steps > 0:
             self._logging_steps = res.logging_steps
         return n
+
+    def _report_order(self, f: _Followed) -> None:
+        """Tell the user how every step that went backwards was read (a resume or a stray)."""
+        notes = self._store.take_order_notes()
+        if not notes:
+            return
+        grouped: dict[tuple[str, int, int, int | None], int] = {}
+        for note in notes:
+            key = (note.kind, note.step, note.high, note.offset)
+            grouped[key] = grouped.get(key, 0) + 1
+        for (kind, step, high, offset), count in grouped.items():
+            if kind != "pending":  # decided: the "not decided yet" problem has done its job
+                prefix = _PENDING.format(high=high, step=step)
+                for g in self._followed:
+                    g.problems = [p for p in g.problems if not p.message.startswith(prefix)]
+                    g.seen = {k for k in g.seen if not k[1].startswith(prefix)}
+            what = f" ({count} metrics)" if count > 1 else ""
+            message = _ORDER_MESSAGES[kind].format(high=high, step=step) + what
+            f.report([Problem(f.path, offset, message)])
 
     def _console_scale_is_stale(self) -> bool:
         """True when a console source stored points with a step scale that is now known wrong."""

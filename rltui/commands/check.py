@@ -35,6 +35,11 @@ def snapshot_to_json(snap: RunSnapshot) -> dict[str, object]:
         "trainer": info.trainer,
         "last_step": snap.step,
         "max_steps": info.max_steps,
+        "config": {
+            "files": list(snap.rule_config.files),
+            "changed": list(snap.rule_config.changed),
+            "ignored": list(snap.rule_config.ignored),
+        },
         "sources": [
             {
                 "kind": s.kind,
@@ -114,6 +119,13 @@ def write_report(snaps: list[RunSnapshot], problems: list[str], out: TextIO) -> 
         steps = f"step {snap.step}" + (f"/{info.max_steps}" if info.max_steps else "")
         out.write(f"{sanitize(info.name, single_line=True)}  ({info.framework} {info.trainer}, {steps})\n")
         out.write(f"  path: {sanitize(info.path, single_line=True)}\n")
+        rc = snap.rule_config
+        if rc.files:
+            out.write(f"  config: {sanitize(', '.join(rc.files), single_line=True)}\n")
+        for change in rc.changed:
+            out.write(f"    changed: {sanitize(change, single_line=True)}\n")
+        for change in rc.ignored:
+            out.write(f"    not applied: {sanitize(change, single_line=True)}\n")
         for src in snap.sources:
             out.write(f"  source {src.kind}: {sanitize(src.path, single_line=True)} ({src.points} points)\n")
             for p in src.problems:

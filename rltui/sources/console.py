@@ -41,6 +41,7 @@ MAX_DICT_CHARS = 64 * 1024
 MAX_KEY_CHARS = 256
 MAX_PREFIX_CHARS = 4096  # a tqdm bar or a logger prefix before a dict is far shorter
 MAX_PROBLEMS = 1000
+STEP_LIMIT = 1 << 63  # steps are stored as int64
 
 SUMMARY_KEYS = frozenset(
     {"train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss", "total_flos"}
@@ -310,6 +311,9 @@ class ConsoleParser:
             return out
         if parsed is None:
             return out
+        if parsed.step is not None and not 0 <= parsed.step < STEP_LIMIT:
+            self.report(Problem(self.path, offset, f"step {str(parsed.step)[:24]} out of range, line skipped"), out)
+            return out
         step = self.stepper.step_of(parsed)
         for key, value in parsed.metrics.items():
             builder.add(key, step, wall_time, value)
@@ -361,6 +365,7 @@ class ConsoleLogReader:
         wall = math.nan if batch.backlog else time.time()
         builder = ChunkBuilder()
         for offset, raw in batch.lines:
+            builder.offset = offset
             result.problems += self._parser.feed(offset, decode(raw), wall, builder)
         result.chunks = builder.build()
         return result

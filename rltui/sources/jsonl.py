@@ -21,6 +21,7 @@ import math
 from typing import Any
 
 from rltui.records import ChunkBuilder, Problem, ReadResult, SourceKind
+from rltui.sources._json import loads
 from rltui.sources._lines import LineFollower
 from rltui.sources.fs import FileSystem
 from rltui.sources.console import clean_key, to_float
@@ -157,6 +158,7 @@ class JsonlReader:
             self._add_problem(result, p)
         builder = ChunkBuilder()
         for offset, raw in batch.lines:
+            builder.offset = offset
             self._parse(offset, raw, result, builder)
         result.chunks = builder.build()
         return result
@@ -166,7 +168,7 @@ class JsonlReader:
         if not text:
             return
         try:
-            obj = json.loads(text)
+            obj = loads(text)  # long integers as floats: a valid line is never "not JSON"
         except (ValueError, RecursionError) as exc:
             self._add_problem(result, Problem(self.path, offset, f"not JSON: {str(exc)[:120]}"))
             return

@@ -69,6 +69,7 @@ class TfEventsReader:
                     np.concatenate([p.steps for p in parts]),
                     np.concatenate([p.wall_times for p in parts]),
                     np.concatenate([p.values for p in parts]),
+                    np.concatenate([p.offsets for p in parts if p.offsets is not None]),
                 )
         result.problems.sort(key=lambda p: p.offset if p.offset is not None else -1)
         result.max_steps, result.logging_steps = _event_decode.run_settings(result.texts)
@@ -150,10 +151,11 @@ class TfEventsReader:
         for rel, msg in decoded.problems:
             result.problems.append(Problem(self.path, base + rel, msg))
         result.texts.update(decoded.texts)
-        for tag, (_ordinal, steps, walls, values) in decoded.points.items():
+        for tag, (ordinal, steps, walls, values) in decoded.points.items():
             # Two raw tags can share one canonical name, e.g. "train/x" and "x": both are kept.
             key = sanitize(canonical_tb_tag(tag), single_line=True)
-            pieces.setdefault(key, []).append(PointChunk(steps, walls, values))
+            offsets = base + framing.record_starts[ordinal]  # where each point's record begins
+            pieces.setdefault(key, []).append(PointChunk(steps, walls, values, offsets))
 
 
 def _partial_need(buf: bytes, consumed: int, resyncing: bool) -> int:

@@ -178,6 +178,9 @@ class DashboardScreen(Screen[None]):
             note = info_note(snap)
             if note:
                 t.append(f"  {note}", style=STATUS_STYLE["info"])
+            rules = snap.rule_config.summary()
+            if rules:
+                t.append(f"  {rules}", style="bold yellow")
         return t
 
     def _sorted_alerts(self, snaps: list[RunSnapshot | None]) -> list[tuple[int, Alert]]:
