@@ -170,6 +170,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `rltui explain | head`: the reader went away; say nothing more, like other CLI tools.
         _silence_stdout()
         return 0
+    except Exception as exc:
+        # Exit 1 means "an alert at or above --fail-on": a crash must never read as one in CI.
+        return _unexpected(exc)
+
+
+def _unexpected(exc: BaseException) -> int:
+    """One sanitised line on stderr for an error nothing else handled; exit code 2."""
+    from rltui.text import sanitize
+
+    if isinstance(exc, OSError) and exc.filename is not None:
+        text = f"{exc.filename}: {exc.strerror or exc}"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    try:
+        print(f"rltui: error: {sanitize(text, single_line=True, max_len=500)}", file=sys.stderr)
+    except Exception:  # stderr itself is gone: the exit code still says it
+        pass
+    return 2
 
 
 def _silence_stdout() -> None:

@@ -33,6 +33,9 @@ class Problem:
     path: str
     offset: int | None
     message: str
+    #: A state of the file (vanished, unreadable, torn mid-write) rather than bad bytes in it:
+    #: dropped from the run's problems once the file reads fine again.
+    transient: bool = field(default=False, compare=False)
 
     def to_json(self) -> dict[str, object]:
         return {"path": self.path, "offset": self.offset, "message": self.message}

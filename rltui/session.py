@@ -404,10 +404,15 @@ class RunSession:
         if reader is None:
             return None
         try:
-            return reader.read()
+            res = reader.read()
         except Exception as exc:  # a reader bug must not stop the other sources
             f.report([Problem(f.path, None, f"reader failed: {type(exc).__name__}: {exc}")])
             return None
+        if getattr(reader, "healthy", False) and any(p.transient for p in f.problems):
+            # Recovered (a torn file now parses, a vanished one is back): its state is news no more.
+            f.problems = [p for p in f.problems if not p.transient]
+            f.seen = {(p.offset, p.message) for p in f.problems}
+        return res
 
     def _ingest(self, f: _Followed, res: ReadResult) -> int:
         # trainer_state.json is rewritten whole: it re-states its history, it does not restart.

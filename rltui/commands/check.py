@@ -231,6 +231,7 @@ def run_check(args: argparse.Namespace) -> int:
     as_json = bool(args.json)
 
     def usage_error(message: str) -> int:
+        message = sanitize(message, single_line=True)  # it can name run files and folders
         print(f"rltui check: {message}", file=sys.stderr)
         if as_json:
             return _emit(_dump_json(_json_doc([], [{"message": message}])), EXIT_USAGE)

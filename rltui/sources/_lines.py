@@ -97,7 +97,12 @@ class LineFollower:
         if self._state == message:
             return []
         self._state = message
-        return [Problem(self.path, None, message)]
+        return [Problem(self.path, None, message, transient=True)]
+
+    @property
+    def healthy(self) -> bool:
+        """The last read opened and read the file (its file-level problems are over)."""
+        return self._state == "ok"
 
     def read(self) -> LineBatch:
         batch = LineBatch()

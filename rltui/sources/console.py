@@ -370,5 +370,9 @@ class ConsoleLogReader:
         result.chunks = builder.build()
         return result
 
+    @property
+    def healthy(self) -> bool:
+        return self._follower.healthy
+
     def close(self) -> None:
         """Nothing to release: the file is opened only for the duration of each read."""

@@ -187,5 +187,9 @@ class JsonlReader:
             builder.add(key, step, wall, value)
         self.points += len(metrics)
 
+    @property
+    def healthy(self) -> bool:
+        return self._follower.healthy
+
     def close(self) -> None:
         """Nothing to release: the file is opened only for the duration of each read."""

@@ -77,6 +77,11 @@ class TfEventsReader:
         self.problems.extend(result.problems)
         return result
 
+    @property
+    def healthy(self) -> bool:
+        """The last read opened and read the file."""
+        return self._access_error is None
+
     def close(self) -> None:
         """Nothing is held open between calls; kept for the ``SourceReader`` contract."""
 
@@ -128,7 +133,7 @@ class TfEventsReader:
         else:
             state = f"cannot read: {sanitize(describe(e), single_line=True)}"
         if state != self._access_error:
-            result.problems.append(Problem(self.path, None, state))
+            result.problems.append(Problem(self.path, None, state, transient=True))
             self._access_error = state
 
     def _restart(self) -> None:

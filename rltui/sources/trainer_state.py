@@ -95,7 +95,7 @@ class TrainerStateReader:
     def _file_problem(self, result: ReadResult, message: str) -> None:
         if self._state != message:  # one problem per transition
             self._state = message
-            p = Problem(self.path, None, message)
+            p = Problem(self.path, None, message, transient=True)
             self.problems.append(p)
             result.problems.append(p)
 
@@ -164,7 +164,7 @@ class TrainerStateReader:
         self._failed_sig = sig
 
     def _add_json_problem(self, result: ReadResult, message: str) -> None:
-        p = Problem(self.path, None, message)
+        p = Problem(self.path, None, message, transient=True)
         self._json_problems.append(p)
         if len(self.problems) < _MAX_PROBLEMS:
             self.problems.append(p)
@@ -207,6 +207,11 @@ class TrainerStateReader:
                     points += 1
         self.points = points
         result.chunks = builder.build()
+
+    @property
+    def healthy(self) -> bool:
+        """The file was read and parses (a torn write or a vanished file is over)."""
+        return self._state == "ok" and not self._json_problems
 
     def close(self) -> None:
         """Nothing to release: the file is opened only for the duration of each read."""

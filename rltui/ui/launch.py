@@ -30,7 +30,7 @@ def demo_path() -> Path | None:
 
 
 def _fail(message: str) -> int:
-    print(f"rltui: {message}", file=sys.stderr)
+    print(f"rltui: {safe(message, 1000)}", file=sys.stderr)  # messages name run files: sanitise
     return 2
 
 
