@@ -159,6 +159,11 @@ class RltuiApp(App[int]):
         self._stop.set()
         self.end_children()
 
+    async def action_quit(self) -> None:
+        self._stop.set()
+        self.end_children()
+        await super().action_quit()
+
     def end_children(self) -> None:
         """End every ``--on-alert`` command still running (its whole process group): a
         ``sleep 600`` there must not outlive the dashboard."""

@@ -122,5 +122,8 @@ def launch(args: argparse.Namespace) -> int:
         watch_roots=tuple(paths) if reopen is not None else (),
     )
     app = RltuiApp(runs, options)
-    result = app.run()
+    try:
+        result = app.run()
+    finally:
+        app.end_children()  # however the app ended, no --on-alert command outlives it
     return int(result or 0)
