@@ -7,6 +7,7 @@ imports Textual, and ``rltui --help`` is instant.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 
@@ -183,10 +184,8 @@ def _unexpected(exc: BaseException) -> int:
         text = f"{exc.filename}: {exc.strerror or exc}"
     else:
         text = f"{type(exc).__name__}: {exc}"
-    try:
+    with contextlib.suppress(Exception):  # stderr itself is gone: the exit code still says it
         print(f"rltui: error: {sanitize(text, single_line=True, max_len=500)}", file=sys.stderr)
-    except Exception:  # stderr itself is gone: the exit code still says it
-        pass
     return 2
 
 

@@ -52,7 +52,7 @@ from typing import Any
 
 from rltui.model.config import Config
 from rltui.model.engine import RunModel
-from rltui.model.snapshot import RuleConfig, RunInfo, RunSnapshot, SourceInfo
+from rltui.model.snapshot import Framework, RuleConfig, RunInfo, RunSnapshot, SourceInfo
 from rltui.model.store import MetricStore, SeriesView
 from rltui.records import Problem, ReadResult, SourceKind
 from rltui.settings import ResolvedConfig, resolve_config
@@ -123,6 +123,13 @@ class _Followed:
     #: The ``logging_steps`` a console reader was created with (None: a guess of 1).
     logging_steps: int | None = None
     bytes_read: int = 0
+    #: Left out of the store: its steps are counted, not logged, and a source with true steps
+    #: covers the run (see :meth:`RunSession._guessed_beside_true`).
+    excluded: bool = False
+
+    @property
+    def steps_guessed(self) -> bool:
+        return bool(getattr(self.reader, "steps_guessed", False))
 
     @property
     def source_id(self) -> str:
@@ -179,6 +186,8 @@ class RunSession:
         self._missing_readers: set[str] = set()
         self._config: dict[str, object] = {}
         self._max_steps: int | None = None
+        self._max_steps_from_state = False
+        self._framework_hint: Framework | None = None
         self._logging_steps: int | None = None
         self._detect_key: tuple[object, ...] | None = None
         self._detection = Detection()
@@ -274,7 +283,9 @@ class RunSession:
         with self._lock:
             model = self._get_model()
             snap = model.snapshot(at_step=at_step, sources=self.sources(), problems=tuple(self._problems))
-            return replace(snap, rule_config=self.rule_config) if self.rule_config != snap.rule_config else snap
+            if self.rule_config != snap.rule_config:
+                snap = replace(snap, rule_config=self.rule_config)
+            return snap
 
     def view(self, name: str, at_step: int | None = None) -> SeriesView | None:
         """One series as of ``at_step``, read under the ingest lock (safe from the UI thread).
@@ -336,7 +347,12 @@ class RunSession:
         try:
             if f.kind == "console":
                 f.logging_steps = self._logging_steps
-                f.reader = cls(f.path, logging_steps=self._logging_steps or 1, fs=self._fs)
+                f.reader = cls(
+                    f.path,
+                    logging_steps=self._logging_steps or 1,
+                    known_scale=self._logging_steps is not None,
+                    fs=self._fs,
+                )
             elif f.kind == "tmux":
                 f.reader = cls(f.path, socket=self._tmux_socket)
             else:
@@ -350,7 +366,7 @@ class RunSession:
         ordered = self._ordered()
         consoles = ("console", "tmux")
         skip_console = self._events_have_points()
-        order = [f for f in ordered if not (skip_console and f.kind in consoles)]
+        order = [f for f in ordered if not (skip_console and f.kind in consoles) and not f.excluded]
         # Whether consoles are read depends on the event files' points: while that is open, read
         # the event files first but ingest them last, in rank order, so they keep their precedence.
         undecided = not skip_console and any(f.kind == "tfevents" for f in order)
@@ -381,8 +397,37 @@ class RunSession:
             progress(total_bytes, total_bytes)
         if self._console_scale_is_stale() and not self._rebuilding:
             return self._rebuild(progress)
+        if self._guessed_beside_true() and not self._rebuilding:
+            return self._rebuild(progress)
         self._update_info()
         return new
+
+    def _guessed_beside_true(self) -> bool:
+        """Leave out sources whose steps are counted when another source's steps are true.
+
+        A JSONL file without a step field, or a console log counted with an assumed
+        ``logging_steps``, numbers its rows 1, 2, 3...: merged by step with a
+        ``trainer_state.json`` logged every 20 steps, the two interleave into false spikes. The
+        counted source is dropped (and the user told); True when that needs a re-read.
+        """
+        with_points = [f for f in self._followed if f.points > 0 and not f.excluded]
+        guessed = [f for f in with_points if f.steps_guessed]
+        if not guessed or len(guessed) == len(with_points):
+            return False
+        true = next(f for f in with_points if not f.steps_guessed)
+        for f in guessed:
+            f.excluded = True
+            f.report(
+                [
+                    Problem(
+                        f.path,
+                        None,
+                        f"not merged: its rows carry no step (numbered 1, 2, 3...), and {true.path} "
+                        "has the true steps",
+                    )
+                ]
+            )
+        return True
 
     @staticmethod
     def _progressed(f: _Followed, progress: Progress | None, done: int, total: int) -> int:
@@ -427,8 +472,14 @@ class RunSession:
                 parsed = parse_config(text)
                 if parsed is not None:
                     self._config = parsed
+        hint = res.texts.get("rltui/framework")
+        if hint in ("unsloth",):
+            self._framework_hint = hint
         if res.max_steps is not None and res.max_steps > 0:
-            self._max_steps = res.max_steps
+            # trainer_state.json knows the run's length best; a log's counter fills the gap.
+            if f.kind == "trainer_state" or self._max_steps is None or not self._max_steps_from_state:
+                self._max_steps = res.max_steps
+                self._max_steps_from_state = f.kind == "trainer_state"
         if res.logging_steps is not None and res.logging_steps > 0:
             self._logging_steps = res.logging_steps
         return n
@@ -511,11 +562,14 @@ class RunSession:
             tuple(names),
             self._max_steps,
             self._logging_steps,
+            self._framework_hint,
+            len(self._followed),
         )
         if key == self._detect_key:
             return
         self._detect_key = key
-        self._detection = detect(card, self._config or None, names)
+        files = [f.path for f in self._followed if f.points > 0]
+        self._detection = detect(card, self._config or None, names, files=files, hint=self._framework_hint)
         max_steps = self._max_steps or _positive_int(self._config.get("max_steps"))
         logging_steps = self._logging_steps or _logging_steps_from_config(self._config, max_steps)
         info = RunInfo(

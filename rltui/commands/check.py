@@ -19,6 +19,7 @@ from typing import TextIO
 from rltui import __version__
 from rltui.model.engine import json_number
 from rltui.model.snapshot import SEVERITY_RANK, RunSnapshot
+from rltui.model.verdict import status_of, verdict_of
 from rltui.records import Problem
 from rltui.text import sanitize
 
@@ -35,6 +36,8 @@ def snapshot_to_json(snap: RunSnapshot) -> dict[str, object]:
         "trainer": info.trainer,
         "last_step": snap.step,
         "max_steps": info.max_steps,
+        "status": status_of(snap),
+        "verdict": verdict_of(snap),
         "config": {
             "files": list(snap.rule_config.files),
             "changed": list(snap.rule_config.changed),
@@ -79,6 +82,7 @@ def snapshot_to_json(snap: RunSnapshot) -> dict[str, object]:
                 "last_step": a.last_step,
                 **({"raised_step": a.raised_step} if a.raised_step is not None else {}),
                 "active": a.active,
+                "kind": a.kind,
                 "message": a.message,
                 "action": a.action,
                 "evidence": {k: _evidence_value(v) for k, v in a.evidence.items()},
@@ -117,7 +121,8 @@ def write_report(snaps: list[RunSnapshot], problems: list[str], out: TextIO) -> 
     for snap in snaps:
         info = snap.info
         steps = f"step {snap.step}" + (f"/{info.max_steps}" if info.max_steps else "")
-        out.write(f"{sanitize(info.name, single_line=True)}  ({info.framework} {info.trainer}, {steps})\n")
+        out.write(f"{sanitize(info.name, single_line=True)}: {sanitize(verdict_of(snap), single_line=True)}\n")
+        out.write(f"  ({info.framework} {info.trainer}, {steps})\n")
         out.write(f"  path: {sanitize(info.path, single_line=True)}\n")
         rc = snap.rule_config
         if rc.files:
@@ -148,7 +153,9 @@ def write_report(snaps: list[RunSnapshot], problems: list[str], out: TextIO) -> 
         for a in active + cleared:
             state = "ACTIVE" if a.active else f"cleared at step {a.last_step}"
             raised = f", raised at step {a.raised_step}" if a.raised_step not in (None, a.first_step) else ""
-            out.write(f"  [{a.severity.upper()}] {a.id} since step {a.first_step} ({state}{raised})\n")
+            out.write(
+                f"  [{a.severity.upper()}] {a.id} since step {a.first_step} ({state}{raised}; {a.kind})\n"
+            )
             out.write(f"      {sanitize(a.message, single_line=True)}\n")
             if a.evidence:
                 ev = ", ".join(f"{k}={_fmt(v) if isinstance(v, float) else v}" for k, v in a.evidence.items())

@@ -79,7 +79,8 @@ class Config:
 
         Raises ConfigError naming a bad key.
         """
-        values = {k: dict(v) for k, v in (base._values if base is not None else _catalogue_defaults()).items()}
+        start = base._values if base is not None else _catalogue_defaults()
+        values = {k: dict(v) for k, v in start.items()}
         disabled: set[str] = set(base._disabled) if base is not None else set()
         origins: dict[str, str] = dict(base._origins) if base is not None else {}
         trust = base.trust_run_configs if base is not None else False

@@ -15,7 +15,7 @@ from rltui.records import FloatArray, IntArray, Problem, SourceKind
 Status = Literal["ok", "info", "warn", "critical", "unavailable"]
 Severity = Literal["info", "warn", "critical"]
 Trend = Literal["rising", "flat", "falling", "unknown"]
-Framework = Literal["trl", "verl", "openrlhf", "unknown"]
+Framework = Literal["trl", "verl", "openrlhf", "llamafactory", "swift", "unsloth", "mlx", "unknown"]
 Trainer = Literal[
     "sft", "dpo", "kto", "orpo", "cpo", "online_dpo", "reward", "ppo", "rloo", "grpo", "unknown"
 ]
@@ -111,6 +111,10 @@ class Alert:
     #: The step at which the alert was raised (its evidence became sustained); ``first_step`` is
     #: backdated to the onset of that evidence. Replay's next-alert jumps land here.
     raised_step: int | None = None
+    #: "early" (a warning while there is time to act) or "audit" (names what already went wrong).
+    kind: str = "early"
+    #: The rule's title ("Reward margin runaway"), for one-line verdicts.
+    title: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +139,8 @@ class RuleConfig:
             bits += [f"{tuned} threshold{'s' if tuned != 1 else ''} changed"] if tuned else []
             parts.append("config: " + ", ".join(bits))
         if self.ignored:
-            parts.append(f"run config ignored ({len(self.ignored)} change{'s' if len(self.ignored) != 1 else ''})")
+            n = len(self.ignored)
+            parts.append(f"run config ignored ({n} change{'s' if n != 1 else ''})")
         return "; ".join(parts)
 
 

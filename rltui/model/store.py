@@ -353,9 +353,7 @@ class MetricStore:
             p_step, p_wall, p_value, p_offset, p_high = pend
             if steps[0] <= p_high:
                 series.truncate_from(p_step)
-                series.merge(
-                    np.array([p_step], np.int64), np.array([p_wall]), np.array([p_value])
-                )
+                series.merge(np.array([p_step], np.int64), np.array([p_wall]), np.array([p_value]))
                 self._source_last[key] = p_step
                 self._note(source, name, "resume", p_step, p_high, p_offset)
             else:
@@ -376,7 +374,11 @@ class MetricStore:
                 self._merge_one(series, key, chunk, start, k)
                 self._source_last[key] = running
                 self._pending_back[key] = (
-                    step, float(chunk.wall_times[b]), float(chunk.values[b]), chunk.offset(b), running
+                    step,
+                    float(chunk.wall_times[b]),
+                    float(chunk.values[b]),
+                    chunk.offset(b),
+                    running,
                 )
                 self._note(source, name, "pending", step, running, chunk.offset(b))
                 return

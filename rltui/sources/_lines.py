@@ -10,6 +10,7 @@ deals with whole lines. Lines are split as bytes (a UTF-8 multi-byte sequence ne
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 
 from rltui.records import Problem
@@ -19,6 +20,9 @@ from rltui.sources.fs import LOCAL, FileSystem, describe
 # place (truncated and regrown past our offset between two reads) and we start over.
 _HEAD_BYTES = 64
 _READ_CHUNK = 8 << 20
+#: A last line without its newline in a file untouched this long is complete: the writer is gone
+#: (a finished run, a log pasted into a file). A live writer finishes its line within a second.
+STALE_SECONDS = 30.0
 
 _SPLIT_CR = re.compile(rb"\r|\n")
 _SPLIT_LF = re.compile(rb"\n")
@@ -134,6 +138,9 @@ class LineFollower:
                     if not chunk:
                         break
                     self._consume(chunk, batch)
+            if self._pending and not self._skipping and time.time() - info.mtime_ns / 1e9 > STALE_SECONDS:
+                self._emit(self._offset - len(self._pending), self._pending, batch)
+                self._pending = b""
         except OSError as exc:
             batch.problems += self._file_problem(f"cannot read file: {describe(exc)}")
             return batch

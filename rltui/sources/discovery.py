@@ -268,7 +268,8 @@ def _may_hold_runs(entry: Entry) -> bool:
         return not skipped_dir(entry.name)
     if entry.kind == "file":
         lower = entry.name.lower()
-        return is_event_file(entry.name) or lower == "trainer_state.json" or lower.endswith((".log", ".jsonl"))
+        known = lower == "trainer_state.json" or lower.endswith((".log", ".jsonl"))
+        return is_event_file(entry.name) or known
     return False
 
 

@@ -4,6 +4,7 @@ children, and ``q`` while a run folder holds special files."""
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -19,12 +20,12 @@ def test_every_notify_call_turns_markup_off() -> None:
     missing = []
     for path in (REPO / "rltui" / "ui").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                if node.func.attr == "notify":
-                    kw = {k.arg: k.value for k in node.keywords}
-                    value = kw.get("markup")
-                    if not (isinstance(value, ast.Constant) and value.value is False):
-                        missing.append(f"{path.name}:{node.lineno}")
+            call = isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            if call and node.func.attr == "notify":  # type: ignore[attr-defined]
+                kw = {k.arg: k.value for k in node.keywords}
+                value = kw.get("markup")
+                if not (isinstance(value, ast.Constant) and value.value is False):
+                    missing.append(f"{path.name}:{node.lineno}")
     assert missing == []
 
 
@@ -44,7 +45,9 @@ async def test_new_run_named_with_markup_is_shown_verbatim(tmp_path: Path) -> No
         known.extend(fresh)
         return fresh
 
-    app = RltuiApp(list(runs), UiOptions(poll=True, poll_interval=0.1, reopen=reopen, watch_roots=(str(sweep),)))  # type: ignore[arg-type]
+    app = RltuiApp(
+        list(runs), UiOptions(poll=True, poll_interval=0.1, reopen=reopen, watch_roots=(str(sweep),))
+    )  # type: ignore[arg-type]
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, until=lambda: app.snapshots[0] is not None)
         for name in ("x[/bold]y", "[b]bold[/b]"):
@@ -81,10 +84,8 @@ async def test_on_alert_child_is_ended_when_the_app_quits(tmp_path: Path) -> Non
             os.kill(pid, 0)
         except ProcessLookupError:
             break
-        try:  # reap it if it is our own zombie child
+        with contextlib.suppress(ChildProcessError):  # reap it if it is our own zombie child
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
         time.sleep(0.1)
     else:
         raise AssertionError(f"--on-alert child {pid} outlived the app")
@@ -100,6 +101,7 @@ async def test_q_quits_with_fifos_in_the_run(tmp_path: Path) -> None:
     t0 = time.monotonic()
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, until=lambda: app.snapshots[0] is not None, timeout=10)
-        assert app.snapshots[0] is not None and app.snapshots[0].step == 5
+        assert app.snapshots[0] is not None
+        assert app.snapshots[0].step == 5
         await pilot.press("q")
     assert time.monotonic() - t0 < 15

@@ -67,7 +67,8 @@ def test_bad_run_config_is_that_runs_problem(
     assert proc.returncode == 1  # the run is still judged, with the user's own config
     doc = json.loads(proc.stdout)
     assert any("rltui.toml" in p["path"] for p in doc["problems"])
-    assert "\x1b" not in proc.stdout and "\x1b" not in proc.stderr
+    assert "\x1b" not in proc.stdout
+    assert "\x1b" not in proc.stderr
 
 
 def test_sparse_gigabyte_config_is_refused_fast(explosion: Path, isolated: dict[str, str]) -> None:
@@ -124,7 +125,8 @@ def test_unexpected_error_exits_2_with_one_sanitised_line(
     monkeypatch.setattr(check_mod, "run_check", boom)
     assert cli.main(["check", "."]) == 2
     err = capsys.readouterr().err
-    assert "\x1b" not in err and "\x07" not in err
+    assert "\x1b" not in err
+    assert "\x07" not in err
     assert len(err.strip().splitlines()) == 1
 
 
@@ -133,7 +135,8 @@ def test_no_run_message_is_sanitised(tmp_path: Path) -> None:
     hostile.mkdir()
     proc = check(str(hostile))
     assert proc.returncode == 2
-    assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr
+    assert "\x1b" not in proc.stderr
+    assert "\x07" not in proc.stderr
     assert "no run found" in proc.stderr
 
 

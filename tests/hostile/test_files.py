@@ -62,7 +62,9 @@ def test_fifo_model_card_does_not_hang_check(tmp_path: Path, isolated: dict[str,
 @pytest.mark.parametrize("name", ["events.out.tfevents.2.h", "trainer_state.json", "train.log", "m.jsonl"])
 def test_followed_file_replaced_by_a_fifo_is_a_problem_not_a_hang(tmp_path: Path, name: str) -> None:
     run = tmp_path / "run"
-    events_file(run / "runs" / "x" / "events.out.tfevents.1.h", [(s, {"train/loss": 1.0}) for s in range(1, 11)])
+    events_file(
+        run / "runs" / "x" / "events.out.tfevents.1.h", [(s, {"train/loss": 1.0}) for s in range(1, 11)]
+    )
     target = run / name
     target.write_text('{"log_history": []}' if name.endswith(".json") else "")
     (s,) = open_sessions([str(run)])
@@ -122,7 +124,8 @@ def test_a_stray_jsonl_point_keeps_every_point_and_is_reported(tmp_path: Path) -
     run = doc["runs"][0]  # type: ignore[index]
     assert run["metrics"]["loss"]["points"] == 501
     (problem,) = run["sources"][0]["problems"]
-    assert "step 0" in problem["message"] and "after step 250" in problem["message"]
+    assert "step 0" in problem["message"]
+    assert "after step 250" in problem["message"]
     lines = path.read_bytes().split(b"\n")
     assert problem["offset"] == sum(len(x) + 1 for x in lines[:250])
 
@@ -136,7 +139,8 @@ def test_a_stray_event_keeps_every_point_like_tensorboard(tmp_path: Path) -> Non
     assert run["metrics"]["loss"]["points"] == 500  # steps 1..500, step 1 re-stated by the stray
     (problem,) = run["sources"][0]["problems"]
     assert "step 1 after step 250" in problem["message"]
-    assert isinstance(problem["offset"], int) and problem["offset"] > 0
+    assert isinstance(problem["offset"], int)
+    assert problem["offset"] > 0
 
 
 def test_a_real_resume_still_rewinds_and_says_so(tmp_path: Path) -> None:
@@ -146,7 +150,8 @@ def test_a_real_resume_still_rewinds_and_says_so(tmp_path: Path) -> None:
     assert run["metrics"]["loss"]["last_step"] == 250
     assert run["metrics"]["loss"]["points"] == 250
     (problem,) = run["sources"][0]["problems"]
-    assert "resumed" in problem["message"] and "200" in problem["message"]
+    assert "resumed" in problem["message"]
+    assert "200" in problem["message"]
 
 
 def _state(path: Path, text: str) -> Path:
@@ -202,7 +207,10 @@ def test_empty_checkpoints_do_not_hide_the_event_file(tmp_path: Path) -> None:
     run = tmp_path / "out"
     for n in range(6000):  # more than the walk's folder budget
         (run / f"checkpoint-{n}").mkdir(parents=True)
-    events_file(run / "runs" / "Nov01_00-00-00_h" / "events.out.tfevents.1.h", [(s, {"train/loss": 1.0}) for s in range(1, 11)])
+    events_file(
+        run / "runs" / "Nov01_00-00-00_h" / "events.out.tfevents.1.h",
+        [(s, {"train/loss": 1.0}) for s in range(1, 11)],
+    )
     _, doc = check_json(str(run), timeout=120)
     run_doc = doc["runs"][0]  # type: ignore[index]
     assert run_doc["metrics"]["loss"]["points"] == 10
@@ -216,7 +224,9 @@ def test_symlink_to_another_runs_events_is_not_merged(tmp_path: Path) -> None:
     healthy = sweep / "a"
     _jsonl(healthy / "m.jsonl", list(range(1, 11)))
     other = sweep / "b" / "runs" / "x"
-    events_file(other / "events.out.tfevents.1.h", [(s, {"train/rewards/margins": 50.0 * s}) for s in range(1, 11)])
+    events_file(
+        other / "events.out.tfevents.1.h", [(s, {"train/rewards/margins": 50.0 * s}) for s in range(1, 11)]
+    )
     (healthy / "runs").symlink_to(sweep / "b" / "runs")
     _, doc = check_json(str(healthy))
     run = doc["runs"][0]  # type: ignore[index]

@@ -352,7 +352,9 @@ class DashboardScreen(Screen[None]):
     def action_open(self) -> None:
         spec = self.chart_for_focused()
         if spec is None:
-            self.app.notify("Focus a gauge or a banner first (arrows / h j k l)", severity="warning", markup=False)
+            self.app.notify(
+                "Focus a gauge or a banner first (arrows / h j k l)", severity="warning", markup=False
+            )
             return
         self.rltui.open_chart(spec)
 
