@@ -42,6 +42,7 @@ MAX_KEY_CHARS = 256
 MAX_PREFIX_CHARS = 4096  # a tqdm bar or a logger prefix before a dict is far shorter
 MAX_PROBLEMS = 1000
 STEP_LIMIT = 1 << 63  # steps are stored as int64
+_HUGE_STEP = re.compile(r"(?:\bstep:\s*|Global step\s+|\bIter\s+)\d{19}")
 
 SUMMARY_KEYS = frozenset(
     {"train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss", "total_flos"}
@@ -525,6 +526,8 @@ class ConsoleParser:
             parsed = parse_line(line)
             if parsed is not None and parsed.step is not None and not 0 <= parsed.step < STEP_LIMIT:
                 return None, f"step {str(parsed.step)[:24]} out of range, line skipped"
+            if parsed is None and _HUGE_STEP.search(line):  # a metrics line, but no step fits int64
+                return None, "step with more than 18 digits, line skipped"
             return parsed, None
         except Incomplete:
             return None, "incomplete"
