@@ -7,6 +7,7 @@ imports Textual, and ``rltui --help`` is instant.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 
@@ -180,6 +181,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `rltui explain | head`: the reader went away; say nothing more, like other CLI tools.
         _silence_stdout()
         return 0
+    except Exception as exc:
+        # Exit 1 means "an alert at or above --fail-on": a crash must never read as one in CI.
+        return _unexpected(exc)
+
+
+def _unexpected(exc: BaseException) -> int:
+    """One sanitised line on stderr for an error nothing else handled; exit code 2."""
+    from rltui.text import sanitize
+
+    if isinstance(exc, OSError) and exc.filename is not None:
+        text = f"{exc.filename}: {exc.strerror or exc}"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    with contextlib.suppress(Exception):  # stderr itself is gone: the exit code still says it
+        print(f"rltui: error: {sanitize(text, single_line=True, max_len=500)}", file=sys.stderr)
+    return 2
 
 
 def _silence_stdout() -> None:

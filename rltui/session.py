@@ -47,21 +47,23 @@ import math
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from rltui.model.config import Config
 from rltui.model.engine import RunModel
-from rltui.model.snapshot import Alert, Framework, RunInfo, RunSnapshot, SourceInfo
+from rltui.model.snapshot import Alert, Framework, RuleConfig, RunInfo, RunSnapshot, SourceInfo
 from rltui.model.store import MetricStore, SeriesView
 from rltui.records import Problem, ReadResult, Sample, SourceKind
 from rltui.sample_feed import RunSamples
-from rltui.settings import load_config, read_config
+from rltui.settings import ResolvedConfig, resolve_config
 from rltui.sources.base import SourceReader
 from rltui.sources.detect import Detection, detect, parse_config, read_model_card
 from rltui.sources.discovery import DiscoveredRun, Discovery, SourceFile, discover, find_runs, run_files
+from rltui.sources.fs import LOCAL, FileSystem
+from rltui.text import sanitize
 
 Progress = Callable[[int, int], None]
 
@@ -81,6 +83,15 @@ CONFIG_TEXT_TAGS = ("args/text_summary", "args")
 MAX_PROBLEMS_PER_SOURCE = 200
 
 LOOKED_FOR = "events.out.tfevents.*, trainer_state.json, *.log, *.jsonl"
+
+_PENDING = "step went back from {high} to {step} at the end of what is written"
+#: How a step that went backwards was read (``MetricStore`` order notes), as told to the user.
+_ORDER_MESSAGES = {
+    "resume": "step went back from {high} to {step} and went on from there: read as a resumed run, "
+    "the earlier points after step {step} replaced",
+    "stray": "out-of-order point at step {step} after step {high}: kept, not read as a resume",
+    "pending": _PENDING + " so far: kept; a resume if the next points go on from it",
+}
 
 
 class NoRunError(Exception):
@@ -166,8 +177,11 @@ class RunSession:
         tmux: str | None = None,
         tmux_socket: str | None = None,
         problems: Sequence[Problem] = (),
+        rule_config: RuleConfig | None = None,
     ) -> None:
         self.run = run
+        #: Which rltui.toml files shaped the rules, shown by check and the dashboard header.
+        self.rule_config = rule_config if rule_config is not None else RuleConfig()
         self._store = MetricStore()
         self._followed: list[_Followed] = []
         self._problems: list[Problem] = list(problems)
@@ -193,6 +207,9 @@ class RunSession:
         self._info = RunInfo(name=run.name, path=run.root)
         #: Completion samples, listed and read only when asked for (rltui.sample_feed).
         self._samples: RunSamples | None = None
+        #: Every file of the run is read through this seam, confined to the run's root: a file
+        #: replaced by a symlink out of the run is refused (a single named file is the user's).
+        self._fs: FileSystem = LOCAL if run.single_file or not run.root else LOCAL.confined(run.root)
         #: Ingest (load/poll/rescan) and snapshot run in worker threads while the UI reads
         #: series: every entry point that touches the store or the readers holds this lock.
         self._lock = threading.RLock()
@@ -318,7 +335,10 @@ class RunSession:
         """The model's verdict as of ``at_step`` (None: the newest step)."""
         with self._lock:
             model = self._get_model()
-            return model.snapshot(at_step=at_step, sources=self.sources(), problems=tuple(self._problems))
+            snap = model.snapshot(at_step=at_step, sources=self.sources(), problems=tuple(self._problems))
+            if self.rule_config != snap.rule_config:
+                snap = replace(snap, rule_config=self.rule_config)
+            return snap
 
     def view(self, name: str, at_step: int | None = None) -> SeriesView | None:
         """One series as of ``at_step``, read under the ingest lock (safe from the UI thread).
@@ -384,11 +404,12 @@ class RunSession:
                     f.path,
                     logging_steps=self._logging_steps or 1,
                     known_scale=self._logging_steps is not None,
+                    fs=self._fs,
                 )
             elif f.kind == "tmux":
                 f.reader = cls(f.path, socket=self._tmux_socket)
             else:
-                f.reader = cls(f.path)
+                f.reader = cls(f.path, fs=self._fs)
         except Exception as exc:  # a reader that cannot start is a problem, not a crash
             f.report([Problem(f.path, None, f"cannot open: {type(exc).__name__}: {exc}")])
             return None
@@ -483,10 +504,15 @@ class RunSession:
         if reader is None:
             return None
         try:
-            return reader.read()
+            res = reader.read()
         except Exception as exc:  # a reader bug must not stop the other sources
             f.report([Problem(f.path, None, f"reader failed: {type(exc).__name__}: {exc}")])
             return None
+        if getattr(reader, "healthy", False) and any(p.transient for p in f.problems):
+            # Recovered (a torn file now parses, a vanished one is back): its state is news no more.
+            f.problems = [p for p in f.problems if not p.transient]
+            f.seen = {(p.offset, p.message) for p in f.problems}
+        return res
 
     def _ingest(self, f: _Followed, res: ReadResult) -> int:
         # trainer_state.json is rewritten whole: it re-states its history, it does not restart.
@@ -494,6 +520,7 @@ class RunSession:
         n = self._store.add(f.source_id, res.chunks, restarted=res.restarted, restates=restates)
         f.points = (n if res.restarted else f.points + n) if (n or res.restarted) else f.points
         f.report(res.problems)
+        self._report_order(f)
         for tag in CONFIG_TEXT_TAGS:
             text = res.texts.get(tag)
             if text:
@@ -511,6 +538,25 @@ class RunSession:
         if res.logging_steps is not None and res.logging_steps > 0:
             self._logging_steps = res.logging_steps
         return n
+
+    def _report_order(self, f: _Followed) -> None:
+        """Tell the user how every step that went backwards was read (a resume or a stray)."""
+        notes = self._store.take_order_notes()
+        if not notes:
+            return
+        grouped: dict[tuple[str, int, int, int | None], int] = {}
+        for note in notes:
+            key = (note.kind, note.step, note.high, note.offset)
+            grouped[key] = grouped.get(key, 0) + 1
+        for (kind, step, high, offset), count in grouped.items():
+            if kind != "pending":  # decided: the "not decided yet" problem has done its job
+                prefix = _PENDING.format(high=high, step=step)
+                for g in self._followed:
+                    g.problems = [p for p in g.problems if not p.message.startswith(prefix)]
+                    g.seen = {k for k in g.seen if not k[1].startswith(prefix)}
+            what = f" ({count} metrics)" if count > 1 else ""
+            message = _ORDER_MESSAGES[kind].format(high=high, step=step) + what
+            f.report([Problem(f.path, offset, message)])
 
     def _console_scale_is_stale(self) -> bool:
         """True when a console source stored points with a step scale that is now known wrong."""
@@ -552,15 +598,15 @@ class RunSession:
         if path is None:
             return None
         try:
-            st = os.stat(path)
+            st = self._fs.stat(path)
         except OSError:
             self._card_sig = None
             self._card_text = None
             return None
-        sig = (st.st_mtime_ns, st.st_size)
+        sig = (st.mtime_ns, st.size)
         if sig != self._card_sig:
             self._card_sig = sig
-            self._card_text = read_model_card(path)
+            self._card_text = read_model_card(path, self._fs)
         return self._card_text
 
     def _update_info(self) -> None:
@@ -637,7 +683,7 @@ def _new_bytes(followed: Iterable[_Followed]) -> int:
 
 def _size(path: str) -> int:
     try:
-        return os.stat(path).st_size
+        return LOCAL.stat(path).size
     except OSError:
         return 0
 
@@ -645,19 +691,30 @@ def _size(path: str) -> int:
 # -- opening runs -------------------------------------------------------------------------------
 
 
-def _load_model_config(config_path: str | None, run_root: str) -> Config | None:
-    """The thresholds for the rules: ``--config FILE``, else the ``rltui.toml`` that applies to
-    the run (run folder, working directory, user config folder; ``rltui.settings``).
+def _load_model_config(config_path: str | None, run_root: str) -> ResolvedConfig:
+    """The thresholds for the rules: ``--config FILE``, else the user's ``rltui.toml`` with the
+    run folder's one shown but applied only when the user opted in (``rltui.settings``).
 
-    ``ConfigError`` from a bad file propagates: ``check`` turns it into exit code 2.
+    ``ConfigError`` from a bad *user* config propagates: ``check`` turns it into exit code 2. A bad
+    config inside the run is a problem of that run (``ResolvedConfig.problems``).
     """
-    if config_path is not None:
-        return read_config(config_path)
     run_dir = None
     if run_root:
         run_dir = run_root if os.path.isdir(run_root) else os.path.dirname(os.path.abspath(run_root))
-    config, _path = load_config(run_dir=run_dir)
-    return config
+    return resolve_config(run_dir=run_dir, config_path=config_path)
+
+
+def _session(run: DiscoveredRun, config_path: str | None, **kwargs: Any) -> RunSession:
+    """A session for ``run`` with the config that applies to it (its problems included)."""
+    resolved = _load_model_config(config_path, run.root)
+    problems = [*kwargs.pop("problems", ()), *resolved.problems]
+    return RunSession(
+        run,
+        model_config=resolved.config,
+        problems=problems,
+        rule_config=RuleConfig(tuple(resolved.files), tuple(resolved.changed), tuple(resolved.ignored)),
+        **kwargs,
+    )
 
 
 def open_sessions(
@@ -696,27 +753,12 @@ def open_sessions(
     attach = tmux if (tmux is not None and len(runs) == 1) else None
     for run in runs:
         problems = [p for p in found.problems if p.path == run.root or p.path.startswith(run.root + os.sep)]
-        sessions.append(
-            RunSession(
-                run,
-                model_config=_load_model_config(config_path, run.root),
-                tmux=attach,
-                tmux_socket=tmux_socket,
-                problems=problems,
-            )
-        )
+        sessions.append(_session(run, config_path, tmux=attach, tmux_socket=tmux_socket, problems=problems))
     if waiting:
         sessions[0].placeholder = True
     if tmux is not None and attach is None:
         pane_run = DiscoveredRun("", f"tmux:{tmux}", single_file=True)
-        sessions.append(
-            RunSession(
-                pane_run,
-                model_config=_load_model_config(config_path, ""),
-                tmux=tmux,
-                tmux_socket=tmux_socket,
-            )
-        )
+        sessions.append(_session(pane_run, config_path, tmux=tmux, tmux_socket=tmux_socket))
     if sessions and found.problems:
         owned = {id(p) for s in sessions for p in s._problems}
         leftover = [p for p in found.problems if id(p) not in owned]
@@ -738,5 +780,9 @@ def open_new_sessions(
     for run in find_runs(list(paths) or ["."]).runs:
         if (os.path.realpath(run.root), run.jsonl_only) in have:
             continue
-        out.append(RunSession(run, model_config=_load_model_config(config_path, run.root)))
+        try:
+            out.append(_session(run, config_path))
+        except Exception as exc:  # a sweep gaining a run must never end the dashboard
+            msg = sanitize(f"cannot open this run: {type(exc).__name__}: {exc}", single_line=True)
+            out.append(RunSession(run, problems=[Problem(run.root, None, msg)]))
     return out

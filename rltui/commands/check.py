@@ -38,6 +38,11 @@ def snapshot_to_json(snap: RunSnapshot) -> dict[str, object]:
         "max_steps": info.max_steps,
         "status": status_of(snap),
         "verdict": verdict_of(snap),
+        "config": {
+            "files": list(snap.rule_config.files),
+            "changed": list(snap.rule_config.changed),
+            "ignored": list(snap.rule_config.ignored),
+        },
         "sources": [
             {
                 "kind": s.kind,
@@ -121,6 +126,13 @@ def write_report(snaps: list[RunSnapshot], problems: list[str], out: TextIO) -> 
         )
         out.write(f"  ({info.framework} {info.trainer}, {steps})\n")
         out.write(f"  path: {sanitize(info.path, single_line=True)}\n")
+        rc = snap.rule_config
+        if rc.files:
+            out.write(f"  config: {sanitize(', '.join(rc.files), single_line=True)}\n")
+        for change in rc.changed:
+            out.write(f"    changed: {sanitize(change, single_line=True)}\n")
+        for change in rc.ignored:
+            out.write(f"    not applied: {sanitize(change, single_line=True)}\n")
         for src in snap.sources:
             out.write(f"  source {src.kind}: {sanitize(src.path, single_line=True)} ({src.points} points)\n")
             for p in src.problems:
@@ -229,6 +241,7 @@ def run_check(args: argparse.Namespace) -> int:
     as_json = bool(args.json)
 
     def usage_error(message: str) -> int:
+        message = sanitize(message, single_line=True)  # it can name run files and folders
         print(f"rltui check: {message}", file=sys.stderr)
         if as_json:
             return _emit(_dump_json(_json_doc([], [{"message": message}])), EXIT_USAGE)

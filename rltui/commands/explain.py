@@ -78,7 +78,7 @@ def run_explain(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
 
         config, _ = load_config(getattr(args, "path", None))
     except ConfigError as e:
-        err.write(f"rltui explain: {e}\n")
+        err.write(f"rltui explain: {sanitize(str(e), single_line=True)}\n")
         config = Config.defaults()
     _explain(spec, config, out)
     return 0

@@ -120,6 +120,8 @@ class RunModel:
         self._cursor = PatternEngine(info, self.config)
         self._checkpoints: dict[int, PatternEngine] = {}
         self._checkpoint_version = store.version
+        self._marks_cache: np.ndarray | None = None
+        self._marks_version = -1
         self.smoothing = 0.6
         self._rule_thresholds = {s.id: self.config.thresholds(s.id) for s in CATALOGUE}
 
@@ -149,16 +151,32 @@ class RunModel:
                 if starts
                 else PatternEngine(self.info, self.config)
             )
-        every = self.CHECKPOINT_EVERY
-        next_mark = ((engine.step or 0) // every + 1) * every
-        while next_mark <= at_step:
-            engine.advance(self.store, next_mark)
-            if next_mark not in self._checkpoints:
-                self._checkpoints[next_mark] = copy.deepcopy(engine)
-            next_mark += every
-        engine.advance(self.store, at_step)
+        # Checkpoints sit on steps that exist (every CHECKPOINT_EVERY-th logged step), and nothing
+        # is done past the newest point: the cost follows the points, never the step numbers
+        # (``--at-step 10**12`` on a 150-step run, one stray point at step 2**40).
+        last = self.store.last_step
+        target = at_step if last is None else min(at_step, last)
+        marks = self._marks()
+        lo = int(np.searchsorted(marks, engine.step if engine.step is not None else -(1 << 62), "right"))
+        hi = int(np.searchsorted(marks, target, "right"))
+        for mark in marks[lo:hi].tolist():
+            engine.advance(self.store, mark)
+            if mark not in self._checkpoints:
+                self._checkpoints[mark] = copy.deepcopy(engine)
+        engine.advance(self.store, target)
         self._cursor = engine
         return engine
+
+    def _marks(self) -> np.ndarray:
+        """Every CHECKPOINT_EVERY-th distinct logged step (cached per store version)."""
+        if self._marks_version != self.store.version or self._marks_cache is None:
+            names = self.store.names()
+            steps = [self.store[n].steps for n in names]
+            union = np.unique(np.concatenate(steps)) if steps else np.empty(0, np.int64)
+            every = self.CHECKPOINT_EVERY
+            self._marks_cache = union[every - 1 :: every]
+            self._marks_version = self.store.version
+        return self._marks_cache
 
     def snapshot(
         self,

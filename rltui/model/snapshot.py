@@ -118,6 +118,33 @@ class Alert:
 
 
 @dataclass(frozen=True, slots=True)
+class RuleConfig:
+    """Which ``rltui.toml`` files shaped the rules of a run, and how (design.md §8).
+
+    ``changed``: what differs from the built-in defaults (``rules.kl_level.enabled=false``);
+    ``ignored``: what a config inside the run folder asked for and was not applied.
+    """
+
+    files: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        """One line for a header: empty when the defaults apply and nothing was ignored."""
+        parts = []
+        if self.changed:
+            off = sum(1 for c in self.changed if c.endswith(".enabled=false"))
+            tuned = len(self.changed) - off
+            bits = [f"{off} rule{'s' if off != 1 else ''} off"] if off else []
+            bits += [f"{tuned} threshold{'s' if tuned != 1 else ''} changed"] if tuned else []
+            parts.append("config: " + ", ".join(bits))
+        if self.ignored:
+            n = len(self.ignored)
+            parts.append(f"run config ignored ({n} change{'s' if n != 1 else ''})")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
 class RunSnapshot:
     """Everything the UI or ``check`` needs about one run, as of ``step``."""
 
@@ -132,6 +159,8 @@ class RunSnapshot:
     last_wall_time: float | None = None
     #: Wall time of the first point, for elapsed / steps-per-minute / ETA.
     first_wall_time: float | None = None
+    #: The rule config that applies and where it came from.
+    rule_config: RuleConfig = field(default_factory=RuleConfig)
 
     @property
     def worst(self) -> str:

@@ -34,12 +34,15 @@ from dataclasses import dataclass
 
 from rltui.records import ChunkBuilder, Problem, ReadResult, SourceKind
 from rltui.sources._lines import LineFollower
+from rltui.sources.fs import FileSystem
 from rltui.text import decode, sanitize, strip_escapes
 
 MAX_DICT_CHARS = 64 * 1024
 MAX_KEY_CHARS = 256
 MAX_PREFIX_CHARS = 4096  # a tqdm bar or a logger prefix before a dict is far shorter
 MAX_PROBLEMS = 1000
+STEP_LIMIT = 1 << 63  # steps are stored as int64
+_HUGE_STEP = re.compile(r"(?:\bstep:\s*|Global step\s+|\bIter\s+)\d{19}")
 
 SUMMARY_KEYS = frozenset(
     {"train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss", "total_flos"}
@@ -566,7 +569,12 @@ class ConsoleParser:
     def _parse(line: str) -> tuple[ParsedLine | None, str | None]:
         """(parsed line or None, problem text or None); problem "incomplete": the dict goes on."""
         try:
-            return parse_line(line), None
+            parsed = parse_line(line)
+            if parsed is not None and parsed.step is not None and not 0 <= parsed.step < STEP_LIMIT:
+                return None, f"step {str(parsed.step)[:24]} out of range, line skipped"
+            if parsed is None and _HUGE_STEP.search(line):  # a metrics line, but no step fits int64
+                return None, "step with more than 18 digits, line skipped"
+            return parsed, None
         except Incomplete:
             return None, "incomplete"
         except LineError as exc:
@@ -599,9 +607,16 @@ class ConsoleLogReader:
 
     kind: SourceKind = "console"
 
-    def __init__(self, path: str, logging_steps: int | None = 1, *, known_scale: bool = False) -> None:
+    def __init__(
+        self,
+        path: str,
+        logging_steps: int | None = 1,
+        *,
+        known_scale: bool = False,
+        fs: FileSystem | None = None,
+    ) -> None:
         self.path = path
-        self._follower = LineFollower(path, split_cr=True)
+        self._follower = LineFollower(path, split_cr=True, fs=fs)
         self._parser = ConsoleParser(path, logging_steps or 1, known_scale=known_scale)
 
     @property
@@ -636,6 +651,7 @@ class ConsoleLogReader:
         wall = math.nan if batch.backlog else time.time()
         builder = ChunkBuilder()
         for offset, raw in batch.lines:
+            builder.offset = offset
             result.problems += self._parser.feed(offset, decode(raw), wall, builder)
         result.chunks = builder.build()
         result.max_steps = self._parser.max_steps
@@ -644,6 +660,10 @@ class ConsoleLogReader:
         if self._parser.trainer_hint:
             result.texts[TRAINER_TEXT] = self._parser.trainer_hint
         return result
+
+    @property
+    def healthy(self) -> bool:
+        return self._follower.healthy
 
     def close(self) -> None:
         """Nothing to release: the file is opened only for the duration of each read."""

@@ -22,6 +22,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from rltui.model.snapshot import Framework, Trainer
+from rltui.sources.fs import LOCAL, FileSystem, read_head
 
 #: TRL ``_tag_names`` -> our trainer ids (variants map to the trainer whose metrics they log).
 CARD_TAGS: dict[str, Trainer] = {
@@ -137,12 +138,10 @@ def trainer_from_card(card: CardInfo) -> Trainer | None:
     return None
 
 
-def read_model_card(path: str) -> str | None:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(CARD_BYTES).decode("utf-8", errors="replace")
-    except OSError:
-        return None
+def read_model_card(path: str, fs: FileSystem = LOCAL) -> str | None:
+    """The first :data:`CARD_BYTES` of the card, through the seam (a FIFO there is refused)."""
+    head = read_head(fs, path, CARD_BYTES)
+    return None if head is None else head.decode("utf-8", errors="replace")
 
 
 # -- 2. the config (args/text_summary) --------------------------------------------------------

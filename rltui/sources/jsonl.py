@@ -28,8 +28,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from rltui.records import ChunkBuilder, Problem, ReadResult, SourceKind
+from rltui.sources._json import loads
 from rltui.sources._lines import LineFollower
 from rltui.sources.console import clean_key, to_float
+from rltui.sources.fs import FileSystem
 from rltui.text import decode
 
 STEP_KEYS = ("step", "global_step", "_step", "training/global_step", "current_steps")
@@ -180,9 +182,9 @@ class JsonlReader:
 
     kind: SourceKind = "jsonl"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, fs: FileSystem | None = None) -> None:
         self.path = path
-        self._follower = LineFollower(path, split_cr=False)
+        self._follower = LineFollower(path, split_cr=False, fs=fs)
         self.points = 0
         self.problems: list[Problem] = []
         self._last_step = 0
@@ -207,6 +209,7 @@ class JsonlReader:
             self._add_problem(result, p)
         builder = ChunkBuilder()
         for offset, raw in batch.lines:
+            builder.offset = offset
             self._parse(offset, raw, result, builder)
         result.chunks = builder.build()
         result.max_steps = self.max_steps
@@ -217,7 +220,7 @@ class JsonlReader:
         if not text:
             return
         try:
-            obj = json.loads(text)
+            obj = loads(text)  # long integers as floats: a valid line is never "not JSON"
         except (ValueError, RecursionError) as exc:
             self._add_problem(result, Problem(self.path, offset, f"not JSON: {str(exc)[:120]}"))
             return
@@ -241,6 +244,10 @@ class JsonlReader:
         for key, value in row.metrics.items():
             builder.add(key, step, row.wall, value)
         self.points += len(row.metrics)
+
+    @property
+    def healthy(self) -> bool:
+        return self._follower.healthy
 
     def close(self) -> None:
         """Nothing to release: the file is opened only for the duration of each read."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -98,6 +99,8 @@ class RltuiApp(App[int]):
         self.bells = 0
         self.sent_notifications: list[str] = []
         self.on_alert_failures: list[str] = []
+        #: Process-group ids of running ``--on-alert`` commands (ended on exit).
+        self._children: set[int] = set()
         self.last_export: Path | None = None
         self._last_draw = 0.0
         self._redraw_timer: Timer | None = None
@@ -156,6 +159,20 @@ class RltuiApp(App[int]):
 
     def on_unmount(self) -> None:
         self._stop.set()
+        self.end_children()
+
+    async def action_quit(self) -> None:
+        self._stop.set()
+        self.end_children()
+        await super().action_quit()
+
+    def end_children(self) -> None:
+        """End every ``--on-alert`` command still running (its whole process group): a
+        ``sleep 600`` there must not outlive the dashboard."""
+        for pid in list(self._children):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGTERM)
+        self._children.clear()
 
     def _tick_clock(self) -> None:
         """Keep "stale for N s" and elapsed honest while no data arrives (one Static repaint)."""
@@ -273,7 +290,7 @@ class RltuiApp(App[int]):
         for run in fresh:
             self.runs.append(run)
             self.snapshots.append(None)
-            self.notify(f"new run: {safe(run.info.name, 60)}")
+            self.notify(f"new run: {safe(run.info.name, 60)}", markup=False)
         self.request_snapshots()
 
     async def _watch(self) -> None:
@@ -401,13 +418,19 @@ class RltuiApp(App[int]):
 
     async def _run_on_alert(self, cmd: str, payload: str) -> None:
         try:
+            # Its own process group, so that quitting ends the command and all it started.
             proc = await asyncio.create_subprocess_shell(
                 cmd,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
             )
-            _, err = await proc.communicate(payload.encode())
+            self._children.add(proc.pid)
+            try:
+                _, err = await proc.communicate(payload.encode())
+            finally:
+                self._children.discard(proc.pid)
             if proc.returncode:
                 tail = safe(err.decode("utf-8", "replace").strip()[-200:], 200)
                 raise RuntimeError(f"exit {proc.returncode}{': ' + tail if tail else ''}")
@@ -419,7 +442,7 @@ class RltuiApp(App[int]):
     # -- screens and files -----------------------------------------------------------------------
     def open_chart(self, spec: ChartSpec) -> None:
         if not spec.series:
-            self.notify("nothing to chart yet", severity="warning")
+            self.notify("nothing to chart yet", severity="warning", markup=False)
             return
         self.push_screen(DetailScreen(spec))
 
@@ -458,7 +481,7 @@ class RltuiApp(App[int]):
             if view is not None:
                 views.append((self.runs[i].info.name, view))
         if not views:
-            self.notify("no series to export", severity="warning")
+            self.notify("no series to export", severity="warning", markup=False)
             return None
         name = self.runs[0].info.name if len(self.runs) == 1 else "compare"
         path = self._out_dir() / output_name(f"{name}-{stem}", "csv", self.now())

@@ -302,7 +302,7 @@ class SamplesScreen(Screen[None]):
     def action_export(self) -> None:
         """The step's samples (after the filter) as JSONL, texts whole, in the export folder."""
         if self.step is None or not self.rows:
-            self.app.notify("no samples to export", severity="warning")
+            self.app.notify("no samples to export", severity="warning", markup=False)
             return
         app = self.rltui
         name = app.runs[self.run_index].info.name
