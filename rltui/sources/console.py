@@ -375,7 +375,11 @@ class ConsoleStepper:
 #: ``ReadResult.texts`` keys of a framework / trainer a console announced.
 FRAMEWORK_TEXT = "rltui/framework"
 TRAINER_TEXT = "rltui/trainer"
-_STARTING = re.compile(r"\bStarting (SFT|DPO|ORPO|KTO|CPO|GRPO|PPO|RLOO) training\b", re.IGNORECASE)
+_STARTING = re.compile(
+    r"\b(?:Starting (SFT|DPO|ORPO|KTO|CPO|GRPO|PPO|RLOO) training"
+    r"|(SFT|DPO|ORPO|KTO|CPO|GRPO|PPO|RLOO) Training Log)\b",
+    re.IGNORECASE,
+)
 #: A dict hard-wrapped by the terminal is joined with at most this many following lines.
 MAX_WRAPPED_LINES = 40
 _TABLE_SPLIT = re.compile(r"\t|\s*\|\s*| {2,}")
@@ -451,6 +455,18 @@ MIN_WRAP_WIDTH = 60
 _NEW_LINE_START = re.compile(r"\s*(?:\(|\{|\[|step:|Iter |\d+%|[A-Z][a-z]+:)")
 
 
+_QUOTE = re.compile(r"(?:[ \t]*>[ \t]?)+")
+
+
+def _unquote(line: str) -> str:
+    """A log pasted as a Markdown quote (``> step:1 - ...``, a chat export) without the quote marks."""
+    if line.startswith((">", " >")):
+        m = _QUOTE.match(line)
+        if m is not None:
+            return line[m.end() :]
+    return line
+
+
 def _continues_verl(previous: str, line: str) -> bool:
     """Whether ``line`` is the wrapped rest of the long ``step:N - ...`` line before it.
 
@@ -511,12 +527,13 @@ class ConsoleParser:
     def feed(self, offset: int | None, line: str, wall_time: float, builder: ChunkBuilder) -> list[Problem]:
         """Parse one line into ``builder``; return the problems it raised (already recorded)."""
         out: list[Problem] = []
+        line = _unquote(line)
         if self.framework_hint is None and "Unsloth" in line:
             self.framework_hint = "unsloth"
-        if self.trainer_hint is None and "training" in line:
+        if self.trainer_hint is None and "raining" in line:
             m = _STARTING.search(line)
             if m is not None:
-                self.trainer_hint = m.group(1).lower()
+                self.trainer_hint = (m.group(1) or m.group(2)).lower()
         if self._table is not None:
             row = self._table.row(strip_escapes(line))
             if row is True:

@@ -396,7 +396,9 @@ def detect(
             if framework == "unknown" and _looks_like_hf_args(config):
                 framework = "trl"
     key_fw, key_trainer = from_keys(keys) if keys else ("unknown", "unknown")
-    if trainer is None and trainer_hint in TRAINER_HINTS:
+    # A console banner decides only where the keys cannot (nothing, or a bare loss read as SFT).
+    # ("dpo" too: a chosen reward with an accuracy is every preference trainer's signature in MLX).
+    if trainer is None and trainer_hint in TRAINER_HINTS and key_trainer in ("unknown", "sft", "dpo"):
         trainer = TRAINER_HINTS[trainer_hint]
         evidence = "console banner"
     if trainer is None and key_trainer == "cpo" and first and _starts_at_reference(first):

@@ -136,7 +136,8 @@ def reward_std_collapse(c: Ctx, t: T) -> Finding | None:
         "heavy_weight": th(0.5, "[PROP]", "warn when its share of reward_weights is at least this"),
     },
     logic=(
-        "rewards/<func>/std below max_std at every point of W (needs 10 points) is info; warn when the "
+        "rewards/<func>/std below max_std at every point of W (needs 10 points; a std of exactly 0 at every "
+        "point so far is a note from the first point) is info; warn when the "
         "component carries >= heavy_weight of reward_weights."
     ),
     cause=(
@@ -148,10 +149,14 @@ def reward_std_collapse(c: Ctx, t: T) -> Finding | None:
         "make it harder."
     ),
     source="[CvC-III]; weight cut-off [PROP].",
+    from_first=("info",),
 )
 def reward_component_dead(c: Ctx, t: T) -> Finding | None:
     w = c.win()
-    if len(w) < 10 or float(np.max(np.abs(w))) >= t["max_std"]:
+    # Ten points show a component has gone flat; a std of exactly 0 at every point of a short run
+    # (a format reward that never fires) is a note from the first point on.
+    exact_zero = len(w) >= 1 and len(w) == c.n() and bool(np.all(w == 0.0))
+    if (len(w) < 10 and not exact_zero) or float(np.max(np.abs(w))) >= t["max_std"]:
         return None
     weights = c.info.config.get("reward_weights")
     level = INFO
