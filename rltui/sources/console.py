@@ -170,7 +170,8 @@ def _split_dict(s: str, i: int) -> tuple[list[tuple[str, str]], int] | None:
                 return None
             if not stack:
                 if colon >= 0:
-                    items.append((s[item_start:colon].strip(), s[colon + 1 : j].strip()))
+                    if not _item(items, s[item_start:colon], s[colon + 1 : j]):
+                        return None
                 elif s[item_start:j].strip():
                     return None
                 return items, j + 1
@@ -178,13 +179,21 @@ def _split_dict(s: str, i: int) -> tuple[list[tuple[str, str]], int] | None:
             if c == ":" and colon < 0:
                 colon = j
             elif c == ",":
-                if colon < 0:
+                if colon < 0 or not _item(items, s[item_start:colon], s[colon + 1 : j]):
                     return None
-                items.append((s[item_start:colon].strip(), s[colon + 1 : j].strip()))
                 item_start = j + 1
                 colon = -1
         j += 1
     raise _Incomplete
+
+
+def _item(items: list[tuple[str, str]], key: str, value: str) -> bool:
+    """Append one ``key: value`` item; False for an empty key or value (no dict repr has one)."""
+    k, v = key.strip(), value.strip()
+    if not k or not v:
+        return False
+    items.append((k, v))
+    return True
 
 
 @dataclass(slots=True)
@@ -496,6 +505,8 @@ class ConsoleParser:
         self.max_steps: int | None = None
         self._wrapped: tuple[int | None, str, int] | None = None  # (offset, text so far, lines)
         self._table: _Table | None = None
+        #: Recent step-less train dicts (see :meth:`_reprinted`), oldest first.
+        self._recent: dict[tuple[tuple[str, float], ...], None] = {}
         #: The last long ``step:N - k:v`` line (and its step): a terminal may have wrapped it.
         self._verl_tail: tuple[str, int] | None = None
         #: A framework that announced itself on the console ("🦥 Unsloth: Will patch ...").
@@ -514,6 +525,7 @@ class ConsoleParser:
         self._wrapped = None
         self._table = None
         self._verl_tail = None
+        self._recent = {}
 
     def report(self, problem: Problem, out: list[Problem], *, dedupe: bool = True) -> None:
         """Record a problem once (``dedupe=False`` for file-level transitions, already one each)."""
@@ -582,6 +594,22 @@ class ConsoleParser:
                 self._verl_tail = (line, parsed.step)
         return out
 
+    def _reprinted(self, parsed: ParsedLine) -> bool:
+        """A step-less train dict seen before, ``epoch`` included: a terminal redrew or a paste repeated it.
+
+        Every HF log dict carries the epoch, which grows with each log, so the same dict twice is the
+        same log printed twice, not a new step (counting it would shift every later step).
+        """
+        if parsed.step is not None or parsed.kind != "train" or "epoch" not in parsed.metrics:
+            return False
+        key = tuple(sorted(parsed.metrics.items()))
+        if key in self._recent:
+            return True
+        self._recent[key] = None
+        if len(self._recent) > 512:
+            del self._recent[next(iter(self._recent))]
+        return False
+
     @staticmethod
     def _parse(line: str) -> tuple[ParsedLine | None, str | None]:
         """(parsed line or None, problem text or None); problem "incomplete": the dict goes on."""
@@ -603,6 +631,8 @@ class ConsoleParser:
         self, parsed: ParsedLine, wall_time: float, builder: ChunkBuilder, *, count: bool = True
     ) -> None:
         """Add a parsed line's points; ``count=False`` re-states a line joined with its wrapped rest."""
+        if count and self._reprinted(parsed):
+            return
         step = self.stepper.step_of(parsed) if count else self.stepper.last_step
         if parsed.max_steps is not None and parsed.max_steps > 0:
             self.max_steps = max(self.max_steps or 0, parsed.max_steps)
