@@ -508,7 +508,7 @@ class ConsoleParser:
         #: Recent step-less train dicts (see :meth:`_reprinted`), oldest first.
         self._recent: dict[tuple[tuple[str, float], ...], None] = {}
         #: The last long ``step:N - k:v`` line (and its step): a terminal may have wrapped it.
-        self._verl_tail: tuple[str, int] | None = None
+        self._verl_tail: tuple[str, int, dict[str, float]] | None = None
         #: A framework that announced itself on the console ("🦥 Unsloth: Will patch ...").
         self.framework_hint: str | None = None
         #: A trainer the console named ("Starting ORPO training..." in MLX-LM-LoRA).
@@ -561,8 +561,11 @@ class ConsoleParser:
                 joined = tail[0] + line
                 parsed, problem = self._parse(joined)
                 if problem is None and parsed is not None and parsed.step == tail[1]:
-                    self._store(parsed, wall_time, builder, count=False)
-                    self._verl_tail = (joined, tail[1])
+                    stored = tail[2]
+                    # Only what the rest adds or completes (a value cut mid-digits) is stored again.
+                    added = {k: v for k, v in parsed.metrics.items() if stored.get(k) != v}
+                    self._store(ParsedLine(added, parsed.kind, parsed.step), wall_time, builder, count=False)
+                    self._verl_tail = (joined, tail[1], {**stored, **added})
                     return out
         if self._wrapped is not None:
             start, text, count = self._wrapped
@@ -591,7 +594,7 @@ class ConsoleParser:
         elif parsed is not None:
             self._store(parsed, wall_time, builder)
             if parsed.step is not None and " - " in line and len(line) >= MIN_WRAP_WIDTH:
-                self._verl_tail = (line, parsed.step)
+                self._verl_tail = (line, parsed.step, dict(parsed.metrics))
         return out
 
     def _reprinted(self, parsed: ParsedLine) -> bool:

@@ -87,9 +87,7 @@ class TfEventsReader:
 
     # -- file handling --------------------------------------------------------------------
 
-    def _read_chunks(
-        self, fh: FileHandle, result: ReadResult, pieces: dict[str, list[PointChunk]]
-    ) -> None:
+    def _read_chunks(self, fh: FileHandle, result: ReadResult, pieces: dict[str, list[PointChunk]]) -> None:
         """Decode the new bytes a chunk at a time, exactly as if the file had grown that way.
 
         Bounded chunks keep every buffer and temporary array small enough to stay in cache and to
