@@ -146,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     explain = sub.add_parser("explain", help="explain a failure pattern", description="Explain a rule.")
     explain.add_argument("rule", nargs="?", metavar="ID", help="alert id, e.g. margin_runaway (omit to list)")
+    explain.add_argument(
+        "--markdown", action="store_true", help="print the whole catalogue as Markdown (docs/patterns.md)"
+    )
     return parser
 
 

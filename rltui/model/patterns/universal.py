@@ -62,7 +62,6 @@ CRITICAL_ROLES = ("loss", "grad_norm", "kl", "reward", "value_loss")
     ),
     instant=("info", "warn", "critical"),
     gauge=True,
-    kind="audit",
 )
 def nonfinite(c: Ctx, t: T) -> Finding | None:
     x = c.last()
@@ -398,11 +397,15 @@ def not_learning(c: Ctx, t: T) -> Finding | None:
     g = c.v("grad_norm")
     k = int(t["zero_grad_points"])
     if len(g) and c.at_step("grad_norm") and g[-1] == 0.0:
+        # One step without gradient happens (every group tied once); two in a row is a warning,
+        # zero_grad_points in a row (or every point of a shorter run) is a dead update.
         tail = g[-k:]
-        if bool(np.all(tail == 0.0)):
+        zeros = int(np.argmin(tail[::-1] == 0.0)) if not np.all(tail == 0.0) else len(tail)
+        level = CRITICAL if zeros == len(tail) else (WARN if zeros >= 2 else 0)
+        if level:
             return hit(
-                CRITICAL,
-                condition=f"grad-norm exactly 0 at the last {len(tail)} logged step(s)",
+                level,
+                condition=f"grad-norm exactly 0 at the last {zeros} logged steps",
                 grad_norm=0.0,
                 loss=c.last(),
             )
