@@ -85,6 +85,7 @@ def test_user_docs_catalogue_is_generated_from_the_specs() -> None:
 
 def test_readme_toml_example_is_accepted_by_the_validator() -> None:
     import re
+
     import tomllib
 
     from rltui.model.config import Config

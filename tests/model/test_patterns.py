@@ -3,26 +3,17 @@ onset, and a near miss must not; plus hysteresis, NaN handling and chunked == wh
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rltui.model.config import Config
 from rltui.model.patterns import CATALOGUE, PatternEngine
 from rltui.model.patterns.examples import (
-    DPO_CFG,
-    EXAMPLES,
     GRPO_CFG,
     N,
-    RuleExample,
-    dpo,
     grpo,
     noise,
-    ppo,
     ramp,
     sft,
     step_change,

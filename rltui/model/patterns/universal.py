@@ -413,8 +413,8 @@ def not_learning(c: Ctx, t: T) -> Finding | None:
     # A cross-entropy loss of exactly 0.0 is impossible unless no token carries a loss; a DPO loss
     # printed as 0.0 is a saturated sigmoid (margin_runaway's finding), not a dead update.
     if c.family == "sft" and len(a) and a[-1] == 0.0:
-        zeros = a[-k:]
-        level = CRITICAL if len(zeros) >= k and bool(np.all(zeros == 0.0)) else WARN
+        last_k = a[-k:]
+        level = CRITICAL if len(last_k) >= k and bool(np.all(last_k == 0.0)) else WARN
         return hit(level, condition="loss exactly 0.0: no token carries a loss (labels masked?)", loss=0.0)
     if not c.after_t0() or c.family == "rl":
         return None
