@@ -23,6 +23,11 @@ def kl_thresholds(ctx: Ctx, scale: str) -> dict[str, float]:
 def _missing_reason(ctx: Ctx) -> str:
     trainer = ctx.info.trainer
     beta = config_number(ctx.info, "beta")
+    if ctx.info.framework == "verl" and trainer in ("grpo", "ppo"):
+        return (
+            "verl logs no KL here: set actor_rollout_ref.actor.use_kl_loss=True (or "
+            "algorithm.use_kl_in_reward) to monitor drift from the reference"
+        )
     if trainer == "grpo":
         if beta is None:
             return "GRPO logs no KL when beta=0 (TRL's default; set beta>0 to monitor drift)"

@@ -743,12 +743,25 @@ def instrument_missing(c: Ctx, t: T) -> Finding | None:
     missing: list[str] = []
     advice: list[str] = []
     if c.family == "rl" and not c.has("kl"):
-        missing.append("kl (beta = 0)")
-        advice.append(
-            "With beta=0 no KL to the reference is logged, so drift is invisible ('flying without this "
-            "instrument'): set beta > 0 (even 0.001) to monitor it."
-        )
-    if c.family == "pref" and not c.has("length_mean"):
+        fw = c.info.framework
+        if fw == "verl":
+            missing.append("kl (use_kl_loss off)")
+            advice.append(
+                "No KL to the reference is logged, so drift is invisible: set "
+                "actor_rollout_ref.actor.use_kl_loss=True (or algorithm.use_kl_in_reward) with a small "
+                "kl_loss_coef to monitor it."
+            )
+        elif fw == "openrlhf":
+            missing.append("kl (init_kl_coef = 0)")
+            advice.append("No KL to the reference is logged: set --init_kl_coef > 0 to monitor drift.")
+        else:
+            missing.append("kl (beta = 0)")
+            advice.append(
+                "With beta=0 no KL to the reference is logged, so drift is invisible ('flying without "
+                "this instrument'): set beta > 0 (even 0.001) to monitor it."
+            )
+    # Offline preference trainers never generate; online DPO does and should log a length.
+    if c.family == "pref" and not c.has("length_mean") and c.info.trainer == "online_dpo":
         missing.append("generation length")
         advice.append(
             "Preference training on fixed pairs logs no generation length: sample completions "
