@@ -201,6 +201,7 @@ class RunSession:
         self._model_config = model_config
         self._model: RunModel | None = None
         self._rebuilding = False
+        self._gone = False
         self._order = 0
         self._tmux = tmux
         self._tmux_socket = tmux_socket
@@ -310,7 +311,53 @@ class RunSession:
     def poll(self) -> int:
         """Read what every followed source has appended since the last call; new points."""
         with self._lock:
+            if self._folder_gone():
+                return 0
             return self._poll(None)
+
+    #: The run-level problem shown while the run's folder is missing.
+    GONE = "run folder deleted: waiting for it to come back"
+
+    def _folder_gone(self) -> bool:
+        """True while the run's folder is missing; when it comes back, the run starts over.
+
+        A folder deleted and created again is a new run (a rerun into the same output_dir): its
+        length, config and points must not mix with the old run's ("step 400/150").
+        """
+        root = self.run.root
+        if not root or self.run.single_file:
+            return False
+        here = os.path.isdir(root)
+        if not here:
+            if not self._gone:
+                self._gone = True
+                self._run_problems([Problem(root, None, self.GONE)])
+            return True
+        if self._gone:
+            self._gone = False
+            self._problems = [p for p in self._problems if p.message != self.GONE]
+            self._problem_keys = {k for k in self._problem_keys if k[2] != self.GONE}
+            self._start_over()
+        return False
+
+    def _start_over(self) -> None:
+        """Forget everything read: a fresh store, fresh readers, no length, config or hints."""
+        self.close()
+        self._followed = []
+        self._store = MetricStore()
+        self._model = None
+        if self._samples is not None:
+            self._samples.forget_store()
+        self._config = {}
+        self._max_steps = None
+        self._max_steps_from_state = False
+        self._logging_steps = None
+        self._framework_hint = None
+        self._trainer_hint = None
+        self._detect_key = None
+        self._card_sig = None
+        self._info = RunInfo(name=self.run.name, path=self.run.root)
+        self._rescan()
 
     def rescan(self) -> None:
         """Follow files that appeared since the run was opened (a new event file, a checkpoint)."""
