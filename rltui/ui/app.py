@@ -32,6 +32,7 @@ from rltui.ui.alerting import AlertTracker, alert_json, osc9
 from rltui.ui.chart_spec import ChartSpec
 from rltui.ui.export import output_dir, output_name, write_csv
 from rltui.ui.glyphs import safe
+from rltui.ui.off_loop import off_loop
 from rltui.ui.runs import RunSource
 from rltui.ui.screens.alerts import AlertsScreen
 from rltui.ui.screens.dashboard import DashboardScreen
@@ -197,7 +198,7 @@ class RltuiApp(App[int]):
             while True:
                 self._dirty = False
                 runs = list(self.runs)
-                snaps = await asyncio.to_thread(self._compute, runs)
+                snaps = await off_loop(self._compute, runs)
                 # Hand over to the app's own message pump: widgets mounted from a worker task
                 # were sometimes never laid out (Textual 8.2).
                 self._pending_apply += 1
@@ -278,7 +279,7 @@ class RltuiApp(App[int]):
     async def _discover(self) -> None:
         if self.options.reopen is None:
             return
-        found = await asyncio.to_thread(self.options.reopen)
+        found = await off_loop(self.options.reopen)
         known = {r.info.path for r in self.runs}
         fresh = [run for run in found if run.info.path not in known]
         if not fresh:
@@ -294,7 +295,7 @@ class RltuiApp(App[int]):
         self.request_snapshots()
 
     async def _watch(self) -> None:
-        await asyncio.to_thread(self._read_all, True)
+        await off_loop(self._read_all, True)
         self.loaded = True
         self.run_worker(read_samples_in_background(self), group="samples")
         # Alerts the run already has when it is opened are on screen, not news: they are the
@@ -308,7 +309,7 @@ class RltuiApp(App[int]):
                 polls += 1
                 if polls % 10 == 0:
                     await self._discover()
-                if await asyncio.to_thread(self._read_all, polls % 10 == 0):
+                if await off_loop(self._read_all, polls % 10 == 0):
                     self.request_snapshots()
             return
         from watchfiles import Change, awatch
@@ -323,7 +324,7 @@ class RltuiApp(App[int]):
             added = any(kind == Change.added for kind, _ in changes)
             if added and any(not self._known(p) for _, p in changes):
                 await self._discover()
-            if await asyncio.to_thread(self._read_all, added) or added:
+            if await off_loop(self._read_all, added) or added:
                 self.request_snapshots()
 
     def _sweep_roots(self) -> list[str]:
@@ -331,8 +332,8 @@ class RltuiApp(App[int]):
 
     # -- replay --------------------------------------------------------------------------------
     async def _load_replay(self) -> None:
-        await asyncio.to_thread(self._read_all, True)
-        full = await asyncio.to_thread(lambda: [run.snapshot() for run in self.runs])
+        await off_loop(self._read_all, True)
+        full = await off_loop(lambda: [run.snapshot() for run in self.runs])
         steps = [run.view(n) for run in self.runs for n in run.names()]
         arrays = [v.steps for v in steps if v is not None]
         self.replay_steps = np.unique(np.concatenate(arrays)) if arrays else np.empty(0, dtype=np.int64)

@@ -15,7 +15,6 @@ Sample text is run text: it arrives stripped of escape sequences and is drawn th
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 from collections.abc import Sequence
@@ -33,6 +32,7 @@ from rltui.model.snapshot import Alert
 from rltui.records import Sample
 from rltui.text import sanitize
 from rltui.ui.export import output_name
+from rltui.ui.off_loop import off_loop
 
 if TYPE_CHECKING:
     from rltui.ui.app import RltuiApp
@@ -350,6 +350,6 @@ async def read_samples_in_background(app: RltuiApp) -> None:
     for run in list(app.runs):
         read = getattr(run, "read_samples", None)
         if callable(read):
-            fed += await asyncio.to_thread(read)
+            fed += await off_loop(read)
     if fed:
         app.request_snapshots()
