@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from rltui.model.config import Config
 from rltui.model.patterns import CATALOGUE, PatternEngine
-from rltui.model.patterns.examples import (
+from rltui.model.patterns.example_recipes import (
     GRPO_CFG,
     N,
     grpo,

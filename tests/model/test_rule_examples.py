@@ -16,7 +16,7 @@ from rltui.model.patterns.examples import EXAMPLES, N, RuleExample, store_of
 from rltui.model.snapshot import SEVERITY_RANK, Alert, RunInfo
 
 
-def run(example: RuleExample, series: dict) -> tuple[Alert, ...]:  # type: ignore[type-arg]
+def run(example: RuleExample, series: dict) -> tuple[Alert, ...]:
     info = RunInfo("t", "/t", "trl", example.trainer, N, 1, dict(example.config))  # type: ignore[arg-type]
     engine = PatternEngine(info, Config.defaults())
     engine.advance(store_of(series, example.steps or None))
