@@ -660,7 +660,8 @@ def reward_unstable(c: Ctx, t: T) -> Finding | None:
 )
 def train_inference_mismatch(c: Ctx, t: T) -> Finding | None:
     m = c.med()
-    bad = not (t["low"] <= m <= t["high"])
+    # A NaN median (fewer than 5 points) is no evidence: "not (low <= NaN <= high)" fired on every run.
+    bad = m < t["low"] or m > t["high"]
     if c.has("is_ratio_min") and np.mean(c.win("is_ratio_min") < t["min_ratio"]) > 0.5:
         bad = True
     if c.has("is_ratio_max") and np.mean(c.win("is_ratio_max") > t["c_max"]) > 0.5:
