@@ -246,7 +246,9 @@ def _looping(step: int, i: int) -> str:
 
 
 @pytest.mark.parametrize("loops_from", [20, None], ids=["loops", "near_miss"])
-def test_repetition_loops_in_the_samples_raise_diversity_collapse(tmp_path: Path, loops_from: int | None) -> None:
+def test_repetition_loops_in_the_samples_raise_diversity_collapse(
+    tmp_path: Path, loops_from: int | None
+) -> None:
     """A second witness no trainer logs: completions falling into repetition loops (samples only)."""
     run = tmp_path / "run"
     (run / "completions").mkdir(parents=True)
