@@ -173,3 +173,20 @@ def test_rewind_rebuilds() -> None:
     assert eng.step == 50
     eng.advance(store)
     assert eng.alerts() == before
+
+
+def test_a_steadily_rising_kl_is_no_runaway_whatever_the_noise() -> None:
+    """A straight line with noise: each half's slope scatters around the same value, so a bare
+    ``s2 > s1`` called it accelerating at some stretch of every one of these 16 seeds (ratio 1.3:
+    3 of 16; 1.5: none)."""
+    fired = []
+    for seed in range(16):
+        kl = np.linspace(0.1, 0.5, N) * (1 + noise(0.0, 0.05, seed=100 + seed))
+        fired += [seed for a in run("grpo", grpo(kl=kl), GRPO_CFG) if a.id == "kl_runaway"]
+    assert fired == []
+    # ... while a KL that truly speeds up (x e every 10 steps from step 50) still fires.
+    i = np.arange(N, dtype=float)
+    kl = (0.1 + 0.0005 * i + 0.1 * (np.exp(np.clip(i - 50, 0, None) / 10) - 1)) * (
+        1 + noise(0.0, 0.05, seed=12)
+    )
+    assert _of(run("grpo", grpo(kl=kl), GRPO_CFG), "kl_runaway")
