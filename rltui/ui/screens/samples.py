@@ -314,7 +314,8 @@ class SamplesScreen(Screen[None]):
         else:
             row = self.query_one(DataTable).cursor_row
             if not self.rows or self.grouped:
-                self.notify("highlight a completion first (not in the group view)", severity="warning")
+                hint = "highlight a completion first (not in the group view)"
+                self.notify(hint, severity="warning", markup=False)
                 return
             self.across = self.rows[min(max(row, 0), len(self.rows) - 1)].prompt
             self._load_across(self.across)
