@@ -202,22 +202,26 @@ def margin_runaway(c: Ctx, t: T) -> Finding | None:
         nats=m / beta(c),
         accuracy=acc,
         loss=loss,
-        condition=_runaway_condition(m, acc, loss, t),
+        condition=_runaway_condition(m, acc, loss, eval_acc, t),
     )
 
 
-def _runaway_condition(m: float, acc: float, loss: float, t: T) -> str:
+def _runaway_condition(m: float, acc: float, loss: float, eval_acc: float, t: T) -> str:
     """Which of margin_runaway's conditions holds, in words (the strongest first)."""
     if m > t["critical_margin"]:
         return f"margin above {t['critical_margin']:g}"
-    if loss < t["critical_loss"] and acc >= t["warn_accuracy"]:
+    if loss < t["critical_loss"] and acc >= t["warn_accuracy"] and m > t["info_margin"]:
         saturated = f"loss below {t['critical_loss']:g} with accuracy >= {t['warn_accuracy']:g}"
         return saturated + ": the sigmoid is saturated"
+    if eval_acc <= acc - t["eval_gap"]:
+        return f"eval accuracy {eval_acc:.3g} is {acc - eval_acc:.2g} below train accuracy {acc:.3g}"
     if m > t["warn_margin"]:
         return f"margin above {t['warn_margin']:g}"
     if loss < t["warn_loss"] and acc >= t["warn_accuracy"]:
         return f"loss below {t['warn_loss']:g} with accuracy >= {t['warn_accuracy']:g}"
-    return f"margin above {t['info_margin']:g}"
+    if m > t["info_margin"]:
+        return f"margin above {t['info_margin']:g}"
+    return f"margin rising and accelerating with accuracy >= {t['trend_accuracy']:g}"
 
 
 @preference_rule(

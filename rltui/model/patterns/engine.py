@@ -305,7 +305,7 @@ class PatternEngine:
 
 
 #: Evidence entries that are words, not numbers: said in the message or the action, not listed.
-_PROSE_KEYS = frozenset({"what", "advice", "condition", "hint"})
+_PROSE_KEYS = frozenset({"what", "advice", "condition", "hint", "cap_words"})
 #: How evidence names read in a sentence.
 _LABELS = {"rz": "robust z", "g": "grad-norm", "frac": "share", "pct": "percent", "n": "points"}
 

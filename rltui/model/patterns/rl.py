@@ -383,7 +383,7 @@ def clipping(c: Ctx, t: T) -> Finding | None:
         "never produced (stop token, chat template)."
     ),
     action=(
-        "{pct}% of completions hit max_completion_length ({cap}). Raise the limit (TRL default 512), set "
+        "{pct}% of completions hit max_completion_length{cap_words}. Raise the limit (TRL default 512), set "
         "mask_truncated_completions=True (DAPO overlong filtering), add a soft overlong punishment "
         "(trl.rewards.get_soft_overlong_punishment), and check the EOS/stop token and chat template."
     ),
@@ -400,12 +400,16 @@ def truncation(c: Ctx, t: T) -> Finding | None:
                 WARN,
                 pct=100.0,
                 eos_tokens=0.0,
-                cap=int(cap) if cap else "?",
+                **({"cap": int(cap)} if cap else {}),
+                cap_words=f" ({int(cap)})" if cap else "",
                 condition="no completion contains an EOS token",
             )
         return None
     x = c.lvl()
-    ev = {"pct": 100.0 * x, "clipped": x, "cap": int(cap) if cap else "?"}
+    ev: dict[str, float | int | str] = {"pct": 100.0 * x, "clipped": x, "cap_words": ""}
+    if cap:
+        ev["cap"] = int(cap)
+        ev["cap_words"] = f" ({int(cap)})"
     term = c.lvl("terminated_length_mean") if c.has("terminated_length_mean") else 0.0
     if x > t["critical"] or (x > t["nothing_ends"] and not term > 0):
         return hit(CRITICAL, **ev, condition=f"{100.0 * x:.0f}% of completions cut at the length cap")
