@@ -578,8 +578,11 @@ class RunSession:
                 parsed = parse_config(text)
                 if parsed is not None:
                     self._config = parsed
-        if res.texts.get("rltui/framework") == "unsloth":
+        announced = res.texts.get("rltui/framework")
+        if announced == "unsloth":
             self._framework_hint = "unsloth"
+        elif announced == "mlx":
+            self._framework_hint = "mlx"
         self._trainer_hint = res.texts.get("rltui/trainer") or self._trainer_hint
         # trainer_state.json knows the run's length best; a log's counter fills the gap.
         best = f.kind == "trainer_state" or self._max_steps is None or not self._max_steps_from_state

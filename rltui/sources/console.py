@@ -67,7 +67,7 @@ PROGRESS_KEYS = frozenset({"percentage", "elapsed_time", "remaining_time", SWIFT
 #: MLX-LM: ``Iter 10: Train loss 2.345, Learning Rate 1.000e-05, It/sec 0.512, ...`` and
 #: ``Iter 10: Val loss 2.876, Val took 12.3s``.
 _MLX = re.compile(r"\s*Iter\s+(\d{1,18})\s*:\s*(Train|Val)\s+loss\s+(.*)$", re.IGNORECASE)
-_MLX_FIELD = re.compile(r"\s*([A-Za-z][A-Za-z /]*?)\s+([-+0-9.eE]+|nan|inf)\s*(?:[A-Za-z]{1,3})?\s*$")
+_MLX_FIELD = re.compile(r"\s*([A-Za-z][A-Za-z0-9_ /]*?)\s+([-+0-9.eE]+|nan|inf)\s*(?:[A-Za-z]{1,3})?\s*$")
 _MLX_NAMES = {
     "chosen reward": "rewards/chosen",
     "rejected reward": "rewards/rejected",
@@ -79,7 +79,15 @@ _MLX_NAMES = {
     "trained tokens": "num_tokens",
     "peak mem": "peak_mem_gb",
     "val took": "eval_runtime",
+    # MLX-LM-LoRA's GRPO trainer (``--training-mode grpo``); its Val fields use underscores.
+    "total rewards mean": "reward",
+    "total rewards std": "reward_total_std",
+    "grouped rewards mean": "reward_grouped_mean",
+    "grouped rewards std": "reward_std",
+    "kl": "kl",
 }
+#: An MLX reward function's own mean/std (``r1_int_reward_func mean``): TRL's ``rewards/<f>/mean``.
+_MLX_FUNC = re.compile(r"([a-z][a-z0-9_]{0,80}?)[ _](mean|std)")
 _GLOBAL_STEP = re.compile(r"Global step\s+(\d{1,18})\s*:\s*$")
 _EVAL_METRICS = re.compile(r"eval_metrics\s*:\s*$")
 # verl: "step:12 - a:1 - b:2", possibly behind a Ray prefix "(TaskRunner pid=42) ".
@@ -270,7 +278,11 @@ def parse_mlx(text: str) -> ParsedLine | None:
             continue
         label = f.group(1).strip().lower()
         val = label.startswith("val ") and label != "val took"
-        name = _MLX_NAMES.get(label[4:] if val else label)
+        bare = label[4:] if val else label
+        name = _MLX_NAMES.get(bare) or _MLX_NAMES.get(bare.replace("_", " "))
+        func = _MLX_FUNC.fullmatch(bare) if name is None else None
+        if func is not None:
+            name = f"rewards/{func.group(1)}/{func.group(2)}"
         value = to_float(f.group(2))
         if name is not None and value is not None:
             metrics[f"eval_{name}" if val and not name.startswith("eval_") else name] = value
@@ -589,6 +601,8 @@ class ConsoleParser:
         line = _unquote(line)
         if self.framework_hint is None and "Unsloth" in line:
             self.framework_hint = "unsloth"
+        if self.framework_hint is None and "Iter" in line and _MLX.match(strip_escapes(line)):
+            self.framework_hint = "mlx"  # MLX-LM's own report line; no other trainer prints it
         if self.trainer_hint is None and "raining" in line:
             m = _STARTING.search(line)
             if m is not None:

@@ -233,3 +233,21 @@ def test_banner_scale_only_when_the_epoch_pins_it(
         parser.feed(i, line, float("nan"), builder)
     assert builder.build()["loss"].steps.tolist() == want
     assert parser.steps_guessed is guessed
+
+
+def test_mlx_grpo_report_lines_keep_their_reward_fields() -> None:
+    """MLX-LM-LoRA's GRPO trainer: total/grouped rewards, KL and each reward function's mean/std."""
+    data = _feed(
+        (WILD / "_holdout" / "ho_x_mlx_grpo_all_zero_rewards" / "console.log")
+        .read_text(encoding="utf-8")
+        .splitlines()
+    )
+    assert data["reward"] == [(1, 0.0)]
+    assert data["reward_std"] == [(1, 0.0)]  # the groups' std: what TRL logs as reward_std
+    assert data["kl"] == [(1, 0.0)]
+    assert data["eval_rewards/r1_int_reward_func/mean"] == [(1, 0.0)]
+    assert data["rewards/r1_accuracy_reward_func/std"] == [(1, 0.0)]
+    assert "rewards/total/std" not in data  # the batch std is not a reward component
+    parser = ConsoleParser("x.log")
+    parser.feed(0, "Iter 1: Train loss 0.5, Total rewards mean 0.2, KL 0.01", float("nan"), ChunkBuilder())
+    assert parser.framework_hint == "mlx"

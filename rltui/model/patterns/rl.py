@@ -34,15 +34,19 @@ online_rule = partial(rule, RULES, families=ONLINE_RL)
     severities=("warn", "critical"),
     title="Prompt groups without learning signal",
     instrument="reward",
-    primary="frac_reward_zero_std",
-    roles=("frac_reward_zero_std", "reward"),
+    primary="frac_reward_zero_std|reward_std",
+    roles=("frac_reward_zero_std", "reward_std", "reward"),
     thresholds={
         "warn": th(0.8, "[PROP]", "med_W(frac_reward_zero_std) above this (0.5 fired on healthy GRPO)"),
         "critical": th(0.9, "[PROP]", "above this, <= 10% of prompts carry any gradient"),
+        "zero_std": th(
+            1e-9, "[PROP]", "no fraction logged: reward_std (the mean group std) at or below this is critical"
+        ),
     },
     logic=(
         "lvl_W(frac_reward_zero_std) > warn is warn, > critical critical, sustained (from the first points "
-        "on a short run). The cause depends on "
+        "on a short run). A run that logs no fraction (MLX, older TRL) but a reward_std (the mean of the "
+        "groups' reward std) of exactly 0: every group is without signal, critical. The cause depends on "
         "whether the reward is near the top or the bottom of its observed range."
     ),
     cause=(
@@ -56,7 +60,11 @@ online_rule = partial(rule, RULES, families=ONLINE_RL)
 )
 def zero_signal_groups(c: Ctx, t: T) -> Finding | None:
     # A level, not a change: every group without reward variance is a dead signal from step 1.
-    m = c.lvl()
+    if c.key == c.name("reward_std"):
+        std = c.lvl()
+        m = 1.0 if abs(std) <= t["zero_std"] else 0.0
+    else:
+        m = c.lvl()
     level = level_above(m, {WARN: t["warn"], CRITICAL: t["critical"]})
     if not level:
         return None
