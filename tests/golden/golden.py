@@ -27,6 +27,7 @@ from rltui.model.engine import RunModel  # noqa: E402
 from rltui.model.snapshot import Alert, RunInfo, RunSnapshot  # noqa: E402
 from rltui.model.store import MetricStore  # noqa: E402
 from rltui.records import PointChunk  # noqa: E402
+from rltui.sources.names import canonical_tb_tag  # noqa: E402
 
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden.json")
 SHARED_RUNS = "/work/shared/runs"
@@ -162,6 +163,7 @@ def _synthetic(trainer: str, seed: int) -> dict[str, np.ndarray]:
     else:
         cols["train/mean_token_accuracy"] = np.clip(0.4 + t / (2 * n) + 0.02 * rng.standard_normal(n), 0, 1)
         cols["eval/loss"] = cols["train/loss"] + 0.1 + 0.0001 * np.maximum(0, t - 2000)
+    cols = {canonical_tb_tag(k): v for k, v in cols.items()}
     for i, (name, v) in enumerate(sorted(cols.items())):
         v = v.astype(np.float64).copy()
         r = np.random.default_rng(seed * 100 + i)
@@ -181,7 +183,7 @@ def _chunks(cols: dict[str, np.ndarray], lo: int, hi: int, skip_eval: bool = Tru
     out: dict[str, PointChunk] = {}
     for name, v in cols.items():
         idx = np.arange(lo, hi)
-        if name.startswith("eval/") and skip_eval:
+        if name.startswith("eval_") and skip_eval:
             idx = idx[idx % 10 == 9]
         steps = (idx + 1).astype(np.int64)
         out[name] = PointChunk(steps, 1.7e9 + steps * 0.5, v[idx])
