@@ -19,6 +19,7 @@ import numpy as np
 
 from rltui.model import stats
 from rltui.model.aliases import Key, resolve
+from rltui.model.prefix import PrefixFolds
 from rltui.model.snapshot import InstrumentReading, RunInfo, Status, Trace, Trend
 from rltui.model.store import MetricStore, SeriesView
 from rltui.records import FloatArray
@@ -126,6 +127,8 @@ class SmoothCache:
 
     def __init__(self) -> None:
         self._entries: dict[tuple[str, float], _Smoothed] = {}
+        #: Series derived from stored ones (rates), extended as points are appended.
+        self.folds = PrefixFolds()
 
     def smoothed(
         self, key: str, version: object, values: Callable[[], FloatArray], weight: float
