@@ -154,6 +154,7 @@ class RunModel:
         self.smoothing = 0.6
         self._rule_thresholds = {s.id: self.config.thresholds(s.id) for s in CATALOGUE}
         self._folds = PrefixFolds()
+        self._last: tuple[tuple[object, ...], RunSnapshot] | None = None
 
     def set_info(self, info: RunInfo) -> None:
         """New detection results (trainer, config) change which rules apply: start over."""
@@ -213,6 +214,19 @@ class RunModel:
         at_step: int | None = None,
         sources: tuple[SourceInfo, ...] = (),
         problems: tuple[Problem, ...] = (),
+    ) -> RunSnapshot:
+        """The verdict as of ``at_step``. Asked again with nothing changed (same store version,
+        step, sources, problems, info and smoothing), the previous snapshot is returned as is:
+        an unchanged run is never evaluated again."""
+        key = (self.store.version, at_step, sources, problems, self.info, self.smoothing, self._live)
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        snap = self._snapshot(at_step, sources, problems)
+        self._last = (key, snap)
+        return snap
+
+    def _snapshot(
+        self, at_step: int | None, sources: tuple[SourceInfo, ...], problems: tuple[Problem, ...]
     ) -> RunSnapshot:
         step = self.store.last_step if at_step is None else min(at_step, self.store.last_step or at_step)
         alerts = self.alerts(at_step)

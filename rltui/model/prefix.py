@@ -42,6 +42,11 @@ class PrefixFolds:
     def __init__(self) -> None:
         self._entries: dict[str, _Entry[Any]] = {}
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> PrefixFolds:
+        """A cache: a copy (a replay checkpoint of the engine) starts empty instead of copying the
+        series it refers to."""
+        return PrefixFolds()
+
     def get(self, key: str, series: Series, fold: Callable[[S | None, Series, int, int], S]) -> S:
         n = len(series)
         e = self._entries.get(key)

@@ -99,7 +99,8 @@ def _fold_derived(derive: Derive, overlap: int) -> Callable[[_Derived | None, Se
         new = count(hi) - count(lo)
         if new > 0:
             start = max(0, lo - overlap)
-            steps, values = derive(series.steps[start:hi], series.wall_times[start:hi], series.values[start:hi])
+            part = slice(start, hi)
+            steps, values = derive(series.steps[part], series.wall_times[part], series.values[part])
             out.steps.extend(steps[len(steps) - new :])
             out.values.extend(values[len(values) - new :])
         return out

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,7 @@ from rltui.model.config import Config
 from rltui.model.patterns.catalogue import CATALOGUE, INSTRUMENT_OF_ROLE
 from rltui.model.patterns.context import Ctx, family_of, guard_steps, resolve_roles
 from rltui.model.patterns.spec import CLEAN, LEVEL_NAME, NAME_LEVEL, NO_GAUGE, Evidence, Finding, RuleSpec
+from rltui.model.prefix import PrefixFolds
 from rltui.model.snapshot import Alert, RunInfo, Severity
 from rltui.model.store import MetricStore
 
@@ -122,6 +124,10 @@ class PatternEngine:
         self._step: int | None = None
         self._guard = guard_steps(info)
         self._thresholds = {s.id: self.config.thresholds(s.id) for s in CATALOGUE}
+        self._folds = PrefixFolds()
+        #: (store, store.version, upto_step) of the last advance: the same again is a no-op. A weak
+        #: reference: a replay checkpoint (a deep copy of the engine) must not copy the store.
+        self._seen: tuple[weakref.ref[MetricStore], int, int | None] | None = None
 
     @property
     def step(self) -> int | None:
@@ -130,6 +136,7 @@ class PatternEngine:
     def reset(self) -> None:
         self._units.clear()
         self._step = None
+        self._seen = None
 
     # -- which units exist ------------------------------------------------------------------
     def _subjects(self, spec: RuleSpec, names: list[str], keys: dict[str, Any]) -> list[str]:
@@ -152,7 +159,14 @@ class PatternEngine:
 
     # -- the work ---------------------------------------------------------------------------
     def advance(self, store: MetricStore, upto_step: int | None = None) -> None:
-        """Evaluate every new logged point up to ``upto_step`` (inclusive; None = all)."""
+        """Evaluate every new logged point up to ``upto_step`` (inclusive; None = all).
+
+        An unchanged store asked for the same step again (a refresh with nothing new) costs nothing.
+        """
+        last = self._seen
+        if last is not None and last[0]() is store and last[1:] == (store.version, upto_step):
+            return
+        seen = (weakref.ref(store), store.version, upto_step)
         if upto_step is not None and self._step is not None and upto_step < self._step:
             self.reset()
         names = store.names()
@@ -191,12 +205,13 @@ class PatternEngine:
             bounds = np.flatnonzero(np.diff(steps)) + 1
             for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(steps)], strict=True):
                 step = int(steps[lo])
-                ctx = Ctx(store, step, self.info, keys, family, self._guard)
+                ctx = Ctx(store, step, self.info, keys, family, self._guard, self._folds)
                 for uid in uids[lo:hi]:
                     self._evaluate(units[int(uid)], ctx)
         last = store.last_step if upto_step is None else upto_step
         if last is not None:
             self._step = last if self._step is None else max(self._step, last)
+        self._seen = seen
 
     def _evaluate(self, u: _Unit, ctx: Ctx) -> None:
         ctx.key = u.key
