@@ -54,7 +54,7 @@ class PrefixFolds:
             if e.n < n:
                 e.state = fold(e.state, series, e.n, n)
                 e.n = n
-            return e.state  # type: ignore[no-any-return]
+            return e.state
         state = fold(None, series, 0, n)
         self._entries[key] = _Entry(series, series.rewrites, n, state)
         return state

@@ -163,8 +163,8 @@ class PatternEngine:
 
         An unchanged store asked for the same step again (a refresh with nothing new) costs nothing.
         """
-        last = self._seen
-        if last is not None and last[0]() is store and last[1:] == (store.version, upto_step):
+        prev = self._seen
+        if prev is not None and prev[0]() is store and prev[1:] == (store.version, upto_step):
             return
         seen = (weakref.ref(store), store.version, upto_step)
         if upto_step is not None and self._step is not None and upto_step < self._step:
