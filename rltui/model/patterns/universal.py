@@ -63,6 +63,7 @@ CRITICAL_ROLES = ("loss", "grad_norm", "kl", "reward", "value_loss")
     ),
     instant=("info", "warn", "critical"),
     gauge=True,
+    quiet=np.isfinite,
 )
 def nonfinite(c: Ctx, t: T) -> Finding | None:
     x = c.last()
