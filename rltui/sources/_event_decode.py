@@ -214,10 +214,10 @@ def _tag_ids(buf: bytes, u64: npt.NDArray[np.uint64], te: I64, tl: I64) -> tuple
         same &= word == word[rep_of]
     names: list[str] = []
     ids = np.full(len(uniq), -1, dtype=np.int64)
-    for u, r in enumerate(rep.tolist()):
-        end = int(te[r])
+    ends = te[rep].tolist()
+    for u, (end, n) in enumerate(zip(ends, tl[rep].tolist(), strict=True)):
         try:  # protobuf rejects a tag that is not UTF-8: leave those to the slow path
-            names.append(buf[end - int(tl[r]) : end].decode("utf-8"))
+            names.append(buf[end - n : end].decode("utf-8"))
         except UnicodeDecodeError:
             continue
         ids[u] = len(names) - 1

@@ -189,7 +189,11 @@ class TfEventsReader:
             result.problems.append(Problem(self.path, base + rel, msg))
         result.texts.update(decoded.texts)
         if len(decoded.steps):
-            lut = np.array([self._key_of(tag) for tag in decoded.tags], dtype=np.int64)
+            known = self._tag_key
+            ids = [known.get(tag) for tag in decoded.tags]
+            lut = np.array(
+                [self._key_of(t) if k is None else k for t, k in zip(decoded.tags, ids, strict=True)]
+            )
             offsets = base + framing.record_starts[decoded.ordinal]  # where each point's record begins
             pieces.append((lut[decoded.tag_index], decoded.steps, decoded.walls, decoded.values, offsets))
 
