@@ -15,6 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from rltui.arrays import unique
 from rltui.model.config import Config
 from rltui.model.instruments import evaluate_instruments
 from rltui.model.patterns import PatternEngine
@@ -203,7 +204,7 @@ class RunModel:
         if self._marks_version != self.store.version or self._marks_cache is None:
             names = self.store.names()
             steps = [self.store[n].steps for n in names]
-            union = np.unique(np.concatenate(steps)) if steps else np.empty(0, np.int64)
+            union = unique(np.concatenate(steps)) if steps else np.empty(0, np.int64)
             every = self.CHECKPOINT_EVERY
             self._marks_cache = union[every - 1 :: every]
             self._marks_version = self.store.version

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from rltui.arrays import unique
 from rltui.text import sanitize
 
 I64 = npt.NDArray[np.int64]
@@ -204,7 +205,7 @@ def _tag_ids(buf: bytes, u64: npt.NDArray[np.uint64], te: I64, tl: I64) -> tuple
         word = u64[np.maximum(te - 8 * (j + 1), 0)] & _KEEP_HIGH[drop]
         rows.append(word)
         h += word * _HASH_MULT[j % len(_HASH_MULT)]
-    uniq = np.unique(h)
+    uniq = unique(h)
     inv = np.searchsorted(uniq, h)
     rep = np.empty(len(uniq), dtype=np.int64)
     rep[inv] = np.arange(len(h))  # any member will do: all are compared with it below

@@ -280,7 +280,7 @@ def finite_tail(values: FloatArray, n: int) -> FloatArray:
 
 def median_tail(values: FloatArray, n: int = SHORT) -> float | None:
     t = finite_tail(values, n)
-    return float(np.median(t)) if len(t) else None
+    return stats.median(t) if len(t) else None
 
 
 def baseline(values: FloatArray) -> float | None:
@@ -290,7 +290,7 @@ def baseline(values: FloatArray) -> float | None:
     else:
         head = values[WARMUP_POINTS : WARMUP_POINTS + BASELINE_POINTS]
     head = head[np.isfinite(head)]
-    return float(np.median(head)) if len(head) else None
+    return stats.median(head) if len(head) else None
 
 
 def trace(view: SeriesView, name: str | None = None) -> Trace:

@@ -249,7 +249,7 @@ class Ctx:
 
         def f() -> float:
             w = self.win(role, n)
-            return float(np.median(w)) if len(w) else math.nan
+            return stats.median(w) if len(w) else math.nan
 
         return float(self._memo("lvl", role, n, f))
 

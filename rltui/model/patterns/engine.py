@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from rltui.arrays import union
 from rltui.model.aliases import ALIASES
 from rltui.model.config import Config
 from rltui.model.patterns.catalogue import CATALOGUE, INSTRUMENT_OF_ROLE
@@ -398,7 +399,7 @@ def _catch_up_points(values: np.ndarray, done: int, end: int) -> np.ndarray:
     tail_start = end - CATCH_UP_TAIL
     stride = max(1, math.ceil((tail_start - done) / CATCH_UP_HEAD))
     bad = np.flatnonzero(~np.isfinite(values[done:tail_start])) + done
-    head = np.union1d(np.arange(done, tail_start, stride), bad)
+    head = union(np.arange(done, tail_start, stride), bad)
     return np.concatenate([head, np.arange(tail_start, end)])
 
 

@@ -96,7 +96,7 @@ def _loss_spike(c: Ctx, t: T) -> Finding | None:
     x = float(a[-1])
     if not math.isfinite(x):
         return None
-    start = abs(float(np.median(finite(a[:5])))) if len(finite(a[:5])) else math.nan
+    start = abs(stats.median(finite(a[:5]))) if len(finite(a[:5])) else math.nan
     floor = t["min_jump"] * start  # jumps at floating-point-noise scale (a loss at 1e-16) are not spikes
     if c.family == "rl":
         z = c.rz()
@@ -227,7 +227,7 @@ def loss_drop_then_spike(c: Ctx, t: T) -> Finding | None:
     recent, before = finite(a[-5:]), finite(a[-25:-5])
     if len(recent) < 5 or len(before) < 10:
         return None
-    now, was = float(np.median(recent)), float(np.median(before))
+    now, was = stats.median(recent), stats.median(before)
     x = float(a[-1])
     if was > 0 and now > t["spike_ratio"] * was and x > t["spike_ratio"] * was:
         return hit(
