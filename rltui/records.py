@@ -7,6 +7,7 @@ tested with hand-built records and lets the layers depend on each other in one d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -107,6 +108,18 @@ class ChunkBuilder:
         cols[1].append(wall_time)
         cols[2].append(value)
         cols[3].append(self.offset)
+
+    def add_line(self, step: int, wall_time: float, metrics: Mapping[str, float]) -> None:
+        """:meth:`add` for every item of one parsed line (one call per line, not per value)."""
+        data, offset = self._data, self.offset
+        for key, value in metrics.items():
+            cols = data.get(key)
+            if cols is None:
+                cols = data[key] = ([], [], [], [])
+            cols[0].append(step)
+            cols[1].append(wall_time)
+            cols[2].append(value)
+            cols[3].append(offset)
 
     def build(self) -> dict[str, PointChunk]:
         out = {k: PointChunk.from_lists(*cols) for k, cols in self._data.items()}

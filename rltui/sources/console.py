@@ -81,6 +81,11 @@ _NUMBER = re.compile(
     r"[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|nan|inf(?:inity)?)",
     re.IGNORECASE,
 )
+_PLAIN_START = frozenset("0123456789+-.")
+#: A flat log dict's body: quoted keys, values without quotes, brackets, commas or backslashes
+#: (every HF/TRL log line). Split with two regexes instead of a walk over its characters.
+_FLAT_BODY = re.compile(r"(?:\s*'[^'\\\n]*'\s*:[^,'\"{}\[\]()\\]+,)*\s*'[^'\\\n]*'\s*:[^,'\"{}\[\]()\\]+")
+_FLAT_ITEM = re.compile(r"\s*('[^'\\\n]*')\s*:([^,'\"{}\[\]()\\]+)")
 # np.float64(0.1), numpy.float32(1.5), float(...), tensor(0.5, device='cuda:0')
 _WRAPPED = re.compile(
     r"(?:(?:np|numpy|torch)\.)?(?:float|int|uint|bfloat)\d*\(\s*([^(),]*?)\s*\)"
@@ -97,6 +102,8 @@ def to_float(text: str) -> float | None:
     and numpy/torch scalar reprs. Strict on purpose: ``float()`` alone would take ``"1_0"``.
     """
     t = text.strip()
+    if t and t[0] in _PLAIN_START and len(t) <= 64 and _NUMBER.fullmatch(t):
+        return float(t)  # a plain number (most values): no quotes or wrapper to look for
     if len(t) > 200:  # no number is that long; also keeps the regexes below linear
         return None
     if len(t) >= 2 and t[0] == t[-1] and t[0] in "'\"":
@@ -147,8 +154,29 @@ def split_dict(s: str, i: int) -> tuple[list[tuple[str, str]], int] | None:
         return None
 
 
+def _split_flat(s: str, i: int) -> tuple[list[tuple[str, str]], int] | None:
+    """The pairs of a flat dict (see ``_FLAT_BODY``) starting at ``s[i]``, as :func:`_split_dict`
+    gives them, or None when the dict is not flat (then the walk decides)."""
+    close = s.find("}", i + 1)
+    if close < 0:
+        return None
+    body = s[i + 1 : close]
+    if not _FLAT_BODY.fullmatch(body):
+        return None
+    pairs = [(k, v.strip()) for k, v in _FLAT_ITEM.findall(body)]
+    if not all(v for _, v in pairs):
+        return None  # an empty value: the walk reports it
+    return pairs, close + 1
+
+
 def _split_dict(s: str, i: int) -> tuple[list[tuple[str, str]], int] | None:
     """:func:`split_dict`, raising :class:`_Incomplete` when the text ends inside the dict."""
+    flat = _split_flat(s, i)
+    return flat if flat is not None else _walk_dict(s, i)
+
+
+def _walk_dict(s: str, i: int) -> tuple[list[tuple[str, str]], int] | None:
+    """The character walk behind :func:`_split_dict`: any dict, nested values and strings too."""
     stack: list[str] = []
     items: list[tuple[str, str]] = []
     item_start = i + 1
@@ -216,22 +244,31 @@ class Incomplete(ValueError):
 
 
 def clean_key(raw: str) -> str | None:
-    """A metric name from a run made safe to show (no escapes or controls), or None if unusable."""
-    key = sanitize(raw, single_line=True).strip()
+    """A metric name from a run made safe to show (no escapes or controls), or None if unusable.
+
+    Every log line repeats the same keys: their cleaned names are remembered (a bounded cache)."""
+    try:
+        return _CLEAN_KEYS[raw]
+    except KeyError:
+        pass
+    key: str | None = sanitize(raw, single_line=True).strip()
     if not key or len(key) > MAX_KEY_CHARS:
-        return None
+        key = None
+    if len(_CLEAN_KEYS) >= _CLEAN_KEYS_MAX:
+        _CLEAN_KEYS.clear()
+    _CLEAN_KEYS[raw] = key
     return key
+
+
+_CLEAN_KEYS: dict[str, str | None] = {}
+_CLEAN_KEYS_MAX = 4096
 
 
 def _dict_metrics(pairs: list[tuple[str, str]]) -> tuple[dict[str, float], tuple[int, int] | None]:
     """The numeric items of a printed dict, and ms-swift's (step, max_steps) counter if present."""
     out: dict[str, float] = {}
     counter: tuple[int, int] | None = None
-    for key_text, value_text in pairs:
-        m = _QUOTED_KEY.fullmatch(key_text)
-        if not m:
-            continue
-        key = clean_key(m.group(1) if m.group(1) is not None else m.group(2))
+    for key, (_, value_text) in zip(_key_plan(tuple(k for k, _ in pairs)), pairs, strict=True):
         if key is None:
             continue
         if key in PROGRESS_KEYS:
@@ -243,6 +280,26 @@ def _dict_metrics(pairs: list[tuple[str, str]]) -> tuple[dict[str, float], tuple
         if value is not None:
             out[key] = value
     return out, counter
+
+
+def _key_plan(key_texts: tuple[str, ...]) -> tuple[str | None, ...]:
+    """Per key text of a dict, its metric name (None: not a quoted, usable key). Log dicts repeat
+    the same keys line after line, so the plan is remembered per key tuple (a bounded cache)."""
+    plan = _KEY_PLANS.get(key_texts)
+    if plan is None:
+        names: list[str | None] = []
+        for key_text in key_texts:
+            m = _QUOTED_KEY.fullmatch(key_text)
+            names.append(clean_key(m.group(1) if m.group(1) is not None else m.group(2)) if m else None)
+        plan = tuple(names)
+        if len(_KEY_PLANS) >= _KEY_PLANS_MAX:
+            _KEY_PLANS.clear()
+        _KEY_PLANS[key_texts] = plan
+    return plan
+
+
+_KEY_PLANS: dict[tuple[str, ...], tuple[str | None, ...]] = {}
+_KEY_PLANS_MAX = 1024
 
 
 def parse_mlx(text: str) -> ParsedLine | None:
@@ -620,7 +677,9 @@ class ConsoleParser:
             parsed = parse_line(line)
             if parsed is not None and parsed.step is not None and not 0 <= parsed.step < STEP_LIMIT:
                 return None, f"step {str(parsed.step)[:24]} out of range, line skipped"
-            if parsed is None and _HUGE_STEP.search(line):  # a metrics line, but no step fits int64
+            if (
+                parsed is None and ("step" in line or "Iter" in line) and _HUGE_STEP.search(line)
+            ):  # a metrics line, but no step fits int64
                 return None, "step with more than 18 digits, line skipped"
             return parsed, None
         except Incomplete:
@@ -639,8 +698,7 @@ class ConsoleParser:
         step = self.stepper.step_of(parsed) if count else self.stepper.last_step
         if parsed.max_steps is not None and parsed.max_steps > 0:
             self.max_steps = max(self.max_steps or 0, parsed.max_steps)
-        for key, value in parsed.metrics.items():
-            builder.add(key, step, wall_time, value)
+        builder.add_line(step, wall_time, parsed.metrics)
         self.points += len(parsed.metrics)
 
 
