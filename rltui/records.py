@@ -90,6 +90,19 @@ class PointChunk:
         )
 
 
+def concat_chunks(chunks: list[PointChunk]) -> PointChunk:
+    """One chunk holding the points of ``chunks`` in order (the same object when there is one)."""
+    if len(chunks) == 1:
+        return chunks[0]
+    offsets = [c.offsets for c in chunks]
+    return PointChunk(
+        np.concatenate([c.steps for c in chunks]),
+        np.concatenate([c.wall_times for c in chunks]),
+        np.concatenate([c.values for c in chunks]),
+        None if any(o is None for o in offsets) else np.concatenate(offsets),  # type: ignore[arg-type]
+    )
+
+
 class ChunkBuilder:
     """Collects points one at a time (line-based readers) and hands them over as chunks."""
 

@@ -32,12 +32,14 @@ import re
 import time
 from dataclasses import dataclass
 
-from rltui.records import ChunkBuilder, Problem, ReadResult, SourceKind
-from rltui.sources._lines import LineFollower
+from rltui.records import ChunkBuilder, PointChunk, Problem, ReadResult, SourceKind, concat_chunks
+from rltui.sources._lines import LineBatch, LineFollower
 from rltui.sources.fs import FileSystem
 from rltui.text import decode, sanitize, strip_escapes
 
 MAX_DICT_CHARS = 64 * 1024
+#: Bytes of a console log handled per slice of one ``read()`` (see ConsoleLogReader.read).
+SLICE_BYTES = 8 << 20
 MAX_KEY_CHARS = 256
 MAX_PREFIX_CHARS = 4096  # a tqdm bar or a logger prefix before a dict is far shorter
 MAX_PROBLEMS = 1000
@@ -726,6 +728,7 @@ class ConsoleLogReader:
         self.path = path
         self._follower = LineFollower(path, split_cr=True, fs=fs)
         self._parser = ConsoleParser(path, logging_steps or 1, known_scale=known_scale)
+        self._stash: LineBatch | None = None
 
     @property
     def logging_steps(self) -> int:
@@ -750,18 +753,34 @@ class ConsoleLogReader:
         return self._parser.problems
 
     def read(self) -> ReadResult:
-        batch = self._follower.read()
+        """Everything written since the last call, read ``SLICE_BYTES`` at a time: the text held
+        at once is one slice (and the longest line), never the whole file; points are kept as
+        numpy columns per slice (32 bytes each), not as Python lists of the whole file."""
+        batch = self._stash or self._follower.read(SLICE_BYTES)
+        self._stash = None
         result = ReadResult(restarted=batch.restarted)
-        for p in batch.problems:
-            self._parser.report(p, result.problems, dedupe=False)
         if batch.restarted:
             self._parser.reset()
         wall = math.nan if batch.backlog else time.time()
-        builder = ChunkBuilder()
-        for offset, raw in batch.lines:
-            builder.offset = offset
-            result.problems += self._parser.feed(offset, decode(raw), wall, builder)
-        result.chunks = builder.build()
+        parts: dict[str, list[PointChunk]] = {}
+        line_problems: list[Problem] = []
+        while True:
+            for p in batch.problems:
+                self._parser.report(p, result.problems, dedupe=False)
+            builder = ChunkBuilder()
+            for offset, raw in batch.lines:
+                builder.offset = offset
+                line_problems += self._parser.feed(offset, decode(raw), wall, builder)
+            for key, chunk in builder.build().items():
+                parts.setdefault(key, []).append(chunk)
+            if not batch.more:
+                break
+            batch = self._follower.read(SLICE_BYTES)
+            if batch.restarted:  # replaced between two slices: the next read() starts it over
+                self._stash = batch
+                break
+        result.problems += line_problems
+        result.chunks = {key: concat_chunks(chunks) for key, chunks in parts.items()}
         result.max_steps = self._parser.max_steps
         if self._parser.framework_hint:
             result.texts[FRAMEWORK_TEXT] = self._parser.framework_hint
