@@ -7,6 +7,7 @@ tested with hand-built records and lets the layers depend on each other in one d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -89,6 +90,19 @@ class PointChunk:
         )
 
 
+def concat_chunks(chunks: list[PointChunk]) -> PointChunk:
+    """One chunk holding the points of ``chunks`` in order (the same object when there is one)."""
+    if len(chunks) == 1:
+        return chunks[0]
+    offsets = [c.offsets for c in chunks]
+    return PointChunk(
+        np.concatenate([c.steps for c in chunks]),
+        np.concatenate([c.wall_times for c in chunks]),
+        np.concatenate([c.values for c in chunks]),
+        None if any(o is None for o in offsets) else np.concatenate(offsets),  # type: ignore[arg-type]
+    )
+
+
 class ChunkBuilder:
     """Collects points one at a time (line-based readers) and hands them over as chunks."""
 
@@ -107,6 +121,18 @@ class ChunkBuilder:
         cols[1].append(wall_time)
         cols[2].append(value)
         cols[3].append(self.offset)
+
+    def add_line(self, step: int, wall_time: float, metrics: Mapping[str, float]) -> None:
+        """:meth:`add` for every item of one parsed line (one call per line, not per value)."""
+        data, offset = self._data, self.offset
+        for key, value in metrics.items():
+            cols = data.get(key)
+            if cols is None:
+                cols = data[key] = ([], [], [], [])
+            cols[0].append(step)
+            cols[1].append(wall_time)
+            cols[2].append(value)
+            cols[3].append(offset)
 
     def build(self) -> dict[str, PointChunk]:
         out = {k: PointChunk.from_lists(*cols) for k, cols in self._data.items()}

@@ -361,6 +361,10 @@ class RunSession:
         self._info = RunInfo(name=self.run.name, path=self.run.root)
         self._rescan()
 
+    def unread_bytes(self) -> int:
+        """Bytes the run's files hold beyond what was read of them (what a load would read)."""
+        return _new_bytes(self._followed)
+
     def rescan(self) -> None:
         """Follow files that appeared since the run was opened (a new event file, a checkpoint)."""
         with self._lock:

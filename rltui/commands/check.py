@@ -14,14 +14,19 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import TextIO
+from dataclasses import replace
+from typing import TYPE_CHECKING, TextIO
 
 from rltui import __version__
 from rltui.model.engine import json_number
-from rltui.model.snapshot import SEVERITY_RANK, RunSnapshot
+from rltui.model.snapshot import SEVERITY_RANK, Alert, RunSnapshot
 from rltui.model.verdict import status_of, verdict_of
-from rltui.records import Problem
+from rltui.records import Problem, Sample
 from rltui.text import sanitize
+
+if TYPE_CHECKING:
+    from rltui.commands.check_samples import SampleSession
+    from rltui.session import RunSession
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -242,6 +247,116 @@ def _discovery_lines(path: str, discovery: list[Problem]) -> list[str]:
     return [f"  {p.path}: {p.message}" for p in discovery if _under(p.path, path) or _under(path, p.path)]
 
 
+#: A sweep is checked in worker processes (one run each) when its runs' files hold at least this
+#: many bytes in all: below it, starting the workers costs more than the second core gives.
+PARALLEL_MIN_BYTES = 4 << 20
+
+_FORKED: list[RunSession] = []  # the sessions, as a forked worker inherits them
+_FORKED_ARGS: list[tuple[int | None, bool]] = [(None, False)]  # (at_step, with_samples)
+
+
+_Evidence = tuple[int | None, list[Sample]]
+
+
+class _SampleAnswers:
+    """What ``check`` asks of a run's samples, answered in the worker that read them (a session
+    does not cross processes; its answers do): the counts and each alert's evidence, in the
+    order of the snapshot's alerts."""
+
+    def __init__(
+        self, counts: tuple[int, int], steps: list[int], evidence: list[tuple[int | None, list[Sample]]]
+    ):
+        self.counts = counts
+        self.steps = steps
+        self.evidence = evidence
+        self._by_alert: dict[int, _Evidence] = {}
+
+    def bind(self, snap: RunSnapshot) -> _SampleAnswers:
+        self._by_alert = {id(a): ev for a, ev in zip(snap.alerts, self.evidence, strict=True)}
+        return self
+
+    def read_samples(self) -> int:
+        return 0
+
+    def sample_steps(self) -> list[int]:
+        return self.steps
+
+    def alert_evidence(self, alert: Alert, k: int = 3) -> tuple[int | None, list[Sample]]:
+        return self._by_alert.get(id(alert), (None, []))
+
+    def sample_counts(self, at_step: int | None = None) -> tuple[int, int]:
+        return self.counts
+
+
+def _check_one(i: int) -> tuple[RunSnapshot, _SampleAnswers | None]:
+    """In a worker: read run ``i``, take its snapshot and answer the samples questions. The
+    instruments' chart traces, which ``check`` never prints, stay behind instead of being copied."""
+    at_step, with_samples = _FORKED_ARGS[0]
+    session = _FORKED[i]
+    session.load()
+    answers = None
+    if with_samples:
+        session.read_samples()
+    snap = session.snapshot(at_step=at_step)
+    if with_samples:
+        evidence = [session.alert_evidence(a) for a in snap.alerts]
+        answers = _SampleAnswers(session.sample_counts(snap.step), session.sample_steps(), evidence)
+    light = replace(snap, instruments=tuple(replace(r, traces=()) for r in snap.instruments))
+    return light, answers
+
+
+def _workers(sessions: list[RunSession]) -> int:
+    """How many processes pay for this check: 1 (no pool) for one run, tiny runs, one core, or
+    a platform without ``fork``; else one per usable core, at most one per run."""
+    if len(sessions) < 2:
+        return 1
+    import multiprocessing  # here: a single-run check does not pay for its import
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    if cores < 2:
+        return 1
+    if sum(s.unread_bytes() for s in sessions) < PARALLEL_MIN_BYTES:
+        return 1
+    return min(cores, len(sessions))
+
+
+def _snapshots(
+    sessions: list[RunSession], at_step: int | None, with_samples: bool
+) -> tuple[list[RunSnapshot], list[SampleSession]]:
+    """Each run's snapshot and what answers its samples questions, in order. Runs are
+    independent, so a large sweep is read and judged by one forked worker per core (each run in
+    one worker, start to finish); a single run and tiny runs stay in this process."""
+    workers = _workers(sessions)
+    if workers > 1:
+        import multiprocessing
+
+        _FORKED[:] = sessions
+        _FORKED_ARGS[0] = (at_step, with_samples)
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                done = pool.map(_check_one, range(len(sessions)), chunksize=1)
+        finally:
+            _FORKED.clear()
+        snaps = [snap for snap, _ in done]
+        answers: list[SampleSession] = [
+            a.bind(snap) if a is not None else session
+            for (snap, a), session in zip(done, sessions, strict=True)
+        ]
+        return snaps, answers
+    snaps = []
+    for session in sessions:
+        session.load()
+        if with_samples:
+            session.read_samples()
+        snaps.append(session.snapshot(at_step=at_step))
+    return snaps, list(sessions)
+
+
 def run_check(args: argparse.Namespace) -> int:
     from rltui.commands import check_samples
     from rltui.model.config import ConfigError
@@ -265,13 +380,8 @@ def run_check(args: argparse.Namespace) -> int:
         return usage_error(str(exc))
     except ConfigError as exc:
         return usage_error(f"bad configuration: {exc}")
-    snaps: list[RunSnapshot] = []
     with_samples = check_samples.wanted(args)
-    for session in sessions:
-        session.load()
-        if with_samples:
-            session.read_samples()
-        snaps.append(session.snapshot(at_step=args.at_step))
+    snaps, samples = _snapshots(sessions, args.at_step, with_samples)
     run_problems = [p for s in snaps for p in s.problems]
     extra: list[dict[str, object]] = []
     unreadable = _unreadable_paths(paths, snaps)
@@ -288,13 +398,13 @@ def run_check(args: argparse.Namespace) -> int:
     if as_json:
         doc = _json_doc(snaps, extra)
         if with_samples:
-            for entry, session, snap in zip(doc["runs"], sessions, snaps, strict=True):  # type: ignore[call-overload]
-                check_samples.attach(entry, session, snap)
+            for entry, answers, snap in zip(doc["runs"], samples, snaps, strict=True):  # type: ignore[call-overload]
+                check_samples.attach(entry, answers, snap)
         return _emit(_dump_json(doc), code)
 
     def report(out: TextIO) -> None:
         write_report(snaps, [str(e["message"]) for e in extra], out)
-        for session, snap in zip(sessions, snaps, strict=True) if with_samples else ():
-            check_samples.write_samples(session, snap, out)
+        for answers, snap in zip(samples, snaps, strict=True) if with_samples else ():
+            check_samples.write_samples(answers, snap, out)
 
     return _emit(report, code)

@@ -15,10 +15,12 @@ from dataclasses import replace
 
 import numpy as np
 
+from rltui.arrays import unique
 from rltui.model.config import Config
 from rltui.model.instruments import evaluate_instruments
 from rltui.model.patterns import PatternEngine
 from rltui.model.patterns.catalogue import CATALOGUE
+from rltui.model.prefix import PrefixFolds, fold_summary
 from rltui.model.snapshot import (
     SEVERITY_RANK,
     Alert,
@@ -33,10 +35,29 @@ from rltui.model.store import MetricStore
 from rltui.records import Problem
 
 
-def summarize_metrics(store: MetricStore, at_step: int | None = None) -> dict[str, MetricSummary]:
-    """The ``metrics`` map of ``check --json``: per metric, counts, range and last value."""
+def summarize_metrics(
+    store: MetricStore, at_step: int | None = None, folds: PrefixFolds | None = None
+) -> dict[str, MetricSummary]:
+    """The ``metrics`` map of ``check --json``: per metric, counts, range and last value.
+
+    With ``folds``, a series seen whole (no ``at_step`` before its end) is summarised from the
+    folds' cached state, extended by the points appended since: O(new points) per refresh.
+    """
     out: dict[str, MetricSummary] = {}
     for name in store.names():
+        series = store[name]
+        if folds is not None and len(series) and (at_step is None or at_step >= int(series.steps[-1])):
+            sm = folds.get(name, series, fold_summary)
+            out[name] = MetricSummary(
+                points=len(series),
+                first_step=int(series.steps[0]),
+                last_step=int(series.steps[-1]),
+                last=float(series.values[-1]),
+                min=sm.vmin,
+                max=sm.vmax,
+                nonfinite=sm.nonfinite,
+            )
+            continue
         view = store.view(name, at_step)
         if view is None:
             continue
@@ -54,10 +75,19 @@ def summarize_metrics(store: MetricStore, at_step: int | None = None) -> dict[st
     return out
 
 
-def _wall_range(store: MetricStore, at_step: int | None) -> tuple[float | None, float | None]:
+def _wall_range(
+    store: MetricStore, at_step: int | None, folds: PrefixFolds | None = None
+) -> tuple[float | None, float | None]:
     first: float | None = None
     last: float | None = None
     for name in store.names():
+        series = store[name]
+        if folds is not None and len(series) and (at_step is None or at_step >= int(series.steps[-1])):
+            sm = folds.get(name, series, fold_summary)
+            if sm.wmin is not None and sm.wmax is not None:
+                first = sm.wmin if first is None else min(first, sm.wmin)
+                last = sm.wmax if last is None else max(last, sm.wmax)
+            continue
         view = store.view(name, at_step)
         if view is None:
             continue
@@ -124,6 +154,8 @@ class RunModel:
         self._marks_version = -1
         self.smoothing = 0.6
         self._rule_thresholds = {s.id: self.config.thresholds(s.id) for s in CATALOGUE}
+        self._folds = PrefixFolds()
+        self._last: tuple[tuple[object, ...], RunSnapshot] | None = None
 
     def set_info(self, info: RunInfo) -> None:
         """New detection results (trainer, config) change which rules apply: start over."""
@@ -172,7 +204,7 @@ class RunModel:
         if self._marks_version != self.store.version or self._marks_cache is None:
             names = self.store.names()
             steps = [self.store[n].steps for n in names]
-            union = np.unique(np.concatenate(steps)) if steps else np.empty(0, np.int64)
+            union = unique(np.concatenate(steps)) if steps else np.empty(0, np.int64)
             every = self.CHECKPOINT_EVERY
             self._marks_cache = union[every - 1 :: every]
             self._marks_version = self.store.version
@@ -184,6 +216,19 @@ class RunModel:
         sources: tuple[SourceInfo, ...] = (),
         problems: tuple[Problem, ...] = (),
     ) -> RunSnapshot:
+        """The verdict as of ``at_step``. Asked again with nothing changed (same store version,
+        step, sources, problems, info and smoothing), the previous snapshot is returned as is:
+        an unchanged run is never evaluated again."""
+        key = (self.store.version, at_step, sources, problems, self.info, self.smoothing, self._live)
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        snap = self._snapshot(at_step, sources, problems)
+        self._last = (key, snap)
+        return snap
+
+    def _snapshot(
+        self, at_step: int | None, sources: tuple[SourceInfo, ...], problems: tuple[Problem, ...]
+    ) -> RunSnapshot:
         step = self.store.last_step if at_step is None else min(at_step, self.store.last_step or at_step)
         alerts = self.alerts(at_step)
         engine = self._live if at_step is None else self._cursor
@@ -194,7 +239,7 @@ class RunModel:
                 self.store, self.info, at_step, smoothing=self.smoothing, rules=self._rule_thresholds
             )
         )
-        first_wall, last_wall = _wall_range(self.store, at_step)
+        first_wall, last_wall = _wall_range(self.store, at_step, self._folds)
         ordered = tuple(
             sorted(alerts, key=lambda a: (not a.active, -SEVERITY_RANK[a.severity], a.first_step))
         )
@@ -203,7 +248,7 @@ class RunModel:
             step=step,
             instruments=readings,
             alerts=ordered,
-            metrics=summarize_metrics(self.store, at_step),
+            metrics=summarize_metrics(self.store, at_step, self._folds),
             sources=sources,
             problems=problems,
             last_wall_time=last_wall,

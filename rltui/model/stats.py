@@ -229,13 +229,33 @@ def robust_center_scale(x: FloatArray) -> tuple[float, float]:
     return med, scale
 
 
+def rows_nanmedian(win: FloatArray) -> FloatArray:
+    """``np.nanmedian(win, axis=1)`` for a 2-D matrix of finite values and NaN gaps, exactly.
+
+    numpy computes small row medians through ``numpy.ma`` (imported on first use, ~17 ms of a tiny
+    ``check``); this is the same arithmetic: sort each row (NaN last), take the low and high middle
+    of its c values (the same one twice when c is odd) and halve their sum from 0.0; NaN when c is 0.
+    """
+    s = np.sort(win, axis=1)
+    c = np.count_nonzero(~np.isnan(win), axis=1)
+    h = c // 2
+    lo_i = np.where(c % 2 == 1, h, h - 1)
+    rows = np.arange(len(win))
+    last = max(win.shape[1] - 1, 0)
+    lo = s[rows, np.clip(lo_i, 0, last)]
+    hi = s[rows, np.minimum(h, last)]
+    med = (0.0 + lo + hi) / 2.0  # numpy sums from 0.0: a median of -0.0 comes out +0.0
+    med[c == 0] = np.nan
+    return med
+
+
 def _rows_center_scale(win: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Row-wise (median, sigma_hat, finite count) of a 2-D window matrix with NaN gaps."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        med = np.nanmedian(win, axis=1)
+        med = rows_nanmedian(win)
         dev = np.abs(win - med[:, None])
-        scale = MAD_TO_SIGMA * np.nanmedian(dev, axis=1)
+        scale = MAD_TO_SIGMA * rows_nanmedian(dev)
         mean_abs = MEAN_ABS_TO_SIGMA * np.nanmean(dev, axis=1)
     scale = np.where(scale > 0.0, scale, mean_abs)
     scale = np.where(scale > 0.0, scale, REL_SCALE_FLOOR * np.abs(med))

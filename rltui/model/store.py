@@ -46,7 +46,7 @@ _MIN_CAPACITY = 64
 class Series:
     """One metric's points, sorted by step with unique steps."""
 
-    __slots__ = ("_n", "_steps", "_values", "_walls", "name", "nonfinite", "version")
+    __slots__ = ("_n", "_steps", "_values", "_walls", "name", "nonfinite", "rewrites", "version")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -57,6 +57,10 @@ class Series:
         self.nonfinite = 0
         #: Bumped on every change; lets consumers cache derived numbers cheaply.
         self.version = 0
+        #: Bumped when existing points change (truncation, replacement, insertion), never by an
+        #: append: a number derived from the first n points stays valid while this is unchanged,
+        #: so live consumers extend it with the new points instead of recomputing the series.
+        self.rewrites = 0
 
     # -- reading -----------------------------------------------------------------
     def __len__(self) -> int:
@@ -132,6 +136,7 @@ class Series:
             self._values = self._fresh(self._values, n)
             self._n = keep
             self.version += 1
+            self.rewrites += 1
 
     def merge(self, steps: IntArray, walls: FloatArray, values: FloatArray) -> None:
         """Add points; equal steps are replaced by the newest value (the last one given)."""
@@ -166,6 +171,7 @@ class Series:
         keeps a consistent old series instead of a half-written or empty one.
         """
         n = self._n
+        self.rewrites += 1
         old_s, old_w, old_v = self._steps[:n], self._walls[:n], self._values[:n]
         pos = np.searchsorted(old_s, steps)
         inside = pos < n

@@ -22,9 +22,11 @@ with the same 2**-32 odds as a random corruption matching a CRC. Blocks that do 
 
 from __future__ import annotations
 
-import crc32c
 import numpy as np
 import numpy.typing as npt
+
+from rltui.arrays import union, unique_inverse
+from rltui.sources._crc import crc32c
 
 I64 = npt.NDArray[np.int64]
 
@@ -52,10 +54,10 @@ def _init_terms(lengths: I64) -> npt.NDArray[np.uint32]:
     if int(lengths.max()) < _TABLE_LIMIT:
         present = np.flatnonzero(np.bincount(lengths))
         table = np.zeros(int(present[-1]) + 1, dtype=np.uint32)
-        table[present] = [crc32c.crc32c(bytes(n)) for n in present.tolist()]
+        table[present] = [crc32c(bytes(n)) for n in present.tolist()]
         return table[lengths]
-    uniq, inv = np.unique(lengths, return_inverse=True)
-    terms = np.array([crc32c.crc32c(bytes(n)) for n in uniq.tolist()], dtype=np.uint32)
+    uniq, inv = unique_inverse(lengths)
+    terms = np.array([crc32c(bytes(n)) for n in uniq.tolist()], dtype=np.uint32)
     return terms[inv.reshape(-1)]
 
 
@@ -66,7 +68,7 @@ def _u32_at(buf: bytes | bytearray | npt.NDArray[np.uint8]) -> npt.NDArray[np.ui
 
 def masked_crc(data: bytes | memoryview) -> int:
     """TFRecord's masked CRC32C (rotated so that CRCs of CRCs do not collapse)."""
-    crc = crc32c.crc32c(data)
+    crc = crc32c(data)
     return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
 
@@ -101,7 +103,7 @@ def data_crcs_ok(buf: bytes, starts: I64, lengths: I64) -> npt.NDArray[np.bool_]
     cuts = np.flatnonzero(ends[:-1] != starts[1:]) + 1
     bounds = np.arange(0, n, _BLOCK_RECORDS)
     if len(cuts):
-        bounds = np.union1d(bounds, cuts)
+        bounds = union(bounds, cuts)
     first = bounds.tolist()
     last = [*first[1:], n]
     block_lo = rel[bounds].tolist()
@@ -109,6 +111,6 @@ def data_crcs_ok(buf: bytes, starts: I64, lengths: I64) -> npt.NDArray[np.bool_]
     mv = scratch.data
     ok = np.ones(n, dtype=bool)
     for a, b, i, j in zip(block_lo, block_hi, first, last, strict=True):
-        if crc32c.crc32c(mv[a:b], _RAW) != _RAW:
+        if crc32c(mv[a:b], _RAW) != _RAW:
             ok[i:j] = _each_ok(buf, starts[i:j], lengths[i:j], stored[i:j])
     return ok

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from rltui.arrays import unique
 from rltui.records import Sample
 from rltui.sources.text_generations import is_generations_tag, parse_generations
 from rltui.text import sanitize
@@ -59,11 +60,22 @@ _CONTENT_DTYPES = {
 }
 
 
+_EMPTY_I = np.zeros(0, np.int64)
+_EMPTY_F = np.zeros(0, np.float64)
+
+
 @dataclass(slots=True)
 class Decoded:
-    """Points per raw tag as (record ordinal, step, wall_time, value) columns, plus texts."""
+    """Every point as flat columns, grouped by raw tag (``tags[tag_index]``), each tag's points in
+    record order; plus texts. Flat rather than one array set per tag: a file with thousands of
+    tags must not cost Python work per tag per chunk (issue 11's tags² term)."""
 
-    points: dict[str, tuple[I64, I64, F64, F64]] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    tag_index: I64 = field(default_factory=lambda: _EMPTY_I)
+    ordinal: I64 = field(default_factory=lambda: _EMPTY_I)
+    steps: I64 = field(default_factory=lambda: _EMPTY_I)
+    walls: F64 = field(default_factory=lambda: _EMPTY_F)
+    values: F64 = field(default_factory=lambda: _EMPTY_F)
     texts: dict[str, str] = field(default_factory=dict)
     problems: list[tuple[int, str]] = field(default_factory=list)
     #: Generations logged as text summaries (verl ``val/generations``), in record order.
@@ -79,31 +91,27 @@ def decode(buf: bytes, record_starts: I64, data_lengths: I64) -> Decoded:
     fast_idx, tags, tag_ids, steps, walls, values = _decode_fast(buf, data, data_lengths)
     slow = np.ones(len(data), dtype=bool)
     slow[fast_idx] = False
-    parts: dict[str, list[tuple[I64, I64, F64, F64]]] = {}
-    if len(fast_idx):
-        order = np.argsort(tag_ids, kind="stable")
-        bounds = np.searchsorted(tag_ids[order], np.arange(len(tags) + 1))
-        for t, tag in enumerate(tags):
-            sel = order[bounds[t] : bounds[t + 1]]
-            parts.setdefault(tag, []).append((fast_idx[sel], steps[sel], walls[sel], values[sel]))
+    out.tags = tags
+    cols: list[tuple[I64, I64, I64, F64, F64]] = [(tag_ids, fast_idx, steps, walls, values)]
     slow_idx = np.flatnonzero(slow)
     if 0 < len(slow_idx) <= _VERSION_CHECK_LIMIT:
         keep = [not _is_version_event(buf, int(data[i]), int(data_lengths[i])) for i in slow_idx]
         slow_idx = slow_idx[np.array(keep, dtype=bool)]
     if len(slow_idx):
-        _decode_slow(buf, record_starts, data, data_lengths, slow_idx, parts, out)
-    for tag, cols in parts.items():
-        if len(cols) == 1:
-            out.points[tag] = cols[0]
-            continue
-        ordinal = np.concatenate([c[0] for c in cols])
-        o = np.argsort(ordinal, kind="stable")
-        out.points[tag] = (
-            ordinal[o],
-            np.concatenate([c[1] for c in cols])[o],
-            np.concatenate([c[2] for c in cols])[o],
-            np.concatenate([c[3] for c in cols])[o],
-        )
+        cols.append(_decode_slow(buf, record_starts, data, data_lengths, slow_idx, out))
+    tag_index, ordinal, st, wa, va = (
+        (np.concatenate(c) for c in zip(*cols, strict=True)) if len(cols) > 1 else cols[0]
+    )
+    # By tag (in ``tags`` order), then by record: the fast and slow points of a tag interleave by
+    # ordinal; points of one record (several values of one tag in one event) keep their order.
+    o = np.lexsort((ordinal, tag_index))
+    out.tag_index, out.ordinal, out.steps, out.walls, out.values = (
+        tag_index[o],
+        ordinal[o],
+        st[o],
+        wa[o],
+        va[o],
+    )
     return out
 
 
@@ -201,7 +209,7 @@ def _tag_ids(buf: bytes, u64: npt.NDArray[np.uint64], te: I64, tl: I64) -> tuple
         word = u64[np.maximum(te - 8 * (j + 1), 0)] & _KEEP_HIGH[drop]
         rows.append(word)
         h += word * _HASH_MULT[j % len(_HASH_MULT)]
-    uniq = np.unique(h)
+    uniq = unique(h)
     inv = np.searchsorted(uniq, h)
     rep = np.empty(len(uniq), dtype=np.int64)
     rep[inv] = np.arange(len(h))  # any member will do: all are compared with it below
@@ -211,10 +219,10 @@ def _tag_ids(buf: bytes, u64: npt.NDArray[np.uint64], te: I64, tl: I64) -> tuple
         same &= word == word[rep_of]
     names: list[str] = []
     ids = np.full(len(uniq), -1, dtype=np.int64)
-    for u, r in enumerate(rep.tolist()):
-        end = int(te[r])
+    ends = te[rep].tolist()
+    for u, (end, n) in enumerate(zip(ends, tl[rep].tolist(), strict=True)):
         try:  # protobuf rejects a tag that is not UTF-8: leave those to the slow path
-            names.append(buf[end - int(tl[r]) : end].decode("utf-8"))
+            names.append(buf[end - n : end].decode("utf-8"))
         except UnicodeDecodeError:
             continue
         ids[u] = len(names) - 1
@@ -229,13 +237,19 @@ def _decode_slow(
     data: I64,
     lengths: I64,
     which: I64,
-    parts: dict[str, list[tuple[I64, I64, F64, F64]]],
     out: Decoded,
-) -> None:
+) -> tuple[I64, I64, I64, F64, F64]:
+    """Protobuf-decode the records ``which``; new tags are appended to ``out.tags``. Returns the
+    points as (tag index, ordinal, step, wall, value) columns in record order."""
     from google.protobuf.message import DecodeError
     from tensorboard.compat.proto import event_pb2
 
-    ords: dict[str, tuple[list[int], list[int], list[float], list[float]]] = {}
+    index = {tag: i for i, tag in enumerate(out.tags)}
+    tix: list[int] = []
+    o: list[int] = []
+    s: list[int] = []
+    w: list[float] = []
+    v: list[float] = []
     for i in which.tolist():
         start = int(data[i])
         try:
@@ -263,20 +277,22 @@ def _decode_slow(
             if scalar is None:
                 out.problems.append((int(record_starts[i]), f"tag {value.tag!r}: not a scalar tensor"))
                 continue
-            cols = ords.setdefault(value.tag, ([], [], [], []))
-            cols[0].append(i)
-            cols[1].append(int(event.step))
-            cols[2].append(float(event.wall_time))
-            cols[3].append(scalar)
-    for tag, (o, s, w, v) in ords.items():
-        parts.setdefault(tag, []).append(
-            (
-                np.asarray(o, dtype=np.int64),
-                np.asarray(s, dtype=np.int64),
-                np.asarray(w, dtype=np.float64),
-                np.asarray(v, dtype=np.float64),
-            )
-        )
+            t = index.get(value.tag)
+            if t is None:
+                t = index[value.tag] = len(out.tags)
+                out.tags.append(value.tag)
+            tix.append(t)
+            o.append(i)
+            s.append(int(event.step))
+            w.append(float(event.wall_time))
+            v.append(scalar)
+    return (
+        np.asarray(tix, dtype=np.int64),
+        np.asarray(o, dtype=np.int64),
+        np.asarray(s, dtype=np.int64),
+        np.asarray(w, dtype=np.float64),
+        np.asarray(v, dtype=np.float64),
+    )
 
 
 def _tensor_text(tensor: Any) -> str:

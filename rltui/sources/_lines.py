@@ -45,6 +45,8 @@ class LineBatch:
     # True when the lines were already in the file when we (re)started following it, i.e. they
     # were not seen arriving; readers use it to choose between "no clock" and "read time".
     backlog: bool = False
+    #: The read stopped at its byte budget (``read(max_bytes=...)``) before the end of the file.
+    more: bool = False
 
 
 def _utf16(head: bytes) -> str | None:
@@ -108,7 +110,10 @@ class LineFollower:
         """The last read opened and read the file (its file-level problems are over)."""
         return self._state == "ok"
 
-    def read(self) -> LineBatch:
+    def read(self, max_bytes: int | None = None) -> LineBatch:
+        """The complete lines written since the last call; with ``max_bytes``, stop once that many
+        bytes were consumed (``batch.more``: call again for the rest), so a reader can handle a
+        large file a slice at a time with memory bounded by the slice, not the file."""
         batch = LineBatch()
         try:
             fh = self._fs.open(self.path)
@@ -133,12 +138,18 @@ class LineFollower:
                 # Up to the size seen at open: a file written faster than we read it cannot keep
                 # one call going forever (the rest is read by the next call).
                 end = info.size
+                budget = max_bytes if max_bytes is not None else end
+                start = self._offset
                 while self._offset < end:
-                    chunk = fh.read_at(self._offset, min(_READ_CHUNK, end - self._offset))
+                    if self._offset - start >= budget:
+                        batch.more = True
+                        break
+                    chunk = fh.read_at(self._offset, min(_READ_CHUNK, budget, end - self._offset))
                     if not chunk:
                         break
                     self._consume(chunk, batch)
-            if self._pending and not self._skipping and time.time() - info.mtime_ns / 1e9 > STALE_SECONDS:
+            stale = time.time() - info.mtime_ns / 1e9 > STALE_SECONDS
+            if self._pending and not self._skipping and not batch.more and stale:
                 self._emit(self._offset - len(self._pending), self._pending, batch)
                 self._pending = b""
         except OSError as exc:

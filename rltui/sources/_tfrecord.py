@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from rltui.arrays import unique_inverse
 from rltui.sources import _crc_bulk as _bulk
 from rltui.sources._crc_bulk import masked_crc
 
@@ -70,7 +71,7 @@ def _expected_length_crcs(lengths: npt.NDArray[np.uint64]) -> npt.NDArray[np.uin
         table = np.zeros(int(present[-1]) + 1, dtype=np.uint32)
         table[present] = [masked_crc(_U64.pack(v)) for v in present.tolist()]
         return table[lengths.astype(np.intp)]
-    uniq, inv = np.unique(lengths, return_inverse=True)
+    uniq, inv = unique_inverse(lengths)
     expected = np.array([masked_crc(_U64.pack(int(v))) for v in uniq.tolist()], dtype=np.uint32)
     return expected[inv.reshape(-1)]
 

@@ -40,12 +40,14 @@ import re
 import time
 from dataclasses import dataclass
 
-from rltui.records import ChunkBuilder, Problem, ReadResult, SourceKind
-from rltui.sources._lines import LineFollower
+from rltui.records import ChunkBuilder, PointChunk, Problem, ReadResult, SourceKind, concat_chunks
+from rltui.sources._lines import LineBatch, LineFollower
 from rltui.sources.fs import FileSystem
 from rltui.text import decode, sanitize, strip_escapes
 
 MAX_DICT_CHARS = 64 * 1024
+#: Bytes of a console log handled per slice of one ``read()`` (see ConsoleLogReader.read).
+SLICE_BYTES = 8 << 20
 MAX_KEY_CHARS = 256
 MAX_PREFIX_CHARS = 4096  # a tqdm bar or a logger prefix before a dict is far shorter
 MAX_PROBLEMS = 1000
@@ -97,6 +99,11 @@ _NUMBER = re.compile(
     r"[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|nan|inf(?:inity)?)",
     re.IGNORECASE,
 )
+_PLAIN_START = frozenset("0123456789+-.")
+#: A flat log dict's body: quoted keys, values without quotes, brackets, commas or backslashes
+#: (every HF/TRL log line). Split with two regexes instead of a walk over its characters.
+_FLAT_BODY = re.compile(r"(?:\s*'[^'\\\n]*'\s*:[^,'\"{}\[\]()\\]+,)*\s*'[^'\\\n]*'\s*:[^,'\"{}\[\]()\\]+")
+_FLAT_ITEM = re.compile(r"\s*('[^'\\\n]*')\s*:([^,'\"{}\[\]()\\]+)")
 # np.float64(0.1), numpy.float32(1.5), float(...), tensor(0.5, device='cuda:0')
 _WRAPPED = re.compile(
     r"(?:(?:np|numpy|torch)\.)?(?:float|int|uint|bfloat)\d*\(\s*([^(),]*?)\s*\)"
@@ -113,6 +120,8 @@ def to_float(text: str) -> float | None:
     and numpy/torch scalar reprs. Strict on purpose: ``float()`` alone would take ``"1_0"``.
     """
     t = text.strip()
+    if t and t[0] in _PLAIN_START and len(t) <= 64 and _NUMBER.fullmatch(t):
+        return float(t)  # a plain number (most values): no quotes or wrapper to look for
     if len(t) > 200:  # no number is that long; also keeps the regexes below linear
         return None
     if len(t) >= 2 and t[0] == t[-1] and t[0] in "'\"":
@@ -163,8 +172,29 @@ def split_dict(s: str, i: int) -> tuple[list[tuple[str, str]], int] | None:
         return None
 
 
+def _split_flat(s: str, i: int) -> tuple[list[tuple[str, str]], int] | None:
+    """The pairs of a flat dict (see ``_FLAT_BODY``) starting at ``s[i]``, as :func:`_split_dict`
+    gives them, or None when the dict is not flat (then the walk decides)."""
+    close = s.find("}", i + 1)
+    if close < 0:
+        return None
+    body = s[i + 1 : close]
+    if not _FLAT_BODY.fullmatch(body):
+        return None
+    pairs = [(k, v.strip()) for k, v in _FLAT_ITEM.findall(body)]
+    if not all(v for _, v in pairs):
+        return None  # an empty value: the walk reports it
+    return pairs, close + 1
+
+
 def _split_dict(s: str, i: int) -> tuple[list[tuple[str, str]], int] | None:
     """:func:`split_dict`, raising :class:`_Incomplete` when the text ends inside the dict."""
+    flat = _split_flat(s, i)
+    return flat if flat is not None else _walk_dict(s, i)
+
+
+def _walk_dict(s: str, i: int) -> tuple[list[tuple[str, str]], int] | None:
+    """The character walk behind :func:`_split_dict`: any dict, nested values and strings too."""
     stack: list[str] = []
     items: list[tuple[str, str]] = []
     item_start = i + 1
@@ -232,22 +262,31 @@ class Incomplete(ValueError):
 
 
 def clean_key(raw: str) -> str | None:
-    """A metric name from a run made safe to show (no escapes or controls), or None if unusable."""
-    key = sanitize(raw, single_line=True).strip()
+    """A metric name from a run made safe to show (no escapes or controls), or None if unusable.
+
+    Every log line repeats the same keys: their cleaned names are remembered (a bounded cache)."""
+    try:
+        return _CLEAN_KEYS[raw]
+    except KeyError:
+        pass
+    key: str | None = sanitize(raw, single_line=True).strip()
     if not key or len(key) > MAX_KEY_CHARS:
-        return None
+        key = None
+    if len(_CLEAN_KEYS) >= _CLEAN_KEYS_MAX:
+        _CLEAN_KEYS.clear()
+    _CLEAN_KEYS[raw] = key
     return key
+
+
+_CLEAN_KEYS: dict[str, str | None] = {}
+_CLEAN_KEYS_MAX = 4096
 
 
 def _dict_metrics(pairs: list[tuple[str, str]]) -> tuple[dict[str, float], tuple[int, int] | None]:
     """The numeric items of a printed dict, and ms-swift's (step, max_steps) counter if present."""
     out: dict[str, float] = {}
     counter: tuple[int, int] | None = None
-    for key_text, value_text in pairs:
-        m = _QUOTED_KEY.fullmatch(key_text)
-        if not m:
-            continue
-        key = clean_key(m.group(1) if m.group(1) is not None else m.group(2))
+    for key, (_, value_text) in zip(_key_plan(tuple(k for k, _ in pairs)), pairs, strict=True):
         if key is None:
             continue
         if key in PROGRESS_KEYS:
@@ -259,6 +298,26 @@ def _dict_metrics(pairs: list[tuple[str, str]]) -> tuple[dict[str, float], tuple
         if value is not None:
             out[key] = value
     return out, counter
+
+
+def _key_plan(key_texts: tuple[str, ...]) -> tuple[str | None, ...]:
+    """Per key text of a dict, its metric name (None: not a quoted, usable key). Log dicts repeat
+    the same keys line after line, so the plan is remembered per key tuple (a bounded cache)."""
+    plan = _KEY_PLANS.get(key_texts)
+    if plan is None:
+        names: list[str | None] = []
+        for key_text in key_texts:
+            m = _QUOTED_KEY.fullmatch(key_text)
+            names.append(clean_key(m.group(1) if m.group(1) is not None else m.group(2)) if m else None)
+        plan = tuple(names)
+        if len(_KEY_PLANS) >= _KEY_PLANS_MAX:
+            _KEY_PLANS.clear()
+        _KEY_PLANS[key_texts] = plan
+    return plan
+
+
+_KEY_PLANS: dict[tuple[str, ...], tuple[str | None, ...]] = {}
+_KEY_PLANS_MAX = 1024
 
 
 def parse_mlx(text: str) -> ParsedLine | None:
@@ -697,7 +756,9 @@ class ConsoleParser:
             parsed = parse_line(line)
             if parsed is not None and parsed.step is not None and not 0 <= parsed.step < STEP_LIMIT:
                 return None, f"step {str(parsed.step)[:24]} out of range, line skipped"
-            if parsed is None and _HUGE_STEP.search(line):  # a metrics line, but no step fits int64
+            if (
+                parsed is None and ("step" in line or "Iter" in line) and _HUGE_STEP.search(line)
+            ):  # a metrics line, but no step fits int64
                 return None, "step with more than 18 digits, line skipped"
             return parsed, None
         except Incomplete:
@@ -716,8 +777,7 @@ class ConsoleParser:
         step = self.stepper.step_of(parsed) if count else self.stepper.last_step
         if parsed.max_steps is not None and parsed.max_steps > 0:
             self.max_steps = max(self.max_steps or 0, parsed.max_steps)
-        for key, value in parsed.metrics.items():
-            builder.add(key, step, wall_time, value)
+        builder.add_line(step, wall_time, parsed.metrics)
         self.points += len(parsed.metrics)
 
 
@@ -745,6 +805,7 @@ class ConsoleLogReader:
         self.path = path
         self._follower = LineFollower(path, split_cr=True, fs=fs)
         self._parser = ConsoleParser(path, logging_steps or 1, known_scale=known_scale)
+        self._stash: LineBatch | None = None
 
     @property
     def logging_steps(self) -> int:
@@ -769,18 +830,34 @@ class ConsoleLogReader:
         return self._parser.problems
 
     def read(self) -> ReadResult:
-        batch = self._follower.read()
+        """Everything written since the last call, read ``SLICE_BYTES`` at a time: the text held
+        at once is one slice (and the longest line), never the whole file; points are kept as
+        numpy columns per slice (32 bytes each), not as Python lists of the whole file."""
+        batch = self._stash or self._follower.read(SLICE_BYTES)
+        self._stash = None
         result = ReadResult(restarted=batch.restarted)
-        for p in batch.problems:
-            self._parser.report(p, result.problems, dedupe=False)
         if batch.restarted:
             self._parser.reset()
         wall = math.nan if batch.backlog else time.time()
-        builder = ChunkBuilder()
-        for offset, raw in batch.lines:
-            builder.offset = offset
-            result.problems += self._parser.feed(offset, decode(raw), wall, builder)
-        result.chunks = builder.build()
+        parts: dict[str, list[PointChunk]] = {}
+        line_problems: list[Problem] = []
+        while True:
+            for p in batch.problems:
+                self._parser.report(p, result.problems, dedupe=False)
+            builder = ChunkBuilder()
+            for offset, raw in batch.lines:
+                builder.offset = offset
+                line_problems += self._parser.feed(offset, decode(raw), wall, builder)
+            for key, chunk in builder.build().items():
+                parts.setdefault(key, []).append(chunk)
+            if not batch.more:
+                break
+            batch = self._follower.read(SLICE_BYTES)
+            if batch.restarted:  # replaced between two slices: the next read() starts it over
+                self._stash = batch
+                break
+        result.problems += line_problems
+        result.chunks = {key: concat_chunks(chunks) for key, chunks in parts.items()}
         result.max_steps = self._parser.max_steps
         if self._parser.framework_hint:
             result.texts[FRAMEWORK_TEXT] = self._parser.framework_hint

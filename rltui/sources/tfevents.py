@@ -15,6 +15,7 @@ import numpy as np
 
 from rltui.records import PointChunk, Problem, ReadResult, SourceKind
 from rltui.sources import _event_decode, _tfrecord
+from rltui.sources._event_decode import F64, I64
 from rltui.sources.fs import LOCAL, FileHandle, FileSystem, describe
 from rltui.sources.names import canonical_tb_tag
 from rltui.text import sanitize
@@ -46,10 +47,15 @@ class TfEventsReader:
         self._identity: tuple[int, int] | None = None
         self._head = b""
         self._access_error: str | None = None
+        #: Raw tag -> index into ``_keys`` (its canonical, sanitised metric name), kept across
+        #: reads so a tag is named once per reader, not once per chunk.
+        self._tag_key: dict[str, int] = {}
+        self._keys: list[str] = []
+        self._key_id: dict[str, int] = {}
 
     def read(self) -> ReadResult:
         result = ReadResult()
-        pieces: dict[str, list[PointChunk]] = {}
+        pieces: list[tuple[I64, I64, F64, F64, I64]] = []
         try:
             fh = self._fs.open(self.path)
         except OSError as e:
@@ -61,16 +67,7 @@ class TfEventsReader:
                 self._access_error = None
             except OSError as e:
                 self._access_failed(e, result)
-        for key, parts in pieces.items():
-            if len(parts) == 1:
-                result.chunks[key] = parts[0]
-            else:
-                result.chunks[key] = PointChunk(
-                    np.concatenate([p.steps for p in parts]),
-                    np.concatenate([p.wall_times for p in parts]),
-                    np.concatenate([p.values for p in parts]),
-                    np.concatenate([p.offsets for p in parts if p.offsets is not None]),
-                )
+        self._split(pieces, result)
         result.problems.sort(key=lambda p: p.offset if p.offset is not None else -1)
         result.max_steps, result.logging_steps = _event_decode.run_settings(result.texts)
         self.points += result.points
@@ -87,7 +84,44 @@ class TfEventsReader:
 
     # -- file handling --------------------------------------------------------------------
 
-    def _read_chunks(self, fh: FileHandle, result: ReadResult, pieces: dict[str, list[PointChunk]]) -> None:
+    def _split(self, pieces: list[tuple[I64, I64, F64, F64, I64]], result: ReadResult) -> None:
+        """One PointChunk per metric from the flat columns of every chunk read: one stable sort by
+        metric, so each metric's points stay in file order. Metrics come in the order they first
+        appear in this read."""
+        if not pieces:
+            return
+        key, steps, walls, values, offsets = (
+            (np.concatenate(c) for c in zip(*pieces, strict=True)) if len(pieces) > 1 else pieces[0]
+        )
+        if len(key) == 0:
+            return
+        o = np.argsort(key, kind="stable")
+        sorted_key = key[o]
+        cuts = np.flatnonzero(sorted_key[1:] != sorted_key[:-1]) + 1
+        starts = np.r_[0, cuts]
+        ends = np.r_[cuts, len(o)]
+        first_seen = np.minimum.reduceat(o, starts) if len(starts) else starts
+        steps, walls, values, offsets = steps[o], walls[o], values[o], offsets[o]
+        ids = sorted_key[starts].tolist()
+        for g in np.argsort(first_seen, kind="stable").tolist():
+            a, b = int(starts[g]), int(ends[g])
+            result.chunks[self._keys[ids[g]]] = PointChunk(steps[a:b], walls[a:b], values[a:b], offsets[a:b])
+
+    def _key_of(self, tag: str) -> int:
+        k = self._tag_key.get(tag)
+        if k is None:
+            # Two raw tags can share one canonical name, e.g. "train/x" and "x": both are kept.
+            name = sanitize(canonical_tb_tag(tag), single_line=True)
+            k = self._key_id.get(name)
+            if k is None:
+                k = self._key_id[name] = len(self._keys)
+                self._keys.append(name)
+            self._tag_key[tag] = k
+        return k
+
+    def _read_chunks(
+        self, fh: FileHandle, result: ReadResult, pieces: list[tuple[I64, I64, F64, F64, I64]]
+    ) -> None:
         """Decode the new bytes a chunk at a time, exactly as if the file had grown that way.
 
         Bounded chunks keep every buffer and temporary array small enough to stay in cache and to
@@ -142,7 +176,7 @@ class TfEventsReader:
 
     # -- decoding -------------------------------------------------------------------------
 
-    def _consume(self, buf: bytes, result: ReadResult, pieces: dict[str, list[PointChunk]]) -> None:
+    def _consume(self, buf: bytes, result: ReadResult, pieces: list[tuple[I64, I64, F64, F64, I64]]) -> None:
         base = self._offset
         framing = _tfrecord.frame(buf, self._resyncing)
         for rel, msg in framing.problems:
@@ -155,11 +189,14 @@ class TfEventsReader:
             result.problems.append(Problem(self.path, base + rel, msg))
         result.texts.update(decoded.texts)
         result.samples.extend(decoded.samples)
-        for tag, (ordinal, steps, walls, values) in decoded.points.items():
-            # Two raw tags can share one canonical name, e.g. "train/x" and "x": both are kept.
-            key = sanitize(canonical_tb_tag(tag), single_line=True)
-            offsets = base + framing.record_starts[ordinal]  # where each point's record begins
-            pieces.setdefault(key, []).append(PointChunk(steps, walls, values, offsets))
+        if len(decoded.steps):
+            known = self._tag_key
+            ids = [known.get(tag) for tag in decoded.tags]
+            lut = np.array(
+                [self._key_of(t) if k is None else k for t, k in zip(decoded.tags, ids, strict=True)]
+            )
+            offsets = base + framing.record_starts[decoded.ordinal]  # where each point's record begins
+            pieces.append((lut[decoded.tag_index], decoded.steps, decoded.walls, decoded.values, offsets))
 
 
 def _partial_need(buf: bytes, consumed: int, resyncing: bool) -> int:

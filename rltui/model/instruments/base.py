@@ -19,6 +19,7 @@ import numpy as np
 
 from rltui.model import stats
 from rltui.model.aliases import Key, resolve
+from rltui.model.prefix import PrefixFolds
 from rltui.model.snapshot import InstrumentReading, RunInfo, Status, Trace, Trend
 from rltui.model.store import MetricStore, SeriesView
 from rltui.records import FloatArray
@@ -126,6 +127,8 @@ class SmoothCache:
 
     def __init__(self) -> None:
         self._entries: dict[tuple[str, float], _Smoothed] = {}
+        #: Series derived from stored ones (rates), extended as points are appended.
+        self.folds = PrefixFolds()
 
     def smoothed(
         self, key: str, version: object, values: Callable[[], FloatArray], weight: float
@@ -277,7 +280,7 @@ def finite_tail(values: FloatArray, n: int) -> FloatArray:
 
 def median_tail(values: FloatArray, n: int = SHORT) -> float | None:
     t = finite_tail(values, n)
-    return float(np.median(t)) if len(t) else None
+    return stats.median(t) if len(t) else None
 
 
 def baseline(values: FloatArray) -> float | None:
@@ -287,7 +290,7 @@ def baseline(values: FloatArray) -> float | None:
     else:
         head = values[WARMUP_POINTS : WARMUP_POINTS + BASELINE_POINTS]
     head = head[np.isfinite(head)]
-    return float(np.median(head)) if len(head) else None
+    return stats.median(head) if len(head) else None
 
 
 def trace(view: SeriesView, name: str | None = None) -> Trace:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,8 +32,9 @@ from rltui.model.instruments.base import (
     trace,
     unavailable,
 )
+from rltui.model.prefix import Growing
 from rltui.model.snapshot import InstrumentReading, Trace, Trend
-from rltui.model.store import SeriesView
+from rltui.model.store import Series, SeriesView
 from rltui.records import FloatArray, IntArray
 
 IID, TITLE = "throughput", "Throughput"
@@ -79,23 +81,70 @@ def _steps_per_min_from_clock(
 Derive = Callable[[IntArray, FloatArray, FloatArray], tuple[IntArray, FloatArray]]
 
 
+@dataclass(slots=True)
+class _Derived:
+    steps: Growing
+    values: Growing
+
+
+def _fold_derived(derive: Derive, overlap: int) -> Callable[[_Derived | None, Series, int, int], _Derived]:
+    """The derived series, extended by the newly appended points (each derived value depends only
+    on its own point, or its pair with the point before: ``overlap``), equal to deriving it whole."""
+
+    def count(n: int) -> int:
+        return max(0, n - overlap)
+
+    def fold(state: _Derived | None, series: Series, lo: int, hi: int) -> _Derived:
+        out = state if state is not None else _Derived(Growing(np.int64), Growing())
+        new = count(hi) - count(lo)
+        if new > 0:
+            start = max(0, lo - overlap)
+            part = slice(start, hi)
+            steps, values = derive(series.steps[part], series.wall_times[part], series.values[part])
+            out.steps.extend(steps[len(steps) - new :])
+            out.values.extend(values[len(values) - new :])
+        return out
+
+    return fold
+
+
+def _last_finite(values: FloatArray) -> int | None:
+    """Index of the newest finite value, looking back in growing blocks (O(distance), not O(n))."""
+    end = len(values)
+    block = 64
+    while end > 0:
+        lo = max(0, end - block)
+        ok = np.flatnonzero(np.isfinite(values[lo:end]))
+        if len(ok):
+            return lo + int(ok[-1])
+        end, block = lo, block * 4
+    return None
+
+
 def _derived_gauge(ctx: Ctx, view: SeriesView, name: str, derive: Derive) -> tuple[Gauge, Trace] | None:
-    """A gauge over a series derived from ``view`` (a rate); smoothing is cached on the full series."""
+    """A gauge over a series derived from ``view`` (a rate); smoothing is cached on the full series.
+
+    The derived series is kept per stored series and extended as points are appended
+    (:class:`~rltui.model.prefix.PrefixFolds`), so a live refresh costs O(new points).
+    """
     series = ctx.store.get(view.name)
     if series is None:
         return None
-    steps, values = derive(view.steps, view.wall_times, view.values)
-    finite = np.flatnonzero(np.isfinite(values))
-    if len(finite) == 0:
+    overlap = 0 if derive is _steps_per_min_from_step_time else 1
+    derived = ctx.cache.folds.get(f"{name}:{view.name}", series, _fold_derived(derive, overlap))
+    m = max(0, len(view) - overlap)
+    steps, values = derived.steps.head(m), derived.values.head(m)
+    last = _last_finite(values)
+    if last is None:
         return None
-    value = float(values[finite[-1]])
+    value = float(values[last])
     tr = gauge_trend(values)
     direction: Trend = tr.direction  # type: ignore[assignment]
 
     def full() -> FloatArray:
-        return derive(series.steps, series.wall_times, series.values)[1]
+        return derived.values.head(derived.values.n)
 
-    smoothed = ctx.smoothed_derived(f"{name}:{view.name}", series.version, full, int(finite[-1]) + 1)
+    smoothed = ctx.smoothed_derived(f"{name}:{view.name}", series.version, full, last + 1)
     g = Gauge(value, smoothed, direction, tr.accelerating and direction == "rising", tr.slope, "ok")
     return g, Trace(name, steps, values)
 

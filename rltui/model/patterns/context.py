@@ -16,6 +16,7 @@ import numpy as np
 
 from rltui.model import stats
 from rltui.model.aliases import Key, kl_key, resolve
+from rltui.model.prefix import PrefixFolds, fold_running
 from rltui.model.snapshot import RunInfo
 from rltui.model.store import MetricStore
 from rltui.records import FloatArray
@@ -24,6 +25,8 @@ W = 20  # short window (points)
 L = 50  # long window (points)
 BASELINE_POINTS = 10
 MIN_POINTS = 5
+
+_RUNNING = {"min": fold_running("min"), "max": fold_running("max")}
 
 PREF_TRAINERS = frozenset({"dpo", "kto", "orpo", "cpo", "online_dpo", "reward"})
 RL_TRAINERS = frozenset({"ppo", "rloo", "grpo"})
@@ -79,6 +82,24 @@ def finite(a: FloatArray) -> FloatArray:
     return a[np.isfinite(a)]
 
 
+def finite_tail(a: FloatArray, k: int) -> FloatArray:
+    """``finite(a)[-k:]`` (k >= 1), found by looking back in growing blocks: O(k), not O(len(a))."""
+    end = len(a)
+    block = max(4 * k, 64)
+    parts: list[FloatArray] = []
+    got = 0
+    while end > 0 and got < k:
+        lo = max(0, end - block)
+        f = finite(a[lo:end])
+        parts.append(f)
+        got += len(f)
+        end, block = lo, block * 4
+    if not parts:
+        return a[:0]
+    out = parts[0] if len(parts) == 1 else np.concatenate(parts[::-1])
+    return out[-k:]
+
+
 def med(a: FloatArray) -> float:
     return stats.robust_center_scale(a)[0]
 
@@ -98,8 +119,10 @@ class Ctx:
         keys: dict[str, Key],
         family: str,
         guard: float,
+        folds: PrefixFolds | None = None,
     ) -> None:
         self.store = store
+        self.folds = folds if folds is not None else PrefixFolds()
         self.step = step
         self.info = info
         self.keys = keys
@@ -172,6 +195,27 @@ class Ctx:
         st = self.steps_of(name)
         return len(st) > 0 and int(st[-1]) == self.step
 
+    def running(self, kind: str, role: str = "@", upto: int | None = None) -> float:
+        """The finite min or max (``kind``) of the role's first ``upto`` points as of this step (all
+        of them when None); +-inf when none is finite. One read of a running array kept per series
+        (extended as points are appended), never a scan of the history."""
+        name = self.key if role == "@" else self.name(role)
+        n = self.n(role) if upto is None else min(upto, self.n(role))
+        neutral = math.inf if kind == "min" else -math.inf
+        s = self.store.get(name) if name else None
+        if s is None or n <= 0:
+            return neutral
+        run = self.folds.get(f"{kind}:{name}", s, _RUNNING[kind])
+        return run.at(n - 1)
+
+    def finite_range(self, role: str) -> tuple[float, float]:
+        """(min, max) of the role's finite values so far; ValueError when there are none, as
+        ``np.min`` of the empty ``finite(v)`` raises (a rule's finding is then clean)."""
+        lo, hi = self.running("min", role), self.running("max", role)
+        if not math.isfinite(lo):
+            raise ValueError("zero-size array to reduction operation minimum which has no identity")
+        return lo, hi
+
     def _memo(self, what: str, role: str, n: int, fn: Any) -> Any:
         key = (what, self.key if role == "@" else role, n)
         if key not in self._cache:
@@ -205,7 +249,7 @@ class Ctx:
 
         def f() -> float:
             w = self.win(role, n)
-            return float(np.median(w)) if len(w) else math.nan
+            return stats.median(w) if len(w) else math.nan
 
         return float(self._memo("lvl", role, n, f))
 

@@ -8,6 +8,7 @@ from functools import partial
 
 import numpy as np
 
+from rltui.model import stats
 from rltui.model.patterns.context import Ctx, L, finite
 from rltui.model.patterns.spec import (
     CRITICAL,
@@ -85,7 +86,7 @@ def stuck_at_ln2(c: Ctx, t: T) -> Finding | None:
     if not abs(m - centre) <= t["band"]:
         return None
     marg = finite(np.abs(c.v("margin")[-20:])) if c.has("margin") else np.empty(0)
-    if len(marg) and float(np.median(marg)) >= t["margin"]:
+    if len(marg) and stats.median(marg) >= t["margin"]:
         return None
     if c.has("accuracy") and not _train_acc(c) < t["accuracy"]:
         return None

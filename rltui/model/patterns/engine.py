@@ -29,17 +29,20 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from rltui.arrays import union
 from rltui.model.aliases import ALIASES
 from rltui.model.config import Config
 from rltui.model.patterns.catalogue import CATALOGUE, INSTRUMENT_OF_ROLE
 from rltui.model.patterns.context import Ctx, family_of, guard_steps, resolve_roles
 from rltui.model.patterns.spec import CLEAN, LEVEL_NAME, NAME_LEVEL, NO_GAUGE, Evidence, Finding, RuleSpec
+from rltui.model.prefix import PrefixFolds
 from rltui.model.snapshot import Alert, RunInfo, Severity
 from rltui.model.store import MetricStore
 
@@ -47,6 +50,7 @@ SUSTAIN_NEED, SUSTAIN_OF = 3, 4
 CLEAR_AFTER = 5
 CATCH_UP_LIMIT, CATCH_UP_TAIL, CATCH_UP_HEAD = 1000, 100, 150
 
+_LEVELS_DOWN = tuple(sorted(LEVEL_NAME, reverse=True))
 _COMPONENT_STD = re.compile(r"^rewards/[^/]+/std$")
 _ALL_ROLES = tuple(ALIASES)
 
@@ -122,6 +126,10 @@ class PatternEngine:
         self._step: int | None = None
         self._guard = guard_steps(info)
         self._thresholds = {s.id: self.config.thresholds(s.id) for s in CATALOGUE}
+        self._folds = PrefixFolds()
+        #: (store, store.version, upto_step) of the last advance: the same again is a no-op. A weak
+        #: reference: a replay checkpoint (a deep copy of the engine) must not copy the store.
+        self._seen: tuple[weakref.ref[MetricStore], int, int | None] | None = None
 
     @property
     def step(self) -> int | None:
@@ -130,6 +138,7 @@ class PatternEngine:
     def reset(self) -> None:
         self._units.clear()
         self._step = None
+        self._seen = None
 
     # -- which units exist ------------------------------------------------------------------
     def _subjects(self, spec: RuleSpec, names: list[str], keys: dict[str, Any]) -> list[str]:
@@ -152,7 +161,14 @@ class PatternEngine:
 
     # -- the work ---------------------------------------------------------------------------
     def advance(self, store: MetricStore, upto_step: int | None = None) -> None:
-        """Evaluate every new logged point up to ``upto_step`` (inclusive; None = all)."""
+        """Evaluate every new logged point up to ``upto_step`` (inclusive; None = all).
+
+        An unchanged store asked for the same step again (a refresh with nothing new) costs nothing.
+        """
+        prev = self._seen
+        if prev is not None and prev[0]() is store and prev[1:] == (store.version, upto_step):
+            return
+        seen = (weakref.ref(store), store.version, upto_step)
         if upto_step is not None and self._step is not None and upto_step < self._step:
             self.reset()
         names = store.names()
@@ -173,6 +189,8 @@ class PatternEngine:
                 return
         ev_steps: list[np.ndarray] = []
         ev_units: list[np.ndarray] = []
+        ev_index: list[np.ndarray] = []
+        ev_quiet: list[np.ndarray] = []
         units = list(self._units.values())
         for i, u in enumerate(units):
             s = store.get(u.key)
@@ -183,22 +201,54 @@ class PatternEngine:
                 picked = _catch_up_points(s.values, u.done, end)
                 ev_steps.append(s.steps[picked])
                 ev_units.append(np.full(len(picked), i, dtype=np.int64))
+                ev_index.append(picked)
+                quiet = u.spec.quiet
+                ev_quiet.append(quiet(s.values[picked]) if quiet is not None else np.zeros(len(picked), bool))
         if ev_steps:
-            steps = np.concatenate(ev_steps)
-            uids = np.concatenate(ev_units)
-            order = np.lexsort((uids, steps))
-            steps, uids = steps[order], uids[order]
-            bounds = np.flatnonzero(np.diff(steps)) + 1
-            for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(steps)], strict=True):
-                step = int(steps[lo])
-                ctx = Ctx(store, step, self.info, keys, family, self._guard)
-                for uid in uids[lo:hi]:
-                    self._evaluate(units[int(uid)], ctx)
+            self._run(store, keys, family, units, ev_steps, ev_units, ev_index, ev_quiet)
         last = store.last_step if upto_step is None else upto_step
         if last is not None:
             self._step = last if self._step is None else max(self._step, last)
+        self._seen = seen
 
-    def _evaluate(self, u: _Unit, ctx: Ctx) -> None:
+    def _run(
+        self,
+        store: MetricStore,
+        keys: dict[str, Any],
+        family: str,
+        units: list[_Unit],
+        *columns: list[np.ndarray],
+    ) -> None:
+        """Evaluate the picked points step by step (one shared :class:`Ctx` per step), each unit's
+        points in order. A point its rule's ``quiet`` test clears is recorded as clean without
+        running the rule (the rule would return None there), and a step with only such points
+        builds no context at all."""
+        steps, uids, index, quiet = (np.concatenate(c) for c in columns)
+        order = np.lexsort((uids, steps))
+        steps, uids, index, quiet = steps[order], uids[order], index[order], quiet[order]
+        bounds = np.flatnonzero(np.diff(steps)) + 1
+        step_list, uid_list, done_list, quiet_list = (
+            steps.tolist(),
+            uids.tolist(),
+            (index + 1).tolist(),
+            quiet.tolist(),
+        )
+        for lo, hi in zip(np.r_[0, bounds].tolist(), np.r_[bounds, len(steps)].tolist(), strict=True):
+            step = step_list[lo]
+            ctx: Ctx | None = None
+            for j in range(lo, hi):
+                u = units[uid_list[j]]
+                if quiet_list[j]:
+                    u.done = done_list[j]
+                    u.last_step = step
+                    self._update(u, step, None)
+                    continue
+                if ctx is None:
+                    ctx = Ctx(store, step, self.info, keys, family, self._guard, self._folds)
+                self._evaluate(u, ctx, done_list[j])
+
+    def _evaluate(self, u: _Unit, ctx: Ctx, done: int) -> None:
+        """Run the unit's rule at ``ctx.step``, the unit's ``done``-th point (1-based)."""
         ctx.key = u.key
         ctx.state = u.state
         finding: Finding | None
@@ -206,18 +256,27 @@ class PatternEngine:
             finding = u.spec.check(ctx, self._thresholds[u.spec.id])
         except (ValueError, FloatingPointError, ZeroDivisionError, IndexError):
             finding = None  # a rule never takes the engine down; the point counts as clean
-        subject = ctx.store.get(u.key)
-        u.done = subject.count_upto(ctx.step) if subject is not None else u.done + 1
+        u.done = done
         u.last_step = ctx.step
         self._update(u, ctx.step, finding)
 
     def _update(self, u: _Unit, step: int, finding: Finding | None) -> None:
-        level = finding.level if finding is not None else CLEAN
+        if finding is None:
+            # Clean point: nothing can fire (firing needs a finding); an open episode counts it.
+            u.levels.append((step, CLEAN))
+            u.seen += 1
+            ep = u.open
+            if ep is not None:
+                u.clean += 1
+                if u.clean >= CLEAR_AFTER:
+                    ep.active = False
+            return
+        level = finding.level
         u.levels.append((step, level))
         u.seen += 1
         fired = CLEAN
         onset = step
-        for lv in sorted(LEVEL_NAME, reverse=True):
+        for lv in _LEVELS_DOWN:
             if LEVEL_NAME[lv] in u.spec.instant:
                 if level >= lv:
                     fired, onset = lv, step
@@ -342,7 +401,7 @@ def _catch_up_points(values: np.ndarray, done: int, end: int) -> np.ndarray:
     tail_start = end - CATCH_UP_TAIL
     stride = max(1, math.ceil((tail_start - done) / CATCH_UP_HEAD))
     bad = np.flatnonzero(~np.isfinite(values[done:tail_start])) + done
-    head = np.union1d(np.arange(done, tail_start, stride), bad)
+    head = union(np.arange(done, tail_start, stride), bad)
     return np.concatenate([head, np.arange(tail_start, end)])
 
 

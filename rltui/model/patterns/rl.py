@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from functools import partial
 
@@ -21,6 +22,7 @@ from rltui.model.patterns.spec import (
     rule,
     th,
 )
+from rltui.records import FloatArray
 
 RULES: list[RuleSpec] = []
 T = Mapping[str, float]
@@ -70,8 +72,7 @@ def zero_signal_groups(c: Ctx, t: T) -> Finding | None:
         return None
     solved = True
     if c.has("reward"):
-        r = finite(c.v("reward"))
-        lo, hi = float(np.min(r)), float(np.max(r))
+        lo, hi = c.finite_range("reward")
         solved = hi <= lo or c.med("reward") >= (lo + hi) / 2
     advice = (
         "The prompts are mostly solved: filter easy prompts or add harder data, or raise num_generations."
@@ -122,8 +123,9 @@ def reward_std_collapse(c: Ctx, t: T) -> Finding | None:
     if not c.after_t0():
         return None
     m, b = c.med(), c.base()
-    r = finite(c.v("reward")) if c.has("reward") else np.empty(0)
-    unit = len(r) > 0 and float(np.min(r)) >= 0 and float(np.max(r)) <= 1
+    has = c.has("reward")
+    r_lo, r_hi = (c.running("min", "reward"), c.running("max", "reward")) if has else (math.inf, -math.inf)
+    unit = math.isfinite(r_lo) and r_lo >= 0 and r_hi <= 1
     floor = t["min_std"] if unit else t["min_std_rel"] * b
     if m < floor or c.rz() < t["drop_rz"]:
         return hit(WARN, std=m, baseline=b)
@@ -548,11 +550,15 @@ def diversity_collapse(c: Ctx, t: T) -> Finding | None:
     if c.has("length_min") and c.has("length_max"):
         hi, lo = c.v("length_max"), c.v("length_min")
         k = min(len(hi), len(lo))
-        spread = hi[-k:] - lo[-k:] if k else np.empty(0)
+
+        def spread(i: int, j: int) -> FloatArray:
+            """``(hi[-k:] - lo[-k:])[i:j]`` for 0 <= i <= j <= k, without the whole difference."""
+            return hi[len(hi) - k + i : len(hi) - k + j] - lo[len(lo) - k + i : len(lo) - k + j]
+
         t0 = c.t0()
-        base = finite(spread[t0 : t0 + 10])
+        base = finite(spread(min(t0, k), min(t0 + 10, k)))
         if len(base) >= 5:
-            b, m = med(base), med(finite(spread[-20:]))
+            b, m = med(base), med(finite(spread(max(0, k - 20), k)))
             if b > 0 and m < t["fraction"] * b:
                 return hit(WARN, spread=m, baseline=b, what="output lengths have stopped varying")
     if c.has("sample_repeated"):

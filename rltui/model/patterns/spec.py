@@ -11,7 +11,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from rltui.model.snapshot import Severity
+from rltui.records import FloatArray
 
 if TYPE_CHECKING:
     from rltui.model.patterns.context import Ctx
@@ -93,6 +96,10 @@ class RuleSpec:
     #: than the 3 points sustained evidence needs: dead signals (loss 0 with grad-norm 0, every
     #: group without reward variance) are unambiguous from the first logged point.
     from_first: frozenset[Severity] = frozenset()
+    #: Optional vectorised test over the subject's values at the points to evaluate: True where
+    #: the check certainly returns None (so the engine records a clean point without running it).
+    #: Only exact shortcuts belong here: ``nonfinite`` is quiet wherever the value is finite.
+    quiet: Callable[[FloatArray], np.ndarray] | None = None
 
     def defaults(self) -> dict[str, float]:
         return {k: t.value for k, t in self.thresholds.items()}
@@ -137,6 +144,7 @@ def rule(
     gauge: bool = False,
     kind: str = "early",
     from_first: tuple[Severity, ...] = (),
+    quiet: Callable[[FloatArray], np.ndarray] | None = None,
 ) -> Callable[[Check], Check]:
     """Decorator: register the decorated check as a :class:`RuleSpec` in ``registry``."""
 
@@ -162,6 +170,7 @@ def rule(
                 gauge=gauge,
                 kind=kind,
                 from_first=frozenset(from_first),
+                quiet=quiet,
             )
         )
         return fn

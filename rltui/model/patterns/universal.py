@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from rltui.model import stats
-from rltui.model.patterns.context import Ctx, finite, med, sig
+from rltui.model.patterns.context import Ctx, finite, finite_tail, med, sig
 from rltui.model.patterns.spec import (
     CRITICAL,
     INFO,
@@ -24,6 +24,7 @@ from rltui.model.patterns.spec import (
     rule,
     th,
 )
+from rltui.records import FloatArray
 
 RULES: list[RuleSpec] = []
 T = Mapping[str, float]
@@ -62,6 +63,7 @@ CRITICAL_ROLES = ("loss", "grad_norm", "kl", "reward", "value_loss")
     ),
     instant=("info", "warn", "critical"),
     gauge=True,
+    quiet=np.isfinite,
 )
 def nonfinite(c: Ctx, t: T) -> Finding | None:
     x = c.last()
@@ -94,7 +96,7 @@ def _loss_spike(c: Ctx, t: T) -> Finding | None:
     x = float(a[-1])
     if not math.isfinite(x):
         return None
-    start = abs(float(np.median(finite(a[:5])))) if len(finite(a[:5])) else math.nan
+    start = abs(stats.median(finite(a[:5]))) if len(finite(a[:5])) else math.nan
     floor = t["min_jump"] * start  # jumps at floating-point-noise scale (a loss at 1e-16) are not spikes
     if c.family == "rl":
         z = c.rz()
@@ -138,8 +140,9 @@ def _loss_spike(c: Ctx, t: T) -> Finding | None:
 def _dropped(c: Ctx, t: T) -> bool:
     """[S1] "drops then spikes": the loss fell below 0.6x its first value before the recent window."""
     a = c.v("@")
-    older = finite(a[:-10])
-    return len(older) > 0 and math.isfinite(a[0]) and float(np.min(older)) < t["drop_fraction"] * float(a[0])
+    # min(finite(a[:-10])): the running minimum at point n-11 (+inf when none is finite).
+    lowest = c.running("min", "@", len(a) - 10)
+    return math.isfinite(lowest) and math.isfinite(a[0]) and lowest < t["drop_fraction"] * float(a[0])
 
 
 _SPIKE_THRESHOLDS = {
@@ -224,7 +227,7 @@ def loss_drop_then_spike(c: Ctx, t: T) -> Finding | None:
     recent, before = finite(a[-5:]), finite(a[-25:-5])
     if len(recent) < 5 or len(before) < 10:
         return None
-    now, was = float(np.median(recent)), float(np.median(before))
+    now, was = stats.median(recent), stats.median(before)
     x = float(a[-1])
     if was > 0 and now > t["spike_ratio"] * was and x > t["spike_ratio"] * was:
         return hit(
@@ -530,7 +533,8 @@ def plateau_high(c: Ctx, t: T) -> Finding | None:
 def lr_schedule(c: Ctx, t: T) -> Finding | None:
     lr = c.v("@")
     x = float(lr[-1])
-    peak = float(np.max(finite(lr))) if len(finite(lr)) else math.nan
+    top = c.running("max")
+    peak = top if math.isfinite(top) else math.nan
     ws = c.config("warmup_steps") or ((c.config("warmup_ratio") or 0.0) * (c.max_steps or 0))
     configured = c.config("learning_rate")
     if (
@@ -592,7 +596,7 @@ def lr_schedule(c: Ctx, t: T) -> Finding | None:
 )
 def train_eval_divergence(c: Ctx, t: T) -> Finding | None:
     ev = c.v("@")
-    tr = finite(c.v("loss"))
+    tr = finite_tail(c.v("loss"), 3)  # finite(loss)[-3:]: only its last 3 are read
     e = float(ev[-1])
     if not math.isfinite(e):
         return None
@@ -669,7 +673,7 @@ def train_eval_divergence(c: Ctx, t: T) -> Finding | None:
     instant=("info",),
 )
 def eval_oscillation(c: Ctx, t: T) -> Finding | None:
-    ev = finite(c.v("@"))[-6:]
+    ev = finite_tail(c.v("@"), 6)
     if len(ev) < 6:
         return None
     d = np.diff(ev)
@@ -703,12 +707,17 @@ def throughput_drop(c: Ctx, t: T) -> Finding | None:
     tok, wall = c.v("@"), c.walls_of(c.key)
     if len(tok) < c.t0() + 15:
         return None
-    with np.errstate(all="ignore"):
-        rate = np.diff(tok) / np.diff(wall)
-    rate = np.where(np.isfinite(rate) & (rate > 0), rate, np.nan)
+
+    def rate(lo: int, hi: int | None) -> FloatArray:
+        """``rate[lo:hi]`` of rate = diff(tok) / diff(wall), from the points it needs only."""
+        end = None if hi is None else hi + 1
+        with np.errstate(all="ignore"):
+            r = np.diff(tok[lo:end]) / np.diff(wall[lo:end])
+        return np.where(np.isfinite(r) & (r > 0), r, np.nan)
+
     t0 = c.t0()
-    b = med(finite(rate[t0 : t0 + 10]))
-    m = med(finite(rate[-20:]))
+    b = med(finite(rate(t0, t0 + 10)))  # len(tok) >= t0 + 15: the slice is whole
+    m = med(finite(rate(max(0, len(tok) - 21), None)))  # rate[-20:]
     if b > 0 and m < t["fraction"] * b:
         return hit(WARN, rate=m, baseline=b, pct=100.0 * m / b)
     if (

@@ -1,0 +1,74 @@
+"""The flat-dict fast path of the console reader splits exactly as the character walk does."""
+
+from __future__ import annotations
+
+import hypothesis.strategies as st
+from hypothesis import given, settings
+
+from rltui.sources.console import _split_flat, _walk_dict
+
+_PIECES = st.sampled_from(
+    [
+        "'",
+        '"',
+        ":",
+        ",",
+        " ",
+        "{",
+        "}",
+        "[",
+        "]",
+        "(",
+        ")",
+        "\\",
+        "a",
+        "loss",
+        "1e-05",
+        "-0.5",
+        "nan",
+        "\t",
+        "\u3000",
+        "\x1f",
+    ]
+)
+
+
+def _walk(s: str) -> object:
+    try:
+        return _walk_dict(s, 0)
+    except Exception as e:
+        return type(e).__name__
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_PIECES, max_size=30).map("".join))
+def test_flat_split_equals_the_walk(body: str) -> None:
+    s = "{" + body
+    flat = _split_flat(s, 0)
+    if flat is not None:
+        assert flat == _walk(s)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(alphabet="ab:,} '\"\\", max_size=6), st.text(alphabet="0123456789.e-+naif :", max_size=8)
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_log_dicts_split_equally(items: list[tuple[str, str]]) -> None:
+    s = "{" + ", ".join(f"'{k}': {v}" for k, v in items) + "} tail"
+    flat = _split_flat(s, 0)
+    if flat is not None:
+        assert flat == _walk(s)
+
+
+def test_a_trl_log_line_takes_the_fast_path() -> None:
+    s = "{'loss': 0.1234, 'grad_norm': 1.5, 'learning_rate': 1e-05, 'epoch': 0.01}"
+    assert _split_flat(s, 0) == (
+        [("'loss'", "0.1234"), ("'grad_norm'", "1.5"), ("'learning_rate'", "1e-05"), ("'epoch'", "0.01")],
+        len(s),
+    )
