@@ -25,7 +25,13 @@ file wins; a checkpoint written later re-states its steps at full precision. All
 a run feed the store as ONE source, in creation order, so a resumed run (a new event file starting
 again from an earlier step) rewinds the series instead of leaving the abandoned steps behind.
 
-Console logs are not read once the run's event files have given points: every value on the console
+Experiment trackers (W&B, MLflow, Trackio, SwanLab; ``sources/logger_discovery``) are read after
+the event files: they keep the float64 the script logged where an event file has float32, so in
+a run with both, a step both give takes the tracker's value. A tracker run that stands alone is a
+run of its own (one per MLflow/Trackio run of a store, ``SourceFile.select``). The transaction
+logs of one W&B run are one stream, like event files.
+
+Console logs are not read once the run's event files (or a tracker) have given points: every value on the console
 is also in the event file (at float32 instead of 4 digits, with the true step instead of one
 inferred from ``logging_steps``), so reading it would only add a chance of a worse value winning a
 step. They are read (and listed as sources) while no event file has given a point: none exists,
@@ -69,15 +75,34 @@ READERS: dict[str, tuple[str, str]] = {
     "console": ("rltui.sources.console", "ConsoleLogReader"),
     "jsonl": ("rltui.sources.jsonl", "JsonlReader"),
     "tmux": ("rltui.sources.tmux", "TmuxPaneReader"),
+    "wandb": ("rltui.sources.wandb", "WandbReader"),
+    "swanlab": ("rltui.sources.swanlab", "SwanlabReader"),
+    "mlflow": ("rltui.sources.mlflow", "open_reader"),
+    "trackio": ("rltui.sources.trackio", "TrackioReader"),
 }
 #: Read order within a poll: least precise first, so the most precise source wins a step.
-_RANK: dict[str, int] = {"console": 0, "tmux": 1, "jsonl": 2, "trainer_state": 3, "tfevents": 4}
+#: Trackers after event files: they keep the float64 the script logged, event files float32.
+_RANK: dict[str, int] = {
+    "console": 0,
+    "tmux": 1,
+    "jsonl": 2,
+    "trainer_state": 3,
+    "tfevents": 4,
+    "mlflow": 5,
+    "trackio": 6,
+    "swanlab": 7,
+    "wandb": 8,
+}
+#: Sources that carry every logged value with its true step: console logs are not read beside them.
+_PRECISE = frozenset({"tfevents", "wandb", "mlflow", "trackio", "swanlab"})
 #: Text summary tags whose JSON is the run's config.
 CONFIG_TEXT_TAGS = ("args/text_summary", "args")
 #: Problems kept per source (readers dedupe; this bounds a pathological file).
 MAX_PROBLEMS_PER_SOURCE = 200
 
-LOOKED_FOR = "events.out.tfevents.*, trainer_state.json, *.log, *.jsonl"
+LOOKED_FOR = (
+    "events.out.tfevents.*, trainer_state.json, *.log, *.jsonl, wandb/, mlruns/, mlflow.db, swanlog/, trackio/"
+)
 
 
 class NoRunError(Exception):
@@ -112,11 +137,16 @@ class _Followed:
     #: The ``logging_steps`` a console reader was created with (None: a guess of 1).
     logging_steps: int | None = None
     bytes_read: int = 0
+    #: The run inside a multi-run store (``SourceFile.select``).
+    select: str | None = None
 
     @property
     def source_id(self) -> str:
-        # All event files of a run are one stream: a resume rewinds it (module docstring).
-        return "tfevents" if self.kind == "tfevents" else f"{self.kind}:{self.path}"
+        # All event files of a run are one stream: a resume rewinds it (module docstring); so are
+        # the transaction logs of a resumed W&B run.
+        if self.kind in ("tfevents", "wandb"):
+            return self.kind
+        return f"{self.kind}:{self.path}" + (f"#{self.select}" if self.select else "")
 
     def report(self, problems: Sequence[Problem]) -> None:
         for p in problems:
@@ -244,9 +274,9 @@ class RunSession:
         problems: list[Problem] = []
         files = run_files(self.run.root, jsonl_only=self.run.jsonl_only, problems=problems)
         self._run_problems(problems)
-        known = {(f.kind, f.path) for f in self._followed}
+        known = {(f.kind, f.path, f.select) for f in self._followed}
         for sf in files:
-            if (sf.kind, sf.path) not in known:
+            if (sf.kind, sf.path, sf.select) not in known:
                 self._add(sf)
         if self.run.model_card is None:
             card = os.path.join(self.run.root, "README.md")
@@ -284,7 +314,7 @@ class RunSession:
         return self._order
 
     def _add(self, sf: SourceFile) -> None:
-        self._followed.append(_Followed(sf.kind, sf.path, self._next_order()))
+        self._followed.append(_Followed(sf.kind, sf.path, self._next_order(), select=sf.select))
 
     def _ordered(self) -> list[_Followed]:
         return sorted(self._followed, key=lambda f: (_RANK[f.kind], f.order))
@@ -294,7 +324,7 @@ class RunSession:
 
         A run whose event files are all unreadable (corrupt, torn) falls back to its console log.
         """
-        if any(f.kind == "tfevents" and f.points > 0 for f in self._followed):
+        if any(f.kind in _PRECISE and f.points > 0 for f in self._followed):
             return True
         return any(r is not None and r.points > 0 for r in (held or {}).values())
 
@@ -321,6 +351,8 @@ class RunSession:
                 f.reader = cls(f.path, logging_steps=self._logging_steps or 1)
             elif f.kind == "tmux":
                 f.reader = cls(f.path, socket=self._tmux_socket)
+            elif f.select is not None:
+                f.reader = cls(f.path, select=f.select)
             else:
                 f.reader = cls(f.path)
         except Exception as exc:  # a reader that cannot start is a problem, not a crash
@@ -335,7 +367,7 @@ class RunSession:
         order = [f for f in ordered if not (skip_console and f.kind in consoles)]
         # Whether consoles are read depends on the event files' points: while that is open, read
         # the event files first but ingest them last, in rank order, so they keep their precedence.
-        undecided = not skip_console and any(f.kind == "tfevents" for f in order)
+        undecided = not skip_console and any(f.kind in _PRECISE for f in order)
         undecided = undecided and any(f.kind in consoles for f in order)
         total_bytes = done = 0
         if progress is not None:  # counting consoles in only once they are known to be read
@@ -344,7 +376,7 @@ class RunSession:
         held: dict[int, ReadResult | None] = {}
         if undecided:
             for f in order:
-                if f.kind == "tfevents":
+                if f.kind in _PRECISE:
                     held[id(f)] = self._read(f)
                     done = self._progressed(f, progress, done, total_bytes)
             if self._events_have_points(held):
@@ -605,10 +637,10 @@ def open_new_sessions(
     paths: Sequence[str], known: Sequence[RunSession], *, config_path: str | None = None
 ) -> list[RunSession]:
     """Sessions for runs that appeared under ``paths`` after ``known`` were opened (a sweep grows)."""
-    have = {(os.path.realpath(s.run.root), s.run.jsonl_only) for s in known if s.run.root}
+    have = {s.run.key for s in known if s.run.root}
     out: list[RunSession] = []
     for run in find_runs(list(paths) or ["."]).runs:
-        if (os.path.realpath(run.root), run.jsonl_only) in have:
+        if run.key in have:
             continue
         out.append(RunSession(run, model_config=_load_model_config(config_path, run.root)))
     return out

@@ -318,3 +318,10 @@ def db_runs(path: str) -> list[tuple[str, str, str]]:
     finally:
         db.close()
     return [(str(u), str(n or u), str(e or "")) for u, n, e in rows if isinstance(u, str)]
+
+
+def open_reader(path: str, select: str | None = None) -> MlflowRunReader | MlflowDbReader:
+    """The reader for a file-store run folder, or for one run (``select``) of a SQLite store."""
+    if os.path.isdir(path):
+        return MlflowRunReader(path)
+    return MlflowDbReader(path, select)
