@@ -7,6 +7,7 @@ imports Textual, and ``rltui --help`` is instant.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 
@@ -126,6 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--at-step", type=int, metavar="N", help="evaluate as if the run had only reached step N"
     )
     check.add_argument("--config", metavar="FILE", help="rltui.toml to use instead of the usual lookup")
+    check.add_argument(
+        "--samples",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=(
+            "read the completion samples (TRL completions/*.parquet, verl rollout dumps): their count "
+            "and up to three evidence samples per alert; on by default with --json, off otherwise "
+            "(they are read anyway when the logs lack what they witness)"
+        ),
+    )
 
     demo = sub.add_parser("demo", help="replay a bundled real run that fails", description="Demo.")
     demo.add_argument(
@@ -135,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     explain = sub.add_parser("explain", help="explain a failure pattern", description="Explain a rule.")
     explain.add_argument("rule", nargs="?", metavar="ID", help="alert id, e.g. margin_runaway (omit to list)")
+    explain.add_argument(
+        "--markdown", action="store_true", help="print the whole catalogue as Markdown (docs/patterns.md)"
+    )
     return parser
 
 
@@ -170,6 +184,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `rltui explain | head`: the reader went away; say nothing more, like other CLI tools.
         _silence_stdout()
         return 0
+    except Exception as exc:
+        # Exit 1 means "an alert at or above --fail-on": a crash must never read as one in CI.
+        return _unexpected(exc)
+
+
+def _unexpected(exc: BaseException) -> int:
+    """One sanitised line on stderr for an error nothing else handled; exit code 2."""
+    from rltui.text import sanitize
+
+    if isinstance(exc, OSError) and exc.filename is not None:
+        text = f"{exc.filename}: {exc.strerror or exc}"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    with contextlib.suppress(Exception):  # stderr itself is gone: the exit code still says it
+        print(f"rltui: error: {sanitize(text, single_line=True, max_len=500)}", file=sys.stderr)
+    return 2
 
 
 def _silence_stdout() -> None:

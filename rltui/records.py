@@ -14,7 +14,16 @@ import numpy as np
 import numpy.typing as npt
 
 SourceKind = Literal[
-    "tfevents", "trainer_state", "console", "jsonl", "tmux", "wandb", "mlflow", "trackio", "swanlab"
+    "tfevents",
+    "trainer_state",
+    "console",
+    "jsonl",
+    "tmux",
+    "completions",
+    "wandb",
+    "mlflow",
+    "trackio",
+    "swanlab",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -35,6 +44,9 @@ class Problem:
     path: str
     offset: int | None
     message: str
+    #: A state of the file (vanished, unreadable, torn mid-write) rather than bad bytes in it:
+    #: dropped from the run's problems once the file reads fine again.
+    transient: bool = field(default=False, compare=False)
 
     def to_json(self) -> dict[str, object]:
         return {"path": self.path, "offset": self.offset, "message": self.message}
@@ -52,38 +64,60 @@ class PointChunk:
     steps: IntArray
     wall_times: FloatArray
     values: FloatArray
+    #: Byte offset in the file of each point's record or line (-1: unknown), so that a problem
+    #: found while merging (an out-of-order step) can name where it is. None: not known at all.
+    offsets: IntArray | None = None
 
     def __post_init__(self) -> None:
         if not (len(self.steps) == len(self.wall_times) == len(self.values)):
             raise ValueError("PointChunk columns must have the same length")
+        if self.offsets is not None and len(self.offsets) != len(self.steps):
+            raise ValueError("PointChunk offsets must have one entry per point")
+
+    def offset(self, i: int) -> int | None:
+        """The byte offset of point ``i``, or None when unknown."""
+        if self.offsets is None:
+            return None
+        value = int(self.offsets[i])
+        return value if value >= 0 else None
 
     def __len__(self) -> int:
         return len(self.steps)
 
     @classmethod
-    def from_lists(cls, steps: list[int], wall_times: list[float], values: list[float]) -> PointChunk:
+    def from_lists(
+        cls,
+        steps: list[int],
+        wall_times: list[float],
+        values: list[float],
+        offsets: list[int] | None = None,
+    ) -> PointChunk:
         return cls(
             np.asarray(steps, dtype=np.int64),
             np.asarray(wall_times, dtype=np.float64),
             np.asarray(values, dtype=np.float64),
+            None if offsets is None else np.asarray(offsets, dtype=np.int64),
         )
 
 
 class ChunkBuilder:
     """Collects points one at a time (line-based readers) and hands them over as chunks."""
 
-    __slots__ = ("_data",)
+    __slots__ = ("_data", "offset")
 
     def __init__(self) -> None:
-        self._data: dict[str, tuple[list[int], list[float], list[float]]] = {}
+        self._data: dict[str, tuple[list[int], list[float], list[float], list[int]]] = {}
+        #: Byte offset of the line being parsed; every point added is tagged with it (-1: unknown).
+        self.offset = -1
 
     def add(self, key: str, step: int, wall_time: float, value: float) -> None:
         cols = self._data.get(key)
         if cols is None:
-            cols = self._data[key] = ([], [], [])
+            cols = self._data[key] = ([], [], [], [])
         cols[0].append(step)
         cols[1].append(wall_time)
         cols[2].append(value)
+        cols[3].append(self.offset)
 
     def build(self) -> dict[str, PointChunk]:
         out = {k: PointChunk.from_lists(*cols) for k, cols in self._data.items()}
@@ -115,3 +149,24 @@ class ReadResult:
     @property
     def points(self) -> int:
         return sum(len(c) for c in self.chunks.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One sampled completion as a run logged it (TRL ``completions/*.parquet``, verl rollout dumps,
+    the Rich tables TRL prints).
+
+    Text is already stripped of escape sequences and control bytes by the reader (newlines and
+    tabs kept) and is otherwise whole: the screen cuts it, exports keep it. ``rewards`` holds one
+    entry per reward function; ``reward`` is the total (their sum when the source gives no total).
+    ``truncated`` is what the source says about the completion hitting the length cap; None when
+    it says nothing (TRL decodes without special tokens, so EOS is not visible in its text).
+    """
+
+    step: int
+    prompt: str
+    completion: str
+    reward: float | None = None
+    advantage: float | None = None
+    rewards: tuple[tuple[str, float], ...] = ()
+    truncated: bool | None = None

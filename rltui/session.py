@@ -31,12 +31,13 @@ a run with both, a step both give takes the tracker's value. A tracker run that 
 run of its own (one per MLflow/Trackio run of a store, ``SourceFile.select``). The transaction
 logs of one W&B run are one stream, like event files.
 
-Console logs are not read once the run's event files (or a tracker) have given points: every value on the console
-is also in the event file (at float32 instead of 4 digits, with the true step instead of one
-inferred from ``logging_steps``), so reading it would only add a chance of a worse value winning a
-step. They are read (and listed as sources) while no event file has given a point: none exists,
-no event-file reader, or every event file is unreadable (corrupt or torn). Event files are read
-first in a poll to decide this, but ingested last, so they keep their precedence.
+Console logs are not read once the run's event files (or a tracker) have given points: every
+value on the console is also in the event file (at float32 instead of 4 digits, with the true
+step instead of one inferred from ``logging_steps``), so reading it would only add a chance of a
+worse value winning a step. They are read (and listed as sources) while no event file has given a
+point: none exists, no event-file reader, or every event file is unreadable (corrupt or torn).
+Event files are read first in a poll to decide this, but ingested last, so they keep their
+precedence.
 
 A source that restarts (file truncated or replaced) voids what it gave from its new first step on,
 except ``trainer_state.json``, whose rewrites re-state its history (``MetricStore.add``).
@@ -53,18 +54,23 @@ import math
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+import numpy as np
 
 from rltui.model.config import Config
 from rltui.model.engine import RunModel
-from rltui.model.snapshot import RunInfo, RunSnapshot, SourceInfo
+from rltui.model.snapshot import Alert, Framework, RuleConfig, RunInfo, RunSnapshot, SourceInfo
 from rltui.model.store import MetricStore, SeriesView
-from rltui.records import Problem, ReadResult, SourceKind
-from rltui.settings import load_config, read_config
+from rltui.records import Problem, ReadResult, Sample, SourceKind
+from rltui.sample_feed import RunSamples
+from rltui.settings import ResolvedConfig, resolve_config
 from rltui.sources.base import SourceReader
 from rltui.sources.detect import Detection, detect, parse_config, read_model_card
 from rltui.sources.discovery import DiscoveredRun, Discovery, SourceFile, discover, find_runs, run_files
+from rltui.sources.fs import LOCAL, FileSystem
+from rltui.text import sanitize
 
 Progress = Callable[[int, int], None]
 
@@ -95,18 +101,40 @@ _RANK: dict[str, int] = {
 }
 #: Sources that carry every logged value with its true step: console logs are not read beside them.
 _PRECISE = frozenset({"tfevents", "wandb", "mlflow", "trackio", "swanlab"})
+#: Experiment trackers' sources (``sources/logger_discovery``).
+_TRACKERS = frozenset({"wandb", "mlflow", "trackio", "swanlab"})
 #: Text summary tags whose JSON is the run's config.
 CONFIG_TEXT_TAGS = ("args/text_summary", "args")
 #: Problems kept per source (readers dedupe; this bounds a pathological file).
 MAX_PROBLEMS_PER_SOURCE = 200
 
 LOOKED_FOR = (
-    "events.out.tfevents.*, trainer_state.json, *.log, *.jsonl, wandb/, mlruns/, mlflow.db, swanlog/, trackio/"
+    "events.out.tfevents.*, trainer_state.json, *.log, *.jsonl, wandb/, mlruns/, mlflow.db, swanlog/, "
+    "trackio/"
 )
+
+_PENDING = "step went back from {high} to {step} at the end of what is written"
+#: How a step that went backwards was read (``MetricStore`` order notes), as told to the user.
+_ORDER_MESSAGES = {
+    "resume": "step went back from {high} to {step} and went on from there: read as a resumed run, "
+    "the earlier points after step {step} replaced",
+    "stray": "out-of-order point at step {step} after step {high}: kept, not read as a resume",
+    "pending": _PENDING + " so far: kept; a resume if the next points go on from it",
+}
 
 
 class NoRunError(Exception):
     """Nothing readable under the given paths; the message is meant for the user as is."""
+
+
+def _tracker_fs(path: str) -> FileSystem:
+    """The file system a tracker's reader is confined to: the folder of its log or database, or
+    the MLflow run folder itself (``mlruns/<exp>/<run>/``)."""
+    try:
+        is_dir = LOCAL.stat(path).kind == "dir"
+    except (OSError, ValueError):
+        is_dir = False
+    return LOCAL.confined(path if is_dir else os.path.dirname(os.path.abspath(path)))
 
 
 def _load_reader_class(kind: str) -> Any:
@@ -139,6 +167,13 @@ class _Followed:
     bytes_read: int = 0
     #: The run inside a multi-run store (``SourceFile.select``).
     select: str | None = None
+    #: Left out of the store: its steps are counted, not logged, and a source with true steps
+    #: covers the run (see :meth:`RunSession._guessed_beside_true`).
+    excluded: bool = False
+
+    @property
+    def steps_guessed(self) -> bool:
+        return bool(getattr(self.reader, "steps_guessed", False))
 
     @property
     def source_id(self) -> str:
@@ -186,8 +221,11 @@ class RunSession:
         tmux: str | None = None,
         tmux_socket: str | None = None,
         problems: Sequence[Problem] = (),
+        rule_config: RuleConfig | None = None,
     ) -> None:
         self.run = run
+        #: Which rltui.toml files shaped the rules, shown by check and the dashboard header.
+        self.rule_config = rule_config if rule_config is not None else RuleConfig()
         self._store = MetricStore()
         self._followed: list[_Followed] = []
         self._problems: list[Problem] = list(problems)
@@ -195,6 +233,9 @@ class RunSession:
         self._missing_readers: set[str] = set()
         self._config: dict[str, object] = {}
         self._max_steps: int | None = None
+        self._max_steps_from_state = False
+        self._framework_hint: Framework | None = None
+        self._trainer_hint: str | None = None
         self._logging_steps: int | None = None
         self._detect_key: tuple[object, ...] | None = None
         self._detection = Detection()
@@ -204,10 +245,16 @@ class RunSession:
         self._model_config = model_config
         self._model: RunModel | None = None
         self._rebuilding = False
+        self._gone = False
         self._order = 0
         self._tmux = tmux
         self._tmux_socket = tmux_socket
         self._info = RunInfo(name=run.name, path=run.root)
+        #: Completion samples, listed and read only when asked for (rltui.sample_feed).
+        self._samples: RunSamples | None = None
+        #: Every file of the run is read through this seam, confined to the run's root: a file
+        #: replaced by a symlink out of the run is refused (a single named file is the user's).
+        self._fs: FileSystem = LOCAL if run.single_file or not run.root else LOCAL.confined(run.root)
         #: Ingest (load/poll/rescan) and snapshot run in worker threads while the UI reads
         #: series: every entry point that touches the store or the readers holds this lock.
         self._lock = threading.RLock()
@@ -243,7 +290,7 @@ class RunSession:
             SourceInfo(f.kind, f.path, f.points, tuple(f.problems))
             for f in self._ordered()
             if not (skip_console and f.kind in ("console", "tmux") and f.points == 0 and not f.problems)
-        )
+        ) + tuple(self._samples.sources() if self._samples is not None else ())
 
     def watch_paths(self) -> list[str]:
         """Folders to watch: the run folder (recursively), or the folder of a single file."""
@@ -254,14 +301,107 @@ class RunSession:
         return [self.run.root]
 
     def load(self, progress: Progress | None = None) -> int:
-        """The first read, reporting ``progress(bytes_done, bytes_total)`` after each file."""
+        """The first read, reporting ``progress(bytes_done, bytes_total)`` after each file.
+
+        The completion samples are read too when the rules need them as a witness (a sampling run
+        whose scalar logs lack length, truncation or zero-std groups); otherwise not.
+        """
         with self._lock:
-            return self._poll(progress)
+            new = self._poll(progress)
+            if self.samples.needed_as_witness(self._store, self._info):
+                new += self._read_samples()
+            return new
+
+    # -- completion samples (rltui.sample_feed) ------------------------------------------------
+    @property
+    def samples(self) -> RunSamples:
+        if self._samples is None:
+            consoles = [f.path for f in self._followed if f.kind == "console"]
+            self._samples = RunSamples(self.run.root, consoles, single_file=self.run.single_file)
+        return self._samples
+
+    def read_samples(self) -> int:
+        """Read every sample step (newest first), follow new ones from now on; points stored."""
+        with self._lock:
+            return self._read_samples()
+
+    def _read_samples(self) -> int:
+        self.samples.read_all()
+        n = self.samples.feed(self._store)
+        self._update_info()
+        return n
+
+    def sample_step(self, step: int | None = None) -> tuple[int | None, tuple[Sample, ...]]:
+        """The samples of the newest sample step at or before ``step`` (None: the newest)."""
+        with self._lock:
+            return self.samples.at(step)
+
+    def sample_steps(self) -> list[int]:
+        with self._lock:
+            return self.samples.steps()
+
+    def alert_evidence(self, alert: Alert, k: int = 3) -> tuple[int | None, list[Sample]]:
+        """Up to ``k`` samples that explain ``alert``, from the sample step nearest its raised step."""
+        with self._lock:
+            return self.samples.evidence(alert, k)
+
+    def sample_counts(self, at_step: int | None = None) -> tuple[int, int]:
+        """(sample steps read, completions read), counting steps up to ``at_step``."""
+        with self._lock:
+            book = self.samples.book
+            steps = [s for s in book.steps() if at_step is None or s <= at_step]
+            return len(steps), sum(len(book.get(s)) for s in steps)
 
     def poll(self) -> int:
         """Read what every followed source has appended since the last call; new points."""
         with self._lock:
+            if self._folder_gone():
+                return 0
             return self._poll(None)
+
+    #: The run-level problem shown while the run's folder is missing.
+    GONE = "run folder deleted: waiting for it to come back"
+
+    def _folder_gone(self) -> bool:
+        """True while the run's folder is missing; when it comes back, the run starts over.
+
+        A folder deleted and created again is a new run (a rerun into the same output_dir): its
+        length, config and points must not mix with the old run's ("step 400/150").
+        """
+        root = self.run.root
+        if not root or self.run.single_file:
+            return False
+        here = os.path.isdir(root)
+        if not here:
+            if not self._gone:
+                self._gone = True
+                self._run_problems([Problem(root, None, self.GONE)])
+            return True
+        if self._gone:
+            self._gone = False
+            self._problems = [p for p in self._problems if p.message != self.GONE]
+            self._problem_keys = {k for k in self._problem_keys if k[2] != self.GONE}
+            self._start_over()
+        return False
+
+    def _start_over(self) -> None:
+        """Forget everything read: a fresh store, fresh readers, no length, config or hints."""
+        self.close()
+        self._followed = []
+        self._store = MetricStore()
+        self._model = None
+        if self._samples is not None:
+            self._samples.forget_store()
+        self._config = {}
+        self._max_steps = None
+        self._max_steps_from_state = False
+        self._logging_steps = None
+        self._framework_hint = None
+        self._trainer_hint = None
+        self._detect_key = None
+        self._card_sig = None
+        self._info = RunInfo(name=self.run.name, path=self.run.root)
+        self._rescan()
 
     def rescan(self) -> None:
         """Follow files that appeared since the run was opened (a new event file, a checkpoint)."""
@@ -286,7 +426,10 @@ class RunSession:
         """The model's verdict as of ``at_step`` (None: the newest step)."""
         with self._lock:
             model = self._get_model()
-            return model.snapshot(at_step=at_step, sources=self.sources(), problems=tuple(self._problems))
+            snap = model.snapshot(at_step=at_step, sources=self.sources(), problems=tuple(self._problems))
+            if self.rule_config != snap.rule_config:
+                snap = replace(snap, rule_config=self.rule_config)
+            return snap
 
     def view(self, name: str, at_step: int | None = None) -> SeriesView | None:
         """One series as of ``at_step``, read under the ingest lock (safe from the UI thread).
@@ -348,13 +491,21 @@ class RunSession:
         try:
             if f.kind == "console":
                 f.logging_steps = self._logging_steps
-                f.reader = cls(f.path, logging_steps=self._logging_steps or 1)
+                f.reader = cls(
+                    f.path,
+                    logging_steps=self._logging_steps or 1,
+                    known_scale=self._logging_steps is not None,
+                    fs=self._fs,
+                )
             elif f.kind == "tmux":
                 f.reader = cls(f.path, socket=self._tmux_socket)
-            elif f.select is not None:
-                f.reader = cls(f.path, select=f.select)
+            elif f.kind in _TRACKERS:
+                # A tracker's folder is often beside the run's output_dir, not in it: its reader
+                # is confined to the tracker's own folder instead.
+                extra = {"select": f.select} if f.select is not None else {}
+                f.reader = cls(f.path, fs=_tracker_fs(f.path), **extra)
             else:
-                f.reader = cls(f.path)
+                f.reader = cls(f.path, fs=self._fs)
         except Exception as exc:  # a reader that cannot start is a problem, not a crash
             f.report([Problem(f.path, None, f"cannot open: {type(exc).__name__}: {exc}")])
             return None
@@ -364,7 +515,7 @@ class RunSession:
         ordered = self._ordered()
         consoles = ("console", "tmux")
         skip_console = self._events_have_points()
-        order = [f for f in ordered if not (skip_console and f.kind in consoles)]
+        order = [f for f in ordered if not (skip_console and f.kind in consoles) and not f.excluded]
         # Whether consoles are read depends on the event files' points: while that is open, read
         # the event files first but ingest them last, in rank order, so they keep their precedence.
         undecided = not skip_console and any(f.kind in _PRECISE for f in order)
@@ -393,10 +544,41 @@ class RunSession:
             done = self._progressed(f, progress, done, total_bytes)
         if progress is not None:
             progress(total_bytes, total_bytes)
+        if self._samples is not None:
+            new += self._samples.poll(self._store)
         if self._console_scale_is_stale() and not self._rebuilding:
+            return self._rebuild(progress)
+        if self._guessed_beside_true() and not self._rebuilding:
             return self._rebuild(progress)
         self._update_info()
         return new
+
+    def _guessed_beside_true(self) -> bool:
+        """Leave out sources whose steps are counted when another source's steps are true.
+
+        A JSONL file without a step field, or a console log counted with an assumed
+        ``logging_steps``, numbers its rows 1, 2, 3...: merged by step with a
+        ``trainer_state.json`` logged every 20 steps, the two interleave into false spikes. The
+        counted source is dropped (and the user told); True when that needs a re-read.
+        """
+        with_points = [f for f in self._followed if f.points > 0 and not f.excluded]
+        guessed = [f for f in with_points if f.steps_guessed]
+        if not guessed or len(guessed) == len(with_points):
+            return False
+        true = next(f for f in with_points if not f.steps_guessed)
+        for f in guessed:
+            f.excluded = True
+            f.report(
+                [
+                    Problem(
+                        f.path,
+                        None,
+                        f"not merged: its rows carry no step (numbered 1, 2, 3...), and {true.path} "
+                        "has the true steps",
+                    )
+                ]
+            )
+        return True
 
     @staticmethod
     def _progressed(f: _Followed, progress: Progress | None, done: int, total: int) -> int:
@@ -418,10 +600,15 @@ class RunSession:
         if reader is None:
             return None
         try:
-            return reader.read()
+            res = reader.read()
         except Exception as exc:  # a reader bug must not stop the other sources
             f.report([Problem(f.path, None, f"reader failed: {type(exc).__name__}: {exc}")])
             return None
+        if getattr(reader, "healthy", False) and any(p.transient for p in f.problems):
+            # Recovered (a torn file now parses, a vanished one is back): its state is news no more.
+            f.problems = [p for p in f.problems if not p.transient]
+            f.seen = {(p.offset, p.message) for p in f.problems}
+        return res
 
     def _ingest(self, f: _Followed, res: ReadResult) -> int:
         # trainer_state.json is rewritten whole: it re-states its history, it does not restart.
@@ -429,17 +616,43 @@ class RunSession:
         n = self._store.add(f.source_id, res.chunks, restarted=res.restarted, restates=restates)
         f.points = (n if res.restarted else f.points + n) if (n or res.restarted) else f.points
         f.report(res.problems)
+        self._report_order(f)
         for tag in CONFIG_TEXT_TAGS:
             text = res.texts.get(tag)
             if text:
                 parsed = parse_config(text)
                 if parsed is not None:
                     self._config = parsed
-        if res.max_steps is not None and res.max_steps > 0:
+        if res.texts.get("rltui/framework") == "unsloth":
+            self._framework_hint = "unsloth"
+        self._trainer_hint = res.texts.get("rltui/trainer") or self._trainer_hint
+        # trainer_state.json knows the run's length best; a log's counter fills the gap.
+        best = f.kind == "trainer_state" or self._max_steps is None or not self._max_steps_from_state
+        if res.max_steps is not None and res.max_steps > 0 and best:
             self._max_steps = res.max_steps
+            self._max_steps_from_state = f.kind == "trainer_state"
         if res.logging_steps is not None and res.logging_steps > 0:
             self._logging_steps = res.logging_steps
         return n
+
+    def _report_order(self, f: _Followed) -> None:
+        """Tell the user how every step that went backwards was read (a resume or a stray)."""
+        notes = self._store.take_order_notes()
+        if not notes:
+            return
+        grouped: dict[tuple[str, int, int, int | None], int] = {}
+        for note in notes:
+            key = (note.kind, note.step, note.high, note.offset)
+            grouped[key] = grouped.get(key, 0) + 1
+        for (kind, step, high, offset), count in grouped.items():
+            if kind != "pending":  # decided: the "not decided yet" problem has done its job
+                prefix = _PENDING.format(high=high, step=step)
+                for g in self._followed:
+                    g.problems = [p for p in g.problems if not p.message.startswith(prefix)]
+                    g.seen = {k for k in g.seen if not k[1].startswith(prefix)}
+            what = f" ({count} metrics)" if count > 1 else ""
+            message = _ORDER_MESSAGES[kind].format(high=high, step=step) + what
+            f.report([Problem(f.path, offset, message)])
 
     def _console_scale_is_stale(self) -> bool:
         """True when a console source stored points with a step scale that is now known wrong."""
@@ -464,6 +677,8 @@ class RunSession:
         self.close()
         self._store = MetricStore()
         self._model = None
+        if self._samples is not None:
+            self._samples.forget_store()
         for f in self._followed:
             f.points = 0
             f.bytes_read = 0
@@ -479,15 +694,15 @@ class RunSession:
         if path is None:
             return None
         try:
-            st = os.stat(path)
+            st = self._fs.stat(path)
         except OSError:
             self._card_sig = None
             self._card_text = None
             return None
-        sig = (st.st_mtime_ns, st.st_size)
+        sig = (st.mtime_ns, st.size)
         if sig != self._card_sig:
             self._card_sig = sig
-            self._card_text = read_model_card(path)
+            self._card_text = read_model_card(path, self._fs)
         return self._card_text
 
     def _update_info(self) -> None:
@@ -500,11 +715,22 @@ class RunSession:
             tuple(names),
             self._max_steps,
             self._logging_steps,
+            self._framework_hint,
+            len(self._followed),
         )
         if key == self._detect_key:
             return
         self._detect_key = key
-        self._detection = detect(card, self._config or None, names)
+        files = [f.path for f in self._followed if f.points > 0]
+        self._detection = detect(
+            card,
+            self._config or None,
+            names,
+            files=files,
+            hint=self._framework_hint,
+            trainer_hint=self._trainer_hint,
+            first=self._first_values(("rewards/chosen", "rewards/rejected")),
+        )
         max_steps = self._max_steps or _positive_int(self._config.get("max_steps"))
         logging_steps = self._logging_steps or _logging_steps_from_config(self._config, max_steps)
         info = RunInfo(
@@ -520,6 +746,18 @@ class RunSession:
             self._info = info
             if self._model is not None:
                 self._model.set_info(info)
+
+    def _first_values(self, names: Sequence[str]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for name in names:
+            s = self._store.get(name)
+            if s is None:
+                continue
+            vals = s.values[: min(len(s.values), 8)]
+            finite = vals[np.isfinite(vals)]
+            if len(finite):
+                out[name] = float(finite[0])
+        return out
 
     @property
     def detection(self) -> Detection:
@@ -541,7 +779,7 @@ def _new_bytes(followed: Iterable[_Followed]) -> int:
 
 def _size(path: str) -> int:
     try:
-        return os.stat(path).st_size
+        return LOCAL.stat(path).size
     except OSError:
         return 0
 
@@ -549,19 +787,30 @@ def _size(path: str) -> int:
 # -- opening runs -------------------------------------------------------------------------------
 
 
-def _load_model_config(config_path: str | None, run_root: str) -> Config | None:
-    """The thresholds for the rules: ``--config FILE``, else the ``rltui.toml`` that applies to
-    the run (run folder, working directory, user config folder; ``rltui.settings``).
+def _load_model_config(config_path: str | None, run_root: str) -> ResolvedConfig:
+    """The thresholds for the rules: ``--config FILE``, else the user's ``rltui.toml`` with the
+    run folder's one shown but applied only when the user opted in (``rltui.settings``).
 
-    ``ConfigError`` from a bad file propagates: ``check`` turns it into exit code 2.
+    ``ConfigError`` from a bad *user* config propagates: ``check`` turns it into exit code 2. A bad
+    config inside the run is a problem of that run (``ResolvedConfig.problems``).
     """
-    if config_path is not None:
-        return read_config(config_path)
     run_dir = None
     if run_root:
         run_dir = run_root if os.path.isdir(run_root) else os.path.dirname(os.path.abspath(run_root))
-    config, _path = load_config(run_dir=run_dir)
-    return config
+    return resolve_config(run_dir=run_dir, config_path=config_path)
+
+
+def _session(run: DiscoveredRun, config_path: str | None, **kwargs: Any) -> RunSession:
+    """A session for ``run`` with the config that applies to it (its problems included)."""
+    resolved = _load_model_config(config_path, run.root)
+    problems = [*kwargs.pop("problems", ()), *resolved.problems]
+    return RunSession(
+        run,
+        model_config=resolved.config,
+        problems=problems,
+        rule_config=RuleConfig(tuple(resolved.files), tuple(resolved.changed), tuple(resolved.ignored)),
+        **kwargs,
+    )
 
 
 def open_sessions(
@@ -600,27 +849,12 @@ def open_sessions(
     attach = tmux if (tmux is not None and len(runs) == 1) else None
     for run in runs:
         problems = [p for p in found.problems if p.path == run.root or p.path.startswith(run.root + os.sep)]
-        sessions.append(
-            RunSession(
-                run,
-                model_config=_load_model_config(config_path, run.root),
-                tmux=attach,
-                tmux_socket=tmux_socket,
-                problems=problems,
-            )
-        )
+        sessions.append(_session(run, config_path, tmux=attach, tmux_socket=tmux_socket, problems=problems))
     if waiting:
         sessions[0].placeholder = True
     if tmux is not None and attach is None:
         pane_run = DiscoveredRun("", f"tmux:{tmux}", single_file=True)
-        sessions.append(
-            RunSession(
-                pane_run,
-                model_config=_load_model_config(config_path, ""),
-                tmux=tmux,
-                tmux_socket=tmux_socket,
-            )
-        )
+        sessions.append(_session(pane_run, config_path, tmux=tmux, tmux_socket=tmux_socket))
     if sessions and found.problems:
         owned = {id(p) for s in sessions for p in s._problems}
         leftover = [p for p in found.problems if id(p) not in owned]
@@ -642,5 +876,9 @@ def open_new_sessions(
     for run in find_runs(list(paths) or ["."]).runs:
         if run.key in have:
             continue
-        out.append(RunSession(run, model_config=_load_model_config(config_path, run.root)))
+        try:
+            out.append(_session(run, config_path))
+        except Exception as exc:  # a sweep gaining a run must never end the dashboard
+            msg = sanitize(f"cannot open this run: {type(exc).__name__}: {exc}", single_line=True)
+            out.append(RunSession(run, problems=[Problem(run.root, None, msg)]))
     return out

@@ -19,6 +19,9 @@ _ESCAPES = re.compile(
     r"|[\x80-\x9f]"  # C1 controls
 )
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Bidirectional overrides, embeddings and isolates (U+202A-202E, U+2066-2069) reorder what
+# follows them on screen (a tag can then read as another one); LRM/RLM/ALM are kept harmless.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u061c\u200e\u200f]")
 
 
 def strip_escapes(text: str) -> str:
@@ -29,6 +32,7 @@ def strip_escapes(text: str) -> str:
 def sanitize(text: str, *, max_len: int | None = None, single_line: bool = False) -> str:
     """Return ``text`` without escapes or control characters, optionally on one line and capped."""
     out = _CONTROLS.sub("", strip_escapes(text).replace("\r", "\n" if not single_line else " "))
+    out = _BIDI.sub("", out)
     if single_line:
         out = out.replace("\n", " ").replace("\t", " ")
     if max_len is not None and len(out) > max_len:

@@ -73,7 +73,9 @@ def _write(p: Path, text: str) -> Path:
     return p
 
 
-def test_search_order_run_then_cwd_then_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_search_order_run_then_cwd_then_user_and_run_config_needs_opt_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run, cwd, xdg = tmp_path / "run", tmp_path / "cwd", tmp_path / "xdg"
     run.mkdir()
     cwd.mkdir()
@@ -84,6 +86,12 @@ def test_search_order_run_then_cwd_then_user(tmp_path: Path, monkeypatch: pytest
     here = _write(cwd / "rltui.toml", "[rules.kl_level]\nwarn_token = 0.8\n")
     assert find_config(run, cwd) == here
     mine = _write(run / "rltui.toml", "[rules.kl_level]\nwarn_token = 0.9\n")
+    # A config inside the run folder is someone else's: the user's own applies (design.md §8).
+    cfg, path = load_config(run, cwd)
+    assert path == here
+    assert cfg.threshold("kl_level", "warn_token") == 0.8
+    # Opted in from the user's own file: the run's config applies over it.
+    _write(cwd / "rltui.toml", "[trust]\nrun_configs = true\n[rules.kl_level]\nwarn_token = 0.8\n")
     cfg, path = load_config(run, cwd)
     assert path == mine
     assert cfg.threshold("kl_level", "warn_token") == 0.9

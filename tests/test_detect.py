@@ -102,7 +102,18 @@ def test_config_fields(config: dict[str, object], trainer: str | None) -> None:
         ({"kl", "rewards/chosen", "rewards/margins", "logps/chosen"}, ("trl", "kto")),
         ({"accuracy", "margin", "min_reward", "mean_reward", "max_reward"}, ("trl", "reward")),
         ({"eval_rewards/chosen", "eval_rewards/accuracies"}, ("trl", "dpo")),
-        ({"loss", "grad_norm", "learning_rate"}, ("unknown", "unknown")),
+        # A supervised loss and nothing else is an HF Trainer fine-tune (the SFT rules apply).
+        ({"loss", "grad_norm", "learning_rate"}, ("unknown", "sft")),
+        ({"loss", "acc", "memory(GiB)", "train_speed(iter/s)", "learning_rate"}, ("swift", "sft")),
+        ({"loss", "learning_rate", "it_per_sec", "peak_mem_gb", "eval_loss"}, ("mlx", "sft")),
+        # KTO has a KL estimate and no pair accuracy; LLaMA-Factory's ORPO logs odds_ratio_loss.
+        ({"kl", "rewards/chosen", "rewards/rejected", "logps/chosen"}, ("trl", "kto")),
+        ({"rewards/chosen_sum", "rewards/rejected_sum", "count/chosen"}, ("trl", "kto")),
+        (
+            {"loss", "odds_ratio_loss", "sft_loss", "rewards/accuracies", "rewards/chosen"},
+            ("unknown", "orpo"),
+        ),
+        ({"loss", "reward", "custom_thing"}, ("unknown", "unknown")),
     ],
 )
 def test_key_signatures(keys: set[str], expected: tuple[str, str]) -> None:
@@ -115,3 +126,22 @@ def test_bad_inputs_never_raise() -> None:
     assert parse_config("[" * 100000) is None
     assert detect("---\ntags:\n", {}, ()).trainer == "unknown"
     assert parse_model_card("").tags == ()
+
+
+@pytest.mark.parametrize(
+    ("files", "card", "framework"),
+    [
+        (["/r/trainer_log.jsonl", "/r/trainer_state.json"], None, "llamafactory"),
+        (["/r/v0-2024/logging.jsonl"], None, "swift"),
+        (["/r/trainer_state.json"], "---\ntags:\n- trl\n- unsloth\n- sft\n---\n", "unsloth"),
+        (["/r/trainer_state.json"], "---\ntags:\n- llama-factory\n- dpo\n---\n", "llamafactory"),
+        (["/r/trainer_state.json"], "---\ntags:\n- trl\n- dpo\n---\n", "trl"),
+    ],
+)
+def test_wrapping_frameworks_from_files_and_cards(files: list[str], card: str | None, framework: str) -> None:
+    assert detect(card, None, {"loss", "learning_rate"}, files=files).framework == framework
+
+
+def test_a_reader_hint_names_the_framework() -> None:
+    got = detect(None, None, {"loss", "grad_norm", "learning_rate"}, hint="unsloth")
+    assert (got.framework, got.trainer) == ("unsloth", "sft")

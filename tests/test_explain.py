@@ -72,3 +72,30 @@ def test_user_docs_list_every_rule() -> None:
     docs = (Path(__file__).resolve().parents[1] / "docs" / "patterns.md").read_text(encoding="utf-8")
     for spec in CATALOGUE:
         assert f"### `{spec.id}` ({spec.code})" in docs
+
+
+def test_user_docs_catalogue_is_generated_from_the_specs() -> None:
+    """docs/patterns.md's catalogue is exactly what the specs say (regenerate: rltui explain --markdown)."""
+    from rltui.commands.explain import catalogue_markdown
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "patterns.md").read_text(encoding="utf-8")
+    start = docs.index("## Catalogue")
+    assert docs[start:].rstrip() == catalogue_markdown().rstrip()
+
+
+def test_readme_toml_example_is_accepted_by_the_validator() -> None:
+    import re
+
+    import tomllib
+
+    from rltui.model.config import Config
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", readme, re.S)
+    assert blocks, "the README shows an rltui.toml example"
+    for block in blocks:
+        cfg = Config.from_mapping(tomllib.loads(block))
+        for rule, table in tomllib.loads(block).get("rules", {}).items():
+            for name, value in table.items():
+                if name != "enabled":
+                    assert cfg.threshold(rule, name) == value

@@ -94,7 +94,7 @@ def test_poll_returns_only_new_points_and_detection_follows_evidence(tmp_path: P
     write_events(ev, [(1, {"train/loss": 0.7})])
     (s,) = open_sessions([str(run)])
     assert s.poll() == 1
-    assert s.info.trainer == "unknown"
+    assert s.info.trainer == "sft"  # a supervised loss alone reads as a fine-tune until more arrives
     assert s.poll() == 0
     write_events(ev, [(2, {"train/loss": 0.6, "train/rewards/chosen": 0.1, "train/rewards/accuracies": 0.5})])
     assert s.poll() == 3

@@ -19,6 +19,7 @@ from typing import TextIO
 from rltui import __version__
 from rltui.model.engine import json_number
 from rltui.model.snapshot import SEVERITY_RANK, RunSnapshot
+from rltui.model.verdict import status_of, verdict_of
 from rltui.records import Problem
 from rltui.text import sanitize
 
@@ -35,6 +36,13 @@ def snapshot_to_json(snap: RunSnapshot) -> dict[str, object]:
         "trainer": info.trainer,
         "last_step": snap.step,
         "max_steps": info.max_steps,
+        "status": status_of(snap),
+        "verdict": verdict_of(snap),
+        "config": {
+            "files": list(snap.rule_config.files),
+            "changed": list(snap.rule_config.changed),
+            "ignored": list(snap.rule_config.ignored),
+        },
         "sources": [
             {
                 "kind": s.kind,
@@ -74,6 +82,7 @@ def snapshot_to_json(snap: RunSnapshot) -> dict[str, object]:
                 "last_step": a.last_step,
                 **({"raised_step": a.raised_step} if a.raised_step is not None else {}),
                 "active": a.active,
+                "kind": a.kind,
                 "message": a.message,
                 "action": a.action,
                 "evidence": {k: _evidence_value(v) for k, v in a.evidence.items()},
@@ -112,8 +121,18 @@ def write_report(snaps: list[RunSnapshot], problems: list[str], out: TextIO) -> 
     for snap in snaps:
         info = snap.info
         steps = f"step {snap.step}" + (f"/{info.max_steps}" if info.max_steps else "")
-        out.write(f"{sanitize(info.name, single_line=True)}  ({info.framework} {info.trainer}, {steps})\n")
+        out.write(
+            f"{sanitize(info.name, single_line=True)}: {sanitize(verdict_of(snap), single_line=True)}\n"
+        )
+        out.write(f"  ({info.framework} {info.trainer}, {steps})\n")
         out.write(f"  path: {sanitize(info.path, single_line=True)}\n")
+        rc = snap.rule_config
+        if rc.files:
+            out.write(f"  config: {sanitize(', '.join(rc.files), single_line=True)}\n")
+        for change in rc.changed:
+            out.write(f"    changed: {sanitize(change, single_line=True)}\n")
+        for change in rc.ignored:
+            out.write(f"    not applied: {sanitize(change, single_line=True)}\n")
         for src in snap.sources:
             out.write(f"  source {src.kind}: {sanitize(src.path, single_line=True)} ({src.points} points)\n")
             for p in src.problems:
@@ -136,7 +155,9 @@ def write_report(snaps: list[RunSnapshot], problems: list[str], out: TextIO) -> 
         for a in active + cleared:
             state = "ACTIVE" if a.active else f"cleared at step {a.last_step}"
             raised = f", raised at step {a.raised_step}" if a.raised_step not in (None, a.first_step) else ""
-            out.write(f"  [{a.severity.upper()}] {a.id} since step {a.first_step} ({state}{raised})\n")
+            out.write(
+                f"  [{a.severity.upper()}] {a.id} since step {a.first_step} ({state}{raised}; {a.kind})\n"
+            )
             out.write(f"      {sanitize(a.message, single_line=True)}\n")
             if a.evidence:
                 ev = ", ".join(f"{k}={_fmt(v) if isinstance(v, float) else v}" for k, v in a.evidence.items())
@@ -213,12 +234,14 @@ def _discovery_lines(path: str, discovery: list[Problem]) -> list[str]:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from rltui.commands import check_samples
     from rltui.model.config import ConfigError
     from rltui.session import NoRunError, open_sessions
 
     as_json = bool(args.json)
 
     def usage_error(message: str) -> int:
+        message = sanitize(message, single_line=True)  # it can name run files and folders
         print(f"rltui check: {message}", file=sys.stderr)
         if as_json:
             return _emit(_dump_json(_json_doc([], [{"message": message}])), EXIT_USAGE)
@@ -234,8 +257,11 @@ def run_check(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return usage_error(f"bad configuration: {exc}")
     snaps: list[RunSnapshot] = []
+    with_samples = check_samples.wanted(args)
     for session in sessions:
         session.load()
+        if with_samples:
+            session.read_samples()
         snaps.append(session.snapshot(at_step=args.at_step))
     run_problems = [p for s in snaps for p in s.problems]
     extra: list[dict[str, object]] = []
@@ -251,5 +277,15 @@ def run_check(args: argparse.Namespace) -> int:
     else:
         code = EXIT_FAIL if worst_severity(snaps) >= SEVERITY_RANK[args.fail_on] else EXIT_OK
     if as_json:
-        return _emit(_dump_json(_json_doc(snaps, extra)), code)
-    return _emit(lambda out: write_report(snaps, [str(e["message"]) for e in extra], out), code)
+        doc = _json_doc(snaps, extra)
+        if with_samples:
+            for entry, session, snap in zip(doc["runs"], sessions, snaps, strict=True):  # type: ignore[call-overload]
+                check_samples.attach(entry, session, snap)
+        return _emit(_dump_json(doc), code)
+
+    def report(out: TextIO) -> None:
+        write_report(snaps, [str(e["message"]) for e in extra], out)
+        for session, snap in zip(sessions, snaps, strict=True) if with_samples else ():
+            check_samples.write_samples(session, snap, out)
+
+    return _emit(report, code)

@@ -36,12 +36,16 @@ def _fmt(v: float) -> str:
 def _explain(spec: RuleSpec, config: Config, out: TextIO) -> None:
     state = "" if config.enabled(spec.id) else "  (DISABLED in rltui.toml)"
     out.write(f"{spec.id} ({spec.code}): {spec.title}{state}\n")
+    kind = "early warning" if spec.kind == "early" else "after-the-fact audit"
+    out.write(f"kind: {kind}\n")
     out.write(f"severity: {', '.join(spec.severities)}    instrument: {spec.instrument}    ")
     out.write(f"needs: {', '.join(spec.roles)}\n\n")
     out.write("logic:\n" + _wrap(spec.logic) + "\n")
     out.write("  Sustained evidence: a level fires at 3 of the last 4 points")
     if spec.instant:
         out.write(f" ({', '.join(sorted(spec.instant))}: on a single point)")
+    if spec.from_first:
+        out.write(f" ({', '.join(sorted(spec.from_first))}: also when every point of a short run shows it)")
     out.write("; the alert clears after 5 consecutive clean points.\n\n")
     if spec.thresholds:
         out.write("thresholds:\n")
@@ -59,9 +63,50 @@ def _explain(spec: RuleSpec, config: Config, out: TextIO) -> None:
     out.write("source:\n" + _wrap(spec.source) + "\n")
 
 
+def _severity_line(spec: RuleSpec) -> str:
+    parts = [f"Severity: {', '.join(spec.severities)}"]
+    if spec.instant:
+        parts[-1] += f"; single point: {', '.join(sorted(spec.instant))}"
+    if spec.from_first:
+        parts[-1] += f"; from the first points on a short run: {', '.join(sorted(spec.from_first))}"
+    kind = "early warning" if spec.kind == "early" else "after-the-fact audit"
+    gauge = " (sets its gauge's status from the newest point)" if spec.gauge else ""
+    return (
+        f"- {parts[0]}. Kind: {kind}. Instrument: `{spec.instrument}`{gauge}. "
+        f"Reads: {', '.join(f'`{r}`' for r in spec.roles)}."
+    )
+
+
+def catalogue_markdown() -> str:
+    """The catalogue section of docs/patterns.md, generated from the specs the engine runs.
+
+    ``tests/test_explain.py`` checks that the file holds exactly this text, so the docs cannot drift
+    from the code (``rltui explain --markdown`` prints it).
+    """
+    out = ["## Catalogue", ""]
+    for spec in CATALOGUE:
+        out.append(f"### `{spec.id}` ({spec.code}): {spec.title}")
+        out.append("")
+        out.append(_severity_line(spec))
+        out.append(f"- Logic: {spec.logic}")
+        if spec.thresholds:
+            ths = "; ".join(
+                f"`{n}` = {_fmt(t.value)} {t.source} ({t.help})" for n, t in spec.thresholds.items()
+            )
+            out.append(f"- Thresholds: {ths}.")
+        out.append(f"- Cause: {spec.cause}")
+        out.append(f'- Action: "{spec.action}"')
+        out.append(f"- Source: {spec.source}")
+        out.append("")
+    return "\n".join(out)
+
+
 def run_explain(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
+    if getattr(args, "markdown", False):
+        out.write(catalogue_markdown())
+        return 0
     rule = getattr(args, "rule", None)
     if not rule:
         _list(out)
@@ -78,7 +123,7 @@ def run_explain(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
 
         config, _ = load_config(getattr(args, "path", None))
     except ConfigError as e:
-        err.write(f"rltui explain: {e}\n")
+        err.write(f"rltui explain: {sanitize(str(e), single_line=True)}\n")
         config = Config.defaults()
     _explain(spec, config, out)
     return 0

@@ -11,6 +11,8 @@ Shape of the mapping (the TOML file)::
     warn_margin = 20
     [rules.kl_level]
     enabled = false
+    [trust]
+    run_configs = true   # only read from the user's own file: apply rltui.toml files found in runs
 """
 
 from __future__ import annotations
@@ -45,27 +47,57 @@ class Config:
         values: dict[str, dict[str, float]],
         disabled: frozenset[str] = frozenset(),
         origins: dict[str, str] | None = None,
+        *,
+        trust_run_configs: bool = False,
     ) -> None:
         self._values = values
         self._disabled = disabled
         #: "rule.name" or "rule.enabled" -> where the override was read (a path, or "mapping").
         self._origins = dict(origins or {})
+        #: ``[trust] run_configs = true``: the user lets configs inside run folders apply.
+        self.trust_run_configs = trust_run_configs
 
     @classmethod
     def defaults(cls) -> Config:
         return cls(_catalogue_defaults())
 
+    def changes(self) -> list[str]:
+        """What differs from the built-in defaults, as ``rules.<id>.<name>=<value>`` (sorted)."""
+        defaults = _catalogue_defaults()
+        out = [f"rules.{rule}.enabled=false" for rule in sorted(self._disabled)]
+        for rule in sorted(self._values):
+            for name, value in sorted(self._values[rule].items()):
+                if defaults.get(rule, {}).get(name) != value:
+                    out.append(f"rules.{rule}.{name}={value:g}")
+        return sorted(out)
+
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], origin: str = "rltui.toml") -> Config:
-        """Defaults with the overrides of ``data`` applied; raises ConfigError naming a bad key."""
-        values = _catalogue_defaults()
-        disabled: set[str] = set()
-        origins: dict[str, str] = {}
+    def from_mapping(
+        cls, data: Mapping[str, Any], origin: str = "rltui.toml", base: Config | None = None
+    ) -> Config:
+        """``base`` (default: the defaults) with the overrides of ``data`` applied.
+
+        Raises ConfigError naming a bad key.
+        """
+        start = base._values if base is not None else _catalogue_defaults()
+        values = {k: dict(v) for k, v in start.items()}
+        disabled: set[str] = set(base._disabled) if base is not None else set()
+        origins: dict[str, str] = dict(base._origins) if base is not None else {}
+        trust = base.trust_run_configs if base is not None else False
         if not isinstance(data, Mapping):
             raise ConfigError(f"{origin}: expected a table at the top level")
         for top in data:
-            if top != "rules":
-                raise ConfigError(f"{top}: unknown section{_known(['rules'], str(top))}")
+            if top not in ("rules", "trust"):
+                raise ConfigError(f"{top}: unknown section{_known(['rules', 'trust'], str(top))}")
+        trust_table = data.get("trust", {})
+        if not isinstance(trust_table, Mapping):
+            raise ConfigError("trust: expected a table")
+        for name, value in trust_table.items():
+            if name != "run_configs":
+                raise ConfigError(f"trust.{name}: unknown setting{_known(['run_configs'], str(name))}")
+            if not isinstance(value, bool):
+                raise ConfigError(f"trust.run_configs: expected true or false, got {value!r}")
+            trust = value
         rules = data.get("rules", {})
         if not isinstance(rules, Mapping):
             raise ConfigError("rules: expected a table of [rules.<id>] sections")
@@ -81,6 +113,8 @@ class Config:
                         raise ConfigError(f"{where}: expected true or false, got {value!r}")
                     if not value:
                         disabled.add(rule_id)
+                    else:
+                        disabled.discard(rule_id)
                     origins[f"{rule_id}.enabled"] = origin
                     continue
                 known = values[rule_id]
@@ -92,7 +126,7 @@ class Config:
                     raise ConfigError(f"{where}: expected a finite number, got {value!r}")
                 known[name] = float(value)
                 origins[f"{rule_id}.{name}"] = origin
-        return cls(values, frozenset(disabled), origins)
+        return cls(values, frozenset(disabled), origins, trust_run_configs=trust)
 
     def _check(self, rule: str, name: str | None = None) -> None:
         if rule not in self._values:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 import numpy as np
@@ -18,6 +18,7 @@ import numpy as np
 from rltui.model.config import Config
 from rltui.model.instruments import evaluate_instruments
 from rltui.model.patterns import PatternEngine
+from rltui.model.patterns.catalogue import CATALOGUE
 from rltui.model.snapshot import (
     SEVERITY_RANK,
     Alert,
@@ -69,17 +70,26 @@ def _wall_range(store: MetricStore, at_step: int | None) -> tuple[float | None, 
     return first, last
 
 
-def merge_status(reading: InstrumentReading, alerts: Iterable[Alert]) -> InstrumentReading:
-    """Raise a gauge's status to the worst *active* alert about it.
+def merge_status(
+    reading: InstrumentReading, alerts: Iterable[Alert], now: Mapping[str, Status] | None = None
+) -> InstrumentReading:
+    """Raise a gauge's status to the worst *active* alert about it, and to its value now.
 
     An alert is about a gauge when the rule belongs to that instrument, or when it is a warn or
     critical alert on the very metric the gauge shows (a ``nonfinite`` on its input): a gauge must
     not say OK next to a banner about its own number. An info alert's metric is only where to
     chart it, not a verdict on that metric.
+
+    ``now`` maps an instrument to the worst level its *level* rules give the newest point, sustained
+    or not (:meth:`PatternEngine.current_levels`): 91 % of completions truncated is not "length
+    OK" while the alert waits for its third point.
     """
     if reading.status == "unavailable":
         return reading
     worst: Status = reading.status
+    level_now = (now or {}).get(reading.id)
+    if level_now is not None and SEVERITY_RANK[level_now] > SEVERITY_RANK[worst]:
+        worst = level_now
     for alert in alerts:
         if not alert.active or SEVERITY_RANK[alert.severity] <= SEVERITY_RANK[worst]:
             continue
@@ -110,7 +120,10 @@ class RunModel:
         self._cursor = PatternEngine(info, self.config)
         self._checkpoints: dict[int, PatternEngine] = {}
         self._checkpoint_version = store.version
+        self._marks_cache: np.ndarray | None = None
+        self._marks_version = -1
         self.smoothing = 0.6
+        self._rule_thresholds = {s.id: self.config.thresholds(s.id) for s in CATALOGUE}
 
     def set_info(self, info: RunInfo) -> None:
         """New detection results (trainer, config) change which rules apply: start over."""
@@ -138,16 +151,32 @@ class RunModel:
                 if starts
                 else PatternEngine(self.info, self.config)
             )
-        every = self.CHECKPOINT_EVERY
-        next_mark = ((engine.step or 0) // every + 1) * every
-        while next_mark <= at_step:
-            engine.advance(self.store, next_mark)
-            if next_mark not in self._checkpoints:
-                self._checkpoints[next_mark] = copy.deepcopy(engine)
-            next_mark += every
-        engine.advance(self.store, at_step)
+        # Checkpoints sit on steps that exist (every CHECKPOINT_EVERY-th logged step), and nothing
+        # is done past the newest point: the cost follows the points, never the step numbers
+        # (``--at-step 10**12`` on a 150-step run, one stray point at step 2**40).
+        last = self.store.last_step
+        target = at_step if last is None else min(at_step, last)
+        marks = self._marks()
+        lo = int(np.searchsorted(marks, engine.step if engine.step is not None else -(1 << 62), "right"))
+        hi = int(np.searchsorted(marks, target, "right"))
+        for mark in marks[lo:hi].tolist():
+            engine.advance(self.store, mark)
+            if mark not in self._checkpoints:
+                self._checkpoints[mark] = copy.deepcopy(engine)
+        engine.advance(self.store, target)
         self._cursor = engine
         return engine
+
+    def _marks(self) -> np.ndarray:
+        """Every CHECKPOINT_EVERY-th distinct logged step (cached per store version)."""
+        if self._marks_version != self.store.version or self._marks_cache is None:
+            names = self.store.names()
+            steps = [self.store[n].steps for n in names]
+            union = np.unique(np.concatenate(steps)) if steps else np.empty(0, np.int64)
+            every = self.CHECKPOINT_EVERY
+            self._marks_cache = union[every - 1 :: every]
+            self._marks_version = self.store.version
+        return self._marks_cache
 
     def snapshot(
         self,
@@ -157,9 +186,13 @@ class RunModel:
     ) -> RunSnapshot:
         step = self.store.last_step if at_step is None else min(at_step, self.store.last_step or at_step)
         alerts = self.alerts(at_step)
+        engine = self._live if at_step is None else self._cursor
+        now = engine.current_levels()
         readings = tuple(
-            merge_status(r, alerts)
-            for r in evaluate_instruments(self.store, self.info, at_step, smoothing=self.smoothing)
+            merge_status(r, alerts, now)
+            for r in evaluate_instruments(
+                self.store, self.info, at_step, smoothing=self.smoothing, rules=self._rule_thresholds
+            )
         )
         first_wall, last_wall = _wall_range(self.store, at_step)
         ordered = tuple(

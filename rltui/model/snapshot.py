@@ -15,7 +15,7 @@ from rltui.records import FloatArray, IntArray, Problem, SourceKind
 Status = Literal["ok", "info", "warn", "critical", "unavailable"]
 Severity = Literal["info", "warn", "critical"]
 Trend = Literal["rising", "flat", "falling", "unknown"]
-Framework = Literal["trl", "verl", "openrlhf", "unknown"]
+Framework = Literal["trl", "verl", "openrlhf", "llamafactory", "swift", "unsloth", "mlx", "unknown"]
 Trainer = Literal[
     "sft", "dpo", "kto", "orpo", "cpo", "online_dpo", "reward", "ppo", "rloo", "grpo", "unknown"
 ]
@@ -111,6 +111,37 @@ class Alert:
     #: The step at which the alert was raised (its evidence became sustained); ``first_step`` is
     #: backdated to the onset of that evidence. Replay's next-alert jumps land here.
     raised_step: int | None = None
+    #: "early" (a warning while there is time to act) or "audit" (names what already went wrong).
+    kind: str = "early"
+    #: The rule's title ("Reward margin runaway"), for one-line verdicts.
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleConfig:
+    """Which ``rltui.toml`` files shaped the rules of a run, and how (design.md §8).
+
+    ``changed``: what differs from the built-in defaults (``rules.kl_level.enabled=false``);
+    ``ignored``: what a config inside the run folder asked for and was not applied.
+    """
+
+    files: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        """One line for a header: empty when the defaults apply and nothing was ignored."""
+        parts = []
+        if self.changed:
+            off = sum(1 for c in self.changed if c.endswith(".enabled=false"))
+            tuned = len(self.changed) - off
+            bits = [f"{off} rule{'s' if off != 1 else ''} off"] if off else []
+            bits += [f"{tuned} threshold{'s' if tuned != 1 else ''} changed"] if tuned else []
+            parts.append("config: " + ", ".join(bits))
+        if self.ignored:
+            n = len(self.ignored)
+            parts.append(f"run config ignored ({n} change{'s' if n != 1 else ''})")
+        return "; ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +159,8 @@ class RunSnapshot:
     last_wall_time: float | None = None
     #: Wall time of the first point, for elapsed / steps-per-minute / ETA.
     first_wall_time: float | None = None
+    #: The rule config that applies and where it came from.
+    rule_config: RuleConfig = field(default_factory=RuleConfig)
 
     @property
     def worst(self) -> str:

@@ -232,6 +232,22 @@ class SeriesView:
         return float(self.values[-1]) if len(self.values) else None
 
 
+@dataclass(frozen=True, slots=True)
+class OrderNote:
+    """A step that went backwards within one source, and how it was read.
+
+    ``kind``: "resume" (later points replaced), "stray" (kept by step, nothing cut) or "pending"
+    (kept; the next point decides).
+    """
+
+    source: str
+    metric: str
+    kind: str
+    step: int
+    high: int
+    offset: int | None
+
+
 class MetricStore:
     """All series of one run, plus the per-source bookkeeping that decides rewinds."""
 
@@ -241,6 +257,10 @@ class MetricStore:
         self._source_last: dict[tuple[str, str], int] = {}
         # Sources that restarted (see ``add``) and have not given a point since.
         self._pending_restart: set[str] = set()
+        # (source, metric) -> a backward point awaiting the next one: (step, wall, value, offset, high)
+        self._pending_back: dict[tuple[str, str], tuple[int, float, float, int | None, int]] = {}
+        #: Resume/stray decisions for the session to report (:meth:`take_order_notes`).
+        self.order_notes: list[OrderNote] = []
         self.version = 0
 
     def __contains__(self, name: object) -> bool:
@@ -286,6 +306,9 @@ class MetricStore:
         docstring). With ``restates`` too (a file rewritten whole, like ``trainer_state.json``): the
         points re-state the source's history and are merged by step, nothing else is cut.
         """
+        if restarted:
+            for key in [k for k in self._pending_back if k[0] == source]:
+                del self._pending_back[key]
         if restarted and restates:
             self._pending_restart.discard(source)
             for key in [k for k in self._source_last if k[0] == source]:
@@ -306,28 +329,85 @@ class MetricStore:
             series = self._series.get(name)
             if series is None:
                 series = self._series[name] = Series(name)
-            steps = chunk.steps
-            key = (source, name)
-            prev = self._source_last.get(key)
-            # A chunk starting below this source's previous step is a rewind, whatever follows.
-            if prev is not None and steps[0] < prev:
-                series.truncate_from(int(steps[0]))
-            # A step going backwards within this source's own stream is a rewind: the points at
-            # and after the rewind step are replaced. Check each backward jump in order.
-            if k > 1 and not bool(np.all(steps[1:] >= steps[:-1])):
-                back = np.flatnonzero(steps[1:] < steps[:-1]) + 1
-                start = 0
-                for b in back:
-                    self._merge_one(series, key, chunk, start, int(b))
-                    series.truncate_from(int(steps[b]))
-                    self._source_last[key] = int(steps[b]) - 1
-                    start = int(b)
-                self._merge_one(series, key, chunk, start, k)
-                continue
-            self._merge_one(series, key, chunk, 0, k)
+            self._merge_ordered(source, name, series, chunk)
         if total:
             self.version += 1
         return total
+
+    def _merge_ordered(self, source: str, name: str, series: Series, chunk: PointChunk) -> None:
+        """Merge one source's chunk of one metric, telling a resume from a stray point.
+
+        A step lower than the source's highest so far is a *resume* when the next point stays at
+        or below that high mark (the writer went on from the earlier step): the points at and
+        after it are replaced. It is a *stray* when the next point continues above the high mark
+        (one misplaced line or event): it is merged by step and nothing is cut. A backward point
+        with no next point yet (the end of what is written) is kept and decided by the next read.
+        Each decision is a note (:attr:`order_notes`) for the session to report with its offset.
+        """
+        key = (source, name)
+        steps = chunk.steps
+        k = len(steps)
+        start = 0
+        pend = self._pending_back.pop(key, None)
+        if pend is not None:
+            p_step, p_wall, p_value, p_offset, p_high = pend
+            if steps[0] <= p_high:
+                series.truncate_from(p_step)
+                series.merge(np.array([p_step], np.int64), np.array([p_wall]), np.array([p_value]))
+                self._source_last[key] = p_step
+                self._note(source, name, "resume", p_step, p_high, p_offset)
+            else:
+                self._note(source, name, "stray", p_step, p_high, p_offset)
+        high = self._source_last.get(key)
+        back = np.flatnonzero(steps[1:] < steps[:-1]) + 1 if k > 1 else np.zeros(0, np.int64)
+        candidates = ([0] if high is not None and steps[0] < high else []) + back.tolist()
+        for b in candidates:
+            before = [int(steps[start:b].max())] if b > start else []
+            marks = before + ([high] if high is not None else [])
+            if not marks:
+                continue
+            running = max(marks)
+            step = int(steps[b])
+            if step >= running:
+                continue  # not below the high mark after all (an earlier resume lowered it)
+            if b == k - 1:
+                self._merge_one(series, key, chunk, start, k)
+                self._source_last[key] = running
+                self._pending_back[key] = (
+                    step,
+                    float(chunk.wall_times[b]),
+                    float(chunk.values[b]),
+                    chunk.offset(b),
+                    running,
+                )
+                self._note(source, name, "pending", step, running, chunk.offset(b))
+                return
+            if int(steps[b + 1]) > running:
+                self._merge_one(series, key, chunk, start, b + 1)
+                self._source_last[key] = running
+                self._note(source, name, "stray", step, running, chunk.offset(b))
+                start = b + 1
+                high = running
+                continue
+            self._merge_one(series, key, chunk, start, b)
+            series.truncate_from(step)
+            self._source_last[key] = step - 1
+            self._note(source, name, "resume", step, running, chunk.offset(b))
+            start = b
+            high = None  # the stream goes on from ``step``: the old high mark no longer applies
+        self._merge_one(series, key, chunk, start, k)
+        last = self._source_last.get(key)
+        if high is not None and last is not None and last < high:
+            self._source_last[key] = high
+
+    def _note(self, source: str, name: str, kind: str, step: int, high: int, offset: int | None) -> None:
+        if len(self.order_notes) < 10000:
+            self.order_notes.append(OrderNote(source, name, kind, step, high, offset))
+
+    def take_order_notes(self) -> list[OrderNote]:
+        """The resume/stray decisions made since the last call (the session reports them)."""
+        notes, self.order_notes = self.order_notes, []
+        return notes
 
     def _void_from(self, source: str, step: int) -> None:
         """``source`` started over at ``step``: cut what it fed at and after it, forget its past."""

@@ -1,7 +1,8 @@
 """Follow a growing LevelDB-style log (W&B ``.wandb``, SwanLab ``.swanlab``) by byte offset.
 
-Each ``read()`` gets the bytes after the saved offset through ``_fileio.read_span`` (the one
-place files are opened), frames them (``_leveldb_log``) and hands over the complete records.
+Each ``read()`` opens the file through the file-system seam (``sources/fs``: a FIFO or device
+is refused without blocking, a symlink out of the run's folder is not followed), takes the bytes
+after the saved offset with ``read_at``, frames them (``_leveldb_log``) and hands over the complete records.
 Like the event-file reader it notices a file that was replaced (other inode), rewritten in place
 (other first bytes) or truncated, and starts again from the top with ``restarted=True``; a file
 that is missing or unreadable is one problem per change of state, and reading resumes when it
@@ -15,11 +16,35 @@ import errno
 from dataclasses import dataclass, field
 
 from rltui.records import Problem
-from rltui.sources import _fileio, _leveldb_log
+from rltui.sources import _leveldb_log
+from rltui.sources.fs import LOCAL, FileSystem, NotRegularFile, OutsideRoot, describe
 from rltui.text import sanitize
+
+HEAD_BYTES = 64
+"""How much of a file's beginning identifies it (its header and first record)."""
 
 CHUNK_BYTES = 4 << 20
 """Bytes framed per pass of a large read: bounded buffers on a cold load of a big log."""
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Bytes ``data`` read from an offset, and the file they came from as it was then."""
+
+    data: bytes
+    size: int
+    identity: tuple[int, int]
+    head: bytes
+
+
+def read_span(fs: FileSystem, path: str, offset: int, size: int) -> Span:
+    """At most ``size`` bytes of ``path`` from ``offset`` and its first bytes, in one open."""
+    with fs.open(path) as fh:
+        info = fh.info
+        head = fh.read_at(0, HEAD_BYTES)
+        want = max(0, min(size, info.size - offset))
+        data = fh.read_at(offset, want) if want else b""
+    return Span(data, info.size, info.identity, head)
 
 
 @dataclass(slots=True)
@@ -36,8 +61,9 @@ class LogFollower:
     problems ("W&B transaction log").
     """
 
-    def __init__(self, path: str, magic: bytes, label: str) -> None:
+    def __init__(self, path: str, magic: bytes, label: str, fs: FileSystem | None = None) -> None:
         self.path = path
+        self._fs: FileSystem = fs if fs is not None else LOCAL
         self._magic = magic
         self._label = label
         self._restart()
@@ -62,6 +88,8 @@ class LogFollower:
             self._read(batch)
         except OSError as exc:
             self._file_problem(batch, _describe(exc))
+        except ValueError:  # a path no file system can open (an embedded NUL)
+            self._file_problem(batch, "not a path that can be opened; not read")
         else:
             if self._state is not None and not self._bad_header:
                 self._state = None
@@ -69,11 +97,11 @@ class LogFollower:
 
     def _read(self, batch: LogBatch) -> None:
         want = max(CHUNK_BYTES, self._need - self._offset)
-        span = _fileio.read_span(self.path, self._offset, want)
+        span = read_span(self._fs, self.path, self._offset, want)
         if self._changed(span):
             self._restart()
             batch.restarted = self._ever
-            span = _fileio.read_span(self.path, self._offset, want)
+            span = read_span(self._fs, self.path, self._offset, want)
         self._ever = True
         self._identity = span.identity
         if len(span.head) > len(self._head):
@@ -100,11 +128,11 @@ class LogFollower:
                 return
             if framed.consumed == base:
                 want = 2 * max(want, len(span.data))  # one split record larger than the window
-            span = _fileio.read_span(self.path, self._offset, want)
+            span = read_span(self._fs, self.path, self._offset, want)
             if span.identity != self._identity:
                 return  # replaced while reading: the next poll starts over
 
-    def _changed(self, span: _fileio.Span) -> bool:
+    def _changed(self, span: Span) -> bool:
         if self._identity is None:
             return False
         if span.identity != self._identity or span.size < self._size_seen:
@@ -119,10 +147,10 @@ class LogFollower:
 
 
 def _describe(exc: OSError) -> str:
-    if isinstance(exc, _fileio.NotAFile):
-        return "not a regular file; not read"
+    if isinstance(exc, (NotRegularFile, OutsideRoot)):
+        return sanitize(describe(exc), single_line=True)
     if exc.errno == errno.ENOENT:
         return "file vanished (or not created yet); will resume if it comes back"
     if exc.errno in (errno.EACCES, errno.EPERM):
         return "permission denied; will resume when readable"
-    return f"cannot read: {sanitize(exc.strerror or str(exc), single_line=True)}"
+    return f"cannot read: {sanitize(describe(exc), single_line=True)}"

@@ -5,19 +5,22 @@ through SQLite's URI (``file:...?mode=ro``) with ``PRAGMA query_only``, so no st
 write; every query is one short statement whose rows are fetched at once, so no read transaction
 (and no shared lock in rollback-journal mode) outlives a poll; the busy timeout is 50 ms, so a
 writer holding the lock makes us skip a poll rather than wait (the next poll reads it). In WAL
-mode (Trackio) readers never block the writer at all. The path must be a regular file: a FIFO
-or device named ``*.db`` is refused before SQLite opens it.
+mode (Trackio) readers never block the writer at all. The path goes through the file-system
+seam (``sources/fs``) before SQLite opens it: a FIFO or device named ``*.db`` is refused, and so
+is a symlink out of the run's folder. SQLite then does its own page reads (it must, for its
+locking protocol); the seam only vets the path.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import urllib.parse
 from collections.abc import Sequence
 from typing import Any
 
-from rltui.sources._fileio import is_regular_file
+from rltui.sources.fs import LOCAL, FileSystem, describe, is_file, read_head
 
 BUSY_TIMEOUT_S = 0.05
 
@@ -31,24 +34,34 @@ class DbUnavailable(Exception):
 
 
 def uri(path: str, *, immutable: bool = False) -> str:
-    return "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro" + ("&immutable=1" if immutable else "")
+    return (
+        "file:"
+        + urllib.parse.quote(os.path.abspath(path))
+        + "?mode=ro"
+        + ("&immutable=1" if immutable else "")
+    )
 
 
-def _quiet_wal(path: str) -> bool:
+def _quiet_wal(fs: FileSystem, path: str) -> bool:
     """A WAL-mode database (header bytes 18-19 are 2) with no ``-wal`` file: no writer has it open."""
-    try:
-        with open(path, "rb") as fh:
-            header = fh.read(20)
-    except OSError:
+    header = read_head(fs, path, 20)
+    if header is None or len(header) != 20 or header[18] != 2 or header[19] != 2:
         return False
-    return len(header) == 20 and header[18] == 2 and header[19] == 2 and not os.path.exists(path + "-wal")
+    try:
+        fs.stat(path + "-wal")
+    except FileNotFoundError:
+        return True
+    except (OSError, ValueError):
+        return False
+    return False
 
 
 class ReadOnlyDb:
     """A lazily opened read-only connection that notices the file being replaced."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, fs: FileSystem | None = None) -> None:
         self.path = path
+        self._fs: FileSystem = fs if fs is not None else LOCAL
         self._conn: sqlite3.Connection | None = None
         self._immutable = False
         self._identity: tuple[int, int] | None = None
@@ -79,24 +92,31 @@ class ReadOnlyDb:
 
     def _connect(self) -> sqlite3.Connection:
         try:
-            st = os.stat(self.path)
+            st = self._fs.stat(self.path)
         except FileNotFoundError as exc:
             self.close()
             raise DbUnavailable("database vanished (or not created yet)", transient=True) from exc
         except OSError as exc:
-            raise DbUnavailable(f"cannot stat: {exc.strerror or exc}", transient=True) from exc
-        identity = (st.st_dev, st.st_ino)
+            raise DbUnavailable(f"cannot stat: {describe(exc)}", transient=True) from exc
+        except ValueError as exc:
+            raise DbUnavailable("not a path that can be opened") from exc
+        identity = st.identity
         if self._identity is not None and identity != self._identity:
             self.close()
             self.replaced = True
         self._identity = identity
         if self._conn is not None:
             return self._conn
-        if not is_regular_file(self.path):
+        if not is_file(self._fs, self.path):
             raise DbUnavailable("not a regular file; not opened")
-        self._immutable = _quiet_wal(self.path)
+        self._immutable = _quiet_wal(self._fs, self.path)
         try:
-            conn = sqlite3.connect(uri(self.path, immutable=self._immutable), uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+            conn = sqlite3.connect(
+                uri(self.path, immutable=self._immutable),
+                uri=True,
+                timeout=BUSY_TIMEOUT_S,
+                check_same_thread=False,
+            )
             conn.execute("PRAGMA query_only = ON")
         except sqlite3.Error as exc:
             raise DbUnavailable(f"cannot open read-only: {exc}", transient=True) from exc
@@ -105,16 +125,14 @@ class ReadOnlyDb:
 
     def close(self) -> None:
         if self._conn is not None:
-            try:
+            with contextlib.suppress(sqlite3.Error):
                 self._conn.close()
-            except sqlite3.Error:
-                pass
             self._conn = None
 
 
-def tables(path: str) -> set[str]:
+def tables(path: str, fs: FileSystem | None = None) -> set[str]:
     """The table names of a SQLite file (empty when it is not one); for discovery."""
-    db = ReadOnlyDb(path)
+    db = ReadOnlyDb(path, fs)
     try:
         return {str(r[0]) for r in db.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except DbUnavailable:

@@ -34,12 +34,15 @@ from dataclasses import dataclass
 
 from rltui.records import ChunkBuilder, Problem, ReadResult, SourceKind
 from rltui.sources._lines import LineFollower
+from rltui.sources.fs import FileSystem
 from rltui.text import decode, sanitize, strip_escapes
 
 MAX_DICT_CHARS = 64 * 1024
 MAX_KEY_CHARS = 256
 MAX_PREFIX_CHARS = 4096  # a tqdm bar or a logger prefix before a dict is far shorter
 MAX_PROBLEMS = 1000
+STEP_LIMIT = 1 << 63  # steps are stored as int64
+_HUGE_STEP = re.compile(r"(?:\bstep:\s*|Global step\s+|\bIter\s+)\d{19}")
 
 SUMMARY_KEYS = frozenset(
     {"train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss", "total_flos"}
@@ -47,11 +50,32 @@ SUMMARY_KEYS = frozenset(
 
 _DICT_OPEN = re.compile(r"\{\s*['\"]")
 # The tail of a tqdm bar, e.g. " 39%|███▉      | 59/150 [00:04<00:06, 13.24it/s]".
-_TQDM_TAIL = re.compile(r"\d+/\d+\s*\[[^\]]*\]\s*$")
-_GLOBAL_STEP = re.compile(r"Global step\s+(\d+)\s*:\s*$")
+_TQDM_TAIL = re.compile(r"(\d{1,18})/(\d{1,18})\s*\[[^\]]*\]\s*$")
+#: ms-swift's counter inside its log dicts, ``'global_step/max_steps': '300/1296'``.
+SWIFT_COUNTER = "global_step/max_steps"
+_COUNTER = re.compile(r"\s*(\d{1,18})\s*/\s*(\d{1,18})\s*")
+#: Progress and clock fields (LLaMA-Factory, ms-swift): derived from the step, never metrics.
+PROGRESS_KEYS = frozenset({"percentage", "elapsed_time", "remaining_time", SWIFT_COUNTER})
+#: MLX-LM: ``Iter 10: Train loss 2.345, Learning Rate 1.000e-05, It/sec 0.512, ...`` and
+#: ``Iter 10: Val loss 2.876, Val took 12.3s``.
+_MLX = re.compile(r"\s*Iter\s+(\d{1,18})\s*:\s*(Train|Val)\s+loss\s+(.*)$", re.IGNORECASE)
+_MLX_FIELD = re.compile(r"\s*([A-Za-z][A-Za-z /]*?)\s+([-+0-9.eE]+|nan|inf)\s*(?:[A-Za-z]{1,3})?\s*$")
+_MLX_NAMES = {
+    "chosen reward": "rewards/chosen",
+    "rejected reward": "rewards/rejected",
+    "accuracy": "rewards/accuracies",
+    "margin": "rewards/margins",
+    "learning rate": "learning_rate",
+    "it/sec": "it_per_sec",
+    "tokens/sec": "tokens_per_second",
+    "trained tokens": "num_tokens",
+    "peak mem": "peak_mem_gb",
+    "val took": "eval_runtime",
+}
+_GLOBAL_STEP = re.compile(r"Global step\s+(\d{1,18})\s*:\s*$")
 _EVAL_METRICS = re.compile(r"eval_metrics\s*:\s*$")
 # verl: "step:12 - a:1 - b:2", possibly behind a Ray prefix "(TaskRunner pid=42) ".
-_VERL = re.compile(r"\s*(?:\([^()]{0,200}\)\s*)?step:\s*(\d+)\s+-\s+(.*)")
+_VERL = re.compile(r"\s*(?:\([^()]{0,200}\)\s*)?step:\s*(\d{1,18})\s+-\s+(.*?)(?:\s+-)?\s*$")
 _VERL_KEY = re.compile(r"[^\s:'\"{}\[\]()]+")
 _NUMBER = re.compile(
     r"[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|nan|inf(?:inity)?)",
@@ -106,12 +130,25 @@ def _string_end(s: str, i: int) -> int:
         j += 1
 
 
+class _Incomplete(Exception):
+    """The text ended inside the dict: a terminal hard-wrapped it, the rest is on the next line."""
+
+
 def split_dict(s: str, i: int) -> tuple[list[tuple[str, str]], int] | None:
     """Split the dict repr starting at ``s[i] == '{'`` into (key text, value text) pairs.
 
     Returns the pairs and the index just past the closing brace, or None when the text is not a
-    well-formed dict (unbalanced brackets, unterminated string, an item without a colon).
+    well-formed dict (unbalanced brackets, unterminated string, an item without a colon, or text
+    that ends before the dict does).
     """
+    try:
+        return _split_dict(s, i)
+    except _Incomplete:
+        return None
+
+
+def _split_dict(s: str, i: int) -> tuple[list[tuple[str, str]], int] | None:
+    """:func:`split_dict`, raising :class:`_Incomplete` when the text ends inside the dict."""
     stack: list[str] = []
     items: list[tuple[str, str]] = []
     item_start = i + 1
@@ -123,7 +160,7 @@ def split_dict(s: str, i: int) -> tuple[list[tuple[str, str]], int] | None:
         if c == "'" or c == '"':
             end = _string_end(s, j)
             if end < 0:
-                return None
+                raise _Incomplete
             j = end
             continue
         if c in _OPENERS:
@@ -133,7 +170,8 @@ def split_dict(s: str, i: int) -> tuple[list[tuple[str, str]], int] | None:
                 return None
             if not stack:
                 if colon >= 0:
-                    items.append((s[item_start:colon].strip(), s[colon + 1 : j].strip()))
+                    if not _item(items, s[item_start:colon], s[colon + 1 : j]):
+                        return None
                 elif s[item_start:j].strip():
                     return None
                 return items, j + 1
@@ -141,13 +179,21 @@ def split_dict(s: str, i: int) -> tuple[list[tuple[str, str]], int] | None:
             if c == ":" and colon < 0:
                 colon = j
             elif c == ",":
-                if colon < 0:
+                if colon < 0 or not _item(items, s[item_start:colon], s[colon + 1 : j]):
                     return None
-                items.append((s[item_start:colon].strip(), s[colon + 1 : j].strip()))
                 item_start = j + 1
                 colon = -1
         j += 1
-    return None
+    raise _Incomplete
+
+
+def _item(items: list[tuple[str, str]], key: str, value: str) -> bool:
+    """Append one ``key: value`` item; False for an empty key or value (no dict repr has one)."""
+    k, v = key.strip(), value.strip()
+    if not k or not v:
+        return False
+    items.append((k, v))
+    return True
 
 
 @dataclass(slots=True)
@@ -161,6 +207,12 @@ class ParsedLine:
     metrics: dict[str, float]
     kind: str
     step: int | None = None
+    #: The run's length when the line says it (tqdm's ``59/150``, ms-swift's ``300/1296``).
+    max_steps: int | None = None
+
+
+class Incomplete(ValueError):
+    """A log dict that the line ends inside of: the caller joins the next line and tries again."""
 
 
 def clean_key(raw: str) -> str | None:
@@ -171,8 +223,10 @@ def clean_key(raw: str) -> str | None:
     return key
 
 
-def _dict_metrics(pairs: list[tuple[str, str]]) -> dict[str, float]:
+def _dict_metrics(pairs: list[tuple[str, str]]) -> tuple[dict[str, float], tuple[int, int] | None]:
+    """The numeric items of a printed dict, and ms-swift's (step, max_steps) counter if present."""
     out: dict[str, float] = {}
+    counter: tuple[int, int] | None = None
     for key_text, value_text in pairs:
         m = _QUOTED_KEY.fullmatch(key_text)
         if not m:
@@ -180,10 +234,39 @@ def _dict_metrics(pairs: list[tuple[str, str]]) -> dict[str, float]:
         key = clean_key(m.group(1) if m.group(1) is not None else m.group(2))
         if key is None:
             continue
+        if key in PROGRESS_KEYS:
+            if key == SWIFT_COUNTER:
+                c = _COUNTER.fullmatch(value_text.strip().strip("'\""))
+                counter = (int(c.group(1)), int(c.group(2))) if c else None
+            continue
         value = to_float(value_text)
         if value is not None:
             out[key] = value
-    return out
+    return out, counter
+
+
+def parse_mlx(text: str) -> ParsedLine | None:
+    """An MLX-LM ``Iter N: Train loss ...`` / ``Iter N: Val loss ...`` line, or None."""
+    m = _MLX.match(text)
+    if m is None:
+        return None
+    step, train = int(m.group(1)), m.group(2).lower() == "train"
+    fields = m.group(3).split(",")
+    first = to_float(fields[0].strip().split()[0]) if fields[0].strip() else None
+    if first is None:
+        return None
+    metrics = {"loss" if train else "eval_loss": first}
+    for part in fields[1:]:
+        f = _MLX_FIELD.fullmatch(part)
+        if f is None:
+            continue
+        label = f.group(1).strip().lower()
+        val = label.startswith("val ") and label != "val took"
+        name = _MLX_NAMES.get(label[4:] if val else label)
+        value = to_float(f.group(2))
+        if name is not None and value is not None:
+            metrics[f"eval_{name}" if val and not name.startswith("eval_") else name] = value
+    return ParsedLine(metrics, "train" if train else "eval", step)
 
 
 def _classify(metrics: dict[str, float]) -> str:
@@ -205,7 +288,7 @@ def parse_line(line: str) -> ParsedLine | None:
     Raises :class:`LineError` for a line that starts like a log dict but is malformed, so that
     the caller can report it; any other text returns None.
     """
-    if "{" not in line and "step:" not in line:
+    if "{" not in line and "step:" not in line and "ter" not in line:
         return None
     text = strip_escapes(line)
     m = _DICT_OPEN.search(text)
@@ -214,28 +297,44 @@ def parse_line(line: str) -> ParsedLine | None:
         if len(prefix) > MAX_PREFIX_CHARS:
             return None
         step: int | None = None
+        bar: tuple[int, int] | None = None
         eval_prefix = False
         if prefix.strip():
             g = _GLOBAL_STEP.search(prefix)
+            tq = _TQDM_TAIL.search(prefix)
             if g is not None:
                 step = int(g.group(1))
             elif _EVAL_METRICS.search(prefix):
                 eval_prefix = True
-            elif not _TQDM_TAIL.search(prefix):
+            elif tq is not None:
+                bar = (int(tq.group(1)), int(tq.group(2)))
+            else:
                 return None
         if len(text) - m.start() > MAX_DICT_CHARS:
             raise LineError(f"log dict longer than {MAX_DICT_CHARS} characters skipped")
-        split = split_dict(text, m.start())
+        try:
+            split = _split_dict(text, m.start())
+        except _Incomplete:
+            raise Incomplete("log dict continues on the next line") from None
         if split is None:
             raise LineError("malformed log dict skipped")
         pairs, end = split
         if text[end:].strip():
             return None  # a dict followed by more text is a message, not a log
-        metrics = _dict_metrics(pairs)
+        metrics, counter = _dict_metrics(pairs)
         if not metrics:
             return None
         kind = "eval" if eval_prefix else _classify(metrics)
-        return ParsedLine(metrics, kind, step)
+        max_steps: int | None = None
+        if counter is not None:
+            step, max_steps = counter
+        elif bar is not None and kind == "train" and 0 < bar[0] <= bar[1]:
+            # HF's ProgressCallback prints the dict right after moving the bar to global_step.
+            step, max_steps = bar
+        return ParsedLine(metrics, kind, step, max_steps)
+    mlx = parse_mlx(text) if "Iter" in text or "iter" in text else None
+    if mlx is not None:
+        return mlx
     v = _VERL.match(text)
     if v is None:
         return None
@@ -255,12 +354,19 @@ def parse_line(line: str) -> ParsedLine | None:
 
 
 class ConsoleStepper:
-    """Assigns steps to parsed lines (see the module docstring for the inference rule)."""
+    """Assigns steps to parsed lines (see the module docstring for the inference rule).
 
-    def __init__(self, logging_steps: int = 1) -> None:
+    ``guessed`` is True once a train line got a step by counting (no step on the line, and
+    ``logging_steps`` only assumed): the session does not merge such points with a source whose
+    steps are true.
+    """
+
+    def __init__(self, logging_steps: int = 1, *, known_scale: bool = False) -> None:
         self.logging_steps = max(1, int(logging_steps))
+        self.known_scale = known_scale
         self.train_count = 0
         self.last_step = 0
+        self.guessed = False
 
     def step_of(self, parsed: ParsedLine) -> int:
         if parsed.step is not None:
@@ -270,22 +376,156 @@ class ConsoleStepper:
         elif parsed.kind == "train":
             self.train_count += 1
             self.last_step = self.train_count * self.logging_steps
+            if not self.known_scale:
+                self.guessed = True
         return self.last_step
 
 
-class ConsoleParser:
-    """Line parsing + step inference + problem bookkeeping shared by the console and tmux readers."""
+#: ``ReadResult.texts`` keys of a framework / trainer a console announced.
+FRAMEWORK_TEXT = "rltui/framework"
+TRAINER_TEXT = "rltui/trainer"
+_STARTING = re.compile(
+    r"\b(?:Starting (SFT|DPO|ORPO|KTO|CPO|GRPO|PPO|RLOO) training"
+    r"|(SFT|DPO|ORPO|KTO|CPO|GRPO|PPO|RLOO) Training Log)\b",
+    re.IGNORECASE,
+)
+#: A dict hard-wrapped by the terminal is joined with at most this many following lines.
+MAX_WRAPPED_LINES = 40
+_TABLE_SPLIT = re.compile(r"\t|\s*\|\s*| {2,}")
+_TABLE_RULE = re.compile(r"[\s|:+-]*-[\s|:+-]*")
 
-    def __init__(self, path: str, logging_steps: int = 1) -> None:
+
+def _table_cells(line: str) -> list[str]:
+    text = line.strip()
+    if text.startswith("|"):
+        text = text[1:]
+    if text.endswith("|"):
+        text = text[:-1]
+    return [c.strip() for c in _TABLE_SPLIT.split(text.strip())]
+
+
+def _table_column(name: str, has_eval: bool) -> str | None:
+    """A notebook table header cell -> the metric name it stands for (HF ``NotebookProgressCallback``).
+
+    HF writes ``Step | Training Loss | Validation Loss | Rewards/chosen ...`` (eval metric names
+    without ``eval_``, each ``_``-part capitalised); unsloth's tables show the raw training keys.
+    """
+    low = re.sub(r"\s*/\s*", "/", name.strip()).lower()
+    if low in ("step", "epoch"):
+        return low if low == "epoch" else None
+    if low == "training loss":
+        return "loss"
+    if low == "validation loss":
+        return "eval_loss"
+    key = clean_key(re.sub(r"\s*/\s*", "/", name.strip()))
+    if key is None:
+        return None
+    if any(c.isupper() for c in key) or " " in key:
+        key = key.lower().replace(" ", "_")
+    return f"eval_{key}" if has_eval else key
+
+
+class _Table:
+    """An HF notebook training table pasted as text: its columns, then one row per logged step."""
+
+    def __init__(self, columns: list[str | None], max_cells: int) -> None:
+        self.columns = columns
+        self.max_cells = max_cells
+
+    @staticmethod
+    def header(line: str) -> _Table | None:
+        if "Loss" not in line and "loss" not in line:
+            return None
+        cells = _table_cells(line)
+        if len(cells) < 2 or cells[0].lower() != "step":
+            return None
+        if not any(c.lower() == "training loss" for c in cells):
+            return None
+        has_eval = any(c.lower() == "validation loss" for c in cells)
+        return _Table([_table_column(c, has_eval) for c in cells[1:]], len(cells))
+
+    def row(self, line: str) -> ParsedLine | bool | None:
+        """The row's metrics; True for a rule line; None when the line is not a row (table ended)."""
+        if _TABLE_RULE.fullmatch(line.strip()):
+            return True
+        cells = _table_cells(line)
+        if not cells or not cells[0].isdecimal() or len(cells[0]) > 18 or len(cells) > self.max_cells:
+            return None
+        metrics: dict[str, float] = {}
+        for name, cell in zip(self.columns, cells[1:], strict=False):
+            value = to_float(cell) if name is not None else None
+            if name is not None and value is not None:
+                metrics[name] = value
+        return ParsedLine(metrics, "train", int(cells[0])) if metrics else True
+
+
+#: A line shorter than this was not wrapped by a terminal (the narrowest usable one is 60 wide).
+MIN_WRAP_WIDTH = 60
+_NEW_LINE_START = re.compile(r"\s*(?:\(|\{|\[|step:|Iter |\d+%|[A-Z][a-z]+:)")
+
+
+_QUOTE = re.compile(r"(?:[ \t]*>[ \t]?)+")
+
+
+def _unquote(line: str) -> str:
+    """A log pasted as a Markdown quote (``> step:1 - ...``, a chat export) without the quote marks."""
+    if line.startswith((">", " >")):
+        m = _QUOTE.match(line)
+        if m is not None:
+            return line[m.end() :]
+    return line
+
+
+def _continues_verl(previous: str, line: str) -> bool:
+    """Whether ``line`` is the wrapped rest of the long ``step:N - ...`` line before it.
+
+    A terminal wraps at a fixed column, mid-token, with nothing added: the rest starts with no
+    prefix of its own (no Ray ``(TaskRunner pid=...)``, no dict, no bar) and is either another
+    full-width row or the last, shorter one.
+    """
+    if not line.strip() or _NEW_LINE_START.match(line):
+        return False
+    return len(line) <= len(previous) and ":" in line
+
+
+class ConsoleParser:
+    """Line parsing + step inference + problem bookkeeping shared by the console and tmux readers.
+
+    Beyond single lines it joins a log dict that the terminal hard-wrapped over several lines
+    (joined without a separator: a wrap cuts at a column, mid-token), and follows an HF notebook
+    table (``Step | Training Loss | ...``) from its header through its rows.
+    """
+
+    def __init__(self, path: str, logging_steps: int = 1, *, known_scale: bool = False) -> None:
         self.path = path
-        self.stepper = ConsoleStepper(logging_steps)
+        self.stepper = ConsoleStepper(logging_steps, known_scale=known_scale)
         self.problems: list[Problem] = []
         self._seen: set[tuple[int | None, str]] = set()
         self.points = 0
+        self.max_steps: int | None = None
+        self._wrapped: tuple[int | None, str, int] | None = None  # (offset, text so far, lines)
+        self._table: _Table | None = None
+        #: Recent step-less train dicts (see :meth:`_reprinted`), oldest first.
+        self._recent: dict[tuple[tuple[str, float], ...], None] = {}
+        #: The last long ``step:N - k:v`` line (and its step): a terminal may have wrapped it.
+        self._verl_tail: tuple[str, int, dict[str, float]] | None = None
+        #: A framework that announced itself on the console ("🦥 Unsloth: Will patch ...").
+        self.framework_hint: str | None = None
+        #: A trainer the console named ("Starting ORPO training..." in MLX-LM-LoRA).
+        self.trainer_hint: str | None = None
+
+    @property
+    def steps_guessed(self) -> bool:
+        return self.stepper.guessed
 
     def reset(self) -> None:
-        self.stepper = ConsoleStepper(self.stepper.logging_steps)
+        self.stepper = ConsoleStepper(self.stepper.logging_steps, known_scale=self.stepper.known_scale)
         self.points = 0
+        self.max_steps = None
+        self._wrapped = None
+        self._table = None
+        self._verl_tail = None
+        self._recent = {}
 
     def report(self, problem: Problem, out: list[Problem], *, dedupe: bool = True) -> None:
         """Record a problem once (``dedupe=False`` for file-level transitions, already one each)."""
@@ -299,21 +539,109 @@ class ConsoleParser:
     def feed(self, offset: int | None, line: str, wall_time: float, builder: ChunkBuilder) -> list[Problem]:
         """Parse one line into ``builder``; return the problems it raised (already recorded)."""
         out: list[Problem] = []
+        line = _unquote(line)
+        if self.framework_hint is None and "Unsloth" in line:
+            self.framework_hint = "unsloth"
+        if self.trainer_hint is None and "raining" in line:
+            m = _STARTING.search(line)
+            if m is not None:
+                self.trainer_hint = (m.group(1) or m.group(2)).lower()
+        if self._table is not None:
+            row = self._table.row(strip_escapes(line))
+            if row is True:
+                return out
+            if isinstance(row, ParsedLine):
+                self._store(row, wall_time, builder)
+                return out
+            self._table = None
+        if self._verl_tail is not None:
+            tail = self._verl_tail
+            self._verl_tail = None
+            if _continues_verl(tail[0], line):
+                joined = tail[0] + line
+                parsed, problem = self._parse(joined)
+                if problem is None and parsed is not None and parsed.step == tail[1]:
+                    stored = tail[2]
+                    # Only what the rest adds or completes (a value cut mid-digits) is stored again.
+                    added = {k: v for k, v in parsed.metrics.items() if stored.get(k) != v}
+                    self._store(ParsedLine(added, parsed.kind, parsed.step), wall_time, builder, count=False)
+                    self._verl_tail = (joined, tail[1], {**stored, **added})
+                    return out
+        if self._wrapped is not None:
+            start, text, count = self._wrapped
+            self._wrapped = None
+            joined = text + line
+            fresh = _DICT_OPEN.match(strip_escapes(line).lstrip()) is not None
+            if not fresh and count < MAX_WRAPPED_LINES and len(joined) <= MAX_DICT_CHARS:
+                parsed, problem = self._parse(joined)
+                if problem == "incomplete":
+                    self._wrapped = (start, joined, count + 1)
+                    return out
+                if problem is None:
+                    if parsed is not None:
+                        self._store(parsed, wall_time, builder)
+                    return out
+            self.report(Problem(self.path, start, "log dict cut off: it never closed"), out)
+        table = _Table.header(strip_escapes(line)) if "|" in line or "\t" in line or "  " in line else None
+        if table is not None:
+            self._table = table
+            return out
+        parsed, problem = self._parse(line)
+        if problem == "incomplete":
+            self._wrapped = (offset, line, 1)
+        elif problem is not None:
+            self.report(Problem(self.path, offset, problem), out)
+        elif parsed is not None:
+            self._store(parsed, wall_time, builder)
+            if parsed.step is not None and " - " in line and len(line) >= MIN_WRAP_WIDTH:
+                self._verl_tail = (line, parsed.step, dict(parsed.metrics))
+        return out
+
+    def _reprinted(self, parsed: ParsedLine) -> bool:
+        """A step-less train dict seen before, ``epoch`` included: a terminal redrew or a paste repeated it.
+
+        Every HF log dict carries the epoch, which grows with each log, so the same dict twice is the
+        same log printed twice, not a new step (counting it would shift every later step).
+        """
+        if parsed.step is not None or parsed.kind != "train" or "epoch" not in parsed.metrics:
+            return False
+        key = tuple(sorted(parsed.metrics.items()))
+        if key in self._recent:
+            return True
+        self._recent[key] = None
+        if len(self._recent) > 512:
+            del self._recent[next(iter(self._recent))]
+        return False
+
+    @staticmethod
+    def _parse(line: str) -> tuple[ParsedLine | None, str | None]:
+        """(parsed line or None, problem text or None); problem "incomplete": the dict goes on."""
         try:
             parsed = parse_line(line)
+            if parsed is not None and parsed.step is not None and not 0 <= parsed.step < STEP_LIMIT:
+                return None, f"step {str(parsed.step)[:24]} out of range, line skipped"
+            if parsed is None and _HUGE_STEP.search(line):  # a metrics line, but no step fits int64
+                return None, "step with more than 18 digits, line skipped"
+            return parsed, None
+        except Incomplete:
+            return None, "incomplete"
         except LineError as exc:
-            self.report(Problem(self.path, offset, str(exc)), out)
-            return out
+            return None, str(exc)
         except (RecursionError, ValueError, OverflowError) as exc:  # defensive: never raise
-            self.report(Problem(self.path, offset, f"unreadable line: {type(exc).__name__}"), out)
-            return out
-        if parsed is None:
-            return out
-        step = self.stepper.step_of(parsed)
+            return None, f"unreadable line: {type(exc).__name__}"
+
+    def _store(
+        self, parsed: ParsedLine, wall_time: float, builder: ChunkBuilder, *, count: bool = True
+    ) -> None:
+        """Add a parsed line's points; ``count=False`` re-states a line joined with its wrapped rest."""
+        if count and self._reprinted(parsed):
+            return
+        step = self.stepper.step_of(parsed) if count else self.stepper.last_step
+        if parsed.max_steps is not None and parsed.max_steps > 0:
+            self.max_steps = max(self.max_steps or 0, parsed.max_steps)
         for key, value in parsed.metrics.items():
             builder.add(key, step, wall_time, value)
         self.points += len(parsed.metrics)
-        return out
 
 
 class ConsoleLogReader:
@@ -329,10 +657,17 @@ class ConsoleLogReader:
 
     kind: SourceKind = "console"
 
-    def __init__(self, path: str, logging_steps: int = 1) -> None:
+    def __init__(
+        self,
+        path: str,
+        logging_steps: int | None = 1,
+        *,
+        known_scale: bool = False,
+        fs: FileSystem | None = None,
+    ) -> None:
         self.path = path
-        self._follower = LineFollower(path, split_cr=True)
-        self._parser = ConsoleParser(path, logging_steps)
+        self._follower = LineFollower(path, split_cr=True, fs=fs)
+        self._parser = ConsoleParser(path, logging_steps or 1, known_scale=known_scale)
 
     @property
     def logging_steps(self) -> int:
@@ -341,6 +676,12 @@ class ConsoleLogReader:
     @logging_steps.setter
     def logging_steps(self, value: int) -> None:
         self._parser.stepper.logging_steps = max(1, int(value))
+        self._parser.stepper.known_scale = True
+
+    @property
+    def steps_guessed(self) -> bool:
+        """Whether some point's step was counted with an assumed ``logging_steps`` (see ConsoleStepper)."""
+        return self._parser.steps_guessed
 
     @property
     def points(self) -> int:
@@ -360,9 +701,19 @@ class ConsoleLogReader:
         wall = math.nan if batch.backlog else time.time()
         builder = ChunkBuilder()
         for offset, raw in batch.lines:
+            builder.offset = offset
             result.problems += self._parser.feed(offset, decode(raw), wall, builder)
         result.chunks = builder.build()
+        result.max_steps = self._parser.max_steps
+        if self._parser.framework_hint:
+            result.texts[FRAMEWORK_TEXT] = self._parser.framework_hint
+        if self._parser.trainer_hint:
+            result.texts[TRAINER_TEXT] = self._parser.trainer_hint
         return result
+
+    @property
+    def healthy(self) -> bool:
+        return self._follower.healthy
 
     def close(self) -> None:
         """Nothing to release: the file is opened only for the duration of each read."""

@@ -22,6 +22,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from rltui.model.snapshot import Framework, Trainer
+from rltui.sources.fs import LOCAL, FileSystem, read_head
 
 #: TRL ``_tag_names`` -> our trainer ids (variants map to the trainer whose metrics they log).
 CARD_TAGS: dict[str, Trainer] = {
@@ -38,6 +39,15 @@ CARD_TAGS: dict[str, Trainer] = {
     "rloo": "rloo",
     "grpo": "grpo",
     "async-grpo": "grpo",
+}
+#: Model-card tags of the frameworks that wrap TRL or the HF Trainer.
+CARD_FRAMEWORKS: dict[str, Framework] = {
+    "llama-factory": "llamafactory",
+    "llamafactory": "llamafactory",
+    "swift": "swift",
+    "ms-swift": "swift",
+    "unsloth": "unsloth",
+    "mlx": "mlx",
 }
 #: TRL ``_name`` as written in "This model was trained with <name>".
 CARD_NAMES: dict[str, Trainer] = {
@@ -128,12 +138,10 @@ def trainer_from_card(card: CardInfo) -> Trainer | None:
     return None
 
 
-def read_model_card(path: str) -> str | None:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(CARD_BYTES).decode("utf-8", errors="replace")
-    except OSError:
-        return None
+def read_model_card(path: str, fs: FileSystem = LOCAL) -> str | None:
+    """The first :data:`CARD_BYTES` of the card, through the seam (a FIFO there is refused)."""
+    head = read_head(fs, path, CARD_BYTES)
+    return None if head is None else head.decode("utf-8", errors="replace")
 
 
 # -- 2. the config (args/text_summary) --------------------------------------------------------
@@ -197,9 +205,81 @@ def _base_names(keys: Collection[str]) -> set[str]:
     return out
 
 
+#: Keys every HF-Trainer-style fine-tune logs; a run with nothing else is supervised.
+SUPERVISED_KEYS = frozenset(
+    {
+        "loss",
+        "grad_norm",
+        "learning_rate",
+        "epoch",
+        "mean_token_accuracy",
+        "num_tokens",
+        "entropy",
+        "acc",
+        "token_acc",
+        "train_speed(iter/s)",
+        "memory(GiB)",
+        "throughput",
+        "total_tokens",
+        "num_input_tokens_seen",
+        "it_per_sec",
+        "tokens_per_second",
+        "peak_mem_gb",
+        "runtime",
+        "samples_per_second",
+        "steps_per_second",
+        "train_runtime",
+        "train_loss",
+        "train_samples_per_second",
+        "train_steps_per_second",
+        "total_flos",
+        "aux_loss",
+        "lr",
+    }
+)
+
+
+#: Key prefixes and keys that only preference or RL trainers log.
+_NOT_SUPERVISED = (
+    "rewards/",
+    "reward",
+    "logps/",
+    "logits/",
+    "kl",
+    "objective/",
+    "policy/",
+    "actor/",
+    "critic/",
+    "completions/",
+    "response_length",
+    "advantages",
+    "clip_ratio",
+    "odds_ratio",
+    "log_odds",
+    "margin",
+)
+_NOT_SUPERVISED_KEYS = frozenset({"accuracy", "policy_loss", "value_loss", "frac_reward_zero_std"})
+
+
+def _framework_of_keys(k: set[str]) -> Framework:
+    """Frameworks that wrap the HF Trainer, told by the keys only they add."""
+    if "memory(GiB)" in k or "train_speed(iter/s)" in k:
+        return "swift"
+    if "it_per_sec" in k or "peak_mem_gb" in k:
+        return "mlx"
+    return "unknown"
+
+
 def from_keys(keys: Collection[str]) -> tuple[Framework, Trainer]:
     """Framework and trainer from metric names alone (canonical names, metrics.md §1 table)."""
-    k = _base_names(keys)
+    fw, trainer = _from_keys(_base_names(keys))
+    wrapper = _framework_of_keys(_base_names(keys))
+    if wrapper != "unknown" and fw in ("trl", "unknown"):
+        fw = wrapper
+    return fw, trainer
+
+
+def _from_keys(k: set[str]) -> tuple[Framework, Trainer]:
     if any(n.startswith(("actor/", "critic/score/", "response_length/", "timing_s/")) for n in k):
         trainer: Trainer = "ppo" if ("critic/vf_loss" in k or "critic/values/mean" in k) else "grpo"
         return "verl", trainer
@@ -211,34 +291,89 @@ def from_keys(keys: Collection[str]) -> tuple[Framework, Trainer]:
         return "trl", "online_dpo"
     if "objective/kl" in k and ("policy/approxkl_avg" in k or "val/ratio" in k or "episode" in k):
         return "trl", ("ppo" if "loss/value_avg" in k else "rloo")
+    if "odds_ratio_loss" in k:
+        return "unknown", "orpo"  # LLaMA-Factory's ORPO: odds_ratio_loss + sft_loss
+    if "log_odds_ratio" in k or "log_odds_chosen" in k:
+        return "trl", "orpo"
+    if "rewards/chosen_sum" in k or "count/chosen" in k:
+        return "trl", "kto"
+    if "rewards/chosen" in k and "kl" in k and "rewards/accuracies" not in k:
+        return "trl", "kto"  # KTO logs its KL estimate and no pair accuracy (it has no pairs)
     if "rewards/chosen" in k and "rewards/accuracies" in k:
-        if "log_odds_ratio" in k:
-            return "trl", "orpo"
         if "nll_loss" in k:
             return "trl", "cpo"
         return "trl", "dpo"
-    if "rewards/chosen" in k and "rewards/margins" in k and "kl" in k:
-        return "trl", "kto"
+    if "rewards/chosen" in k and "rewards/margins" in k:
+        return "trl", "dpo"
     if "accuracy" in k and "margin" in k and ("mean_reward" in k or "min_reward" in k):
         return "trl", "reward"
     if "mean_token_accuracy" in k and "num_tokens" in k and not any(n.startswith("rewards/") for n in k):
         return "trl", "sft"
+    if "loss" in k and not any(n.startswith(_NOT_SUPERVISED) or n in _NOT_SUPERVISED_KEYS for n in k):
+        return "unknown", "sft"  # a supervised loss and nothing of RL or preferences: a fine-tune
     return "unknown", "unknown"
 
 
 # -- all together ----------------------------------------------------------------------------
+
+#: Trainer names a console may announce, lower case.
+TRAINER_HINTS: dict[str, Trainer] = {
+    "sft": "sft",
+    "dpo": "dpo",
+    "orpo": "orpo",
+    "kto": "kto",
+    "cpo": "cpo",
+    "grpo": "grpo",
+    "ppo": "ppo",
+    "rloo": "rloo",
+}
+
+
+def _starts_at_reference(first: Mapping[str, float]) -> bool:
+    """Implicit rewards that are log-ratios to a reference (DPO), not β·log-probs (CPO).
+
+    CPO's rewards are β times a log-probability, so never positive; DPO's start at 0 (the policy
+    is the reference) and a chosen reward above 0 is common.
+    """
+    chosen, rejected = first.get("rewards/chosen"), first.get("rewards/rejected")
+    if chosen is not None and chosen > 0:
+        return True
+    return chosen is not None and rejected is not None and abs(chosen) < 0.05 and abs(rejected) < 0.05
+
+
+def framework_of_files(names: Collection[str]) -> Framework:
+    """A framework told by the files it writes (base names): LLaMA-Factory's ``trainer_log.jsonl``."""
+    base = {n.replace("\\", "/").rsplit("/", 1)[-1] for n in names}
+    if "trainer_log.jsonl" in base:
+        return "llamafactory"
+    if "logging.jsonl" in base:
+        return "swift"
+    return "unknown"
 
 
 def detect(
     card_text: str | None = None,
     config: Mapping[str, object] | None = None,
     keys: Collection[str] = (),
+    *,
+    files: Collection[str] = (),
+    hint: Framework | None = None,
+    trainer_hint: str | None = None,
+    first: Mapping[str, float] | None = None,
 ) -> Detection:
-    """Combine the evidence, most reliable first; a later source fills what an earlier left open."""
+    """Combine the evidence, most reliable first; a later source fills what an earlier left open.
+
+    ``files``: the run's source paths (a framework's own log file names it); ``hint``: a framework
+    a reader saw announce itself (unsloth's banner on the console); ``trainer_hint``: a trainer the
+    console named ("Starting ORPO training"); ``first``: the first finite value of some metrics, which
+    tells DPO with an NLL term (rewards start at 0: the policy is the reference) from CPO (rewards are
+    β·log-probs, far from 0 from the start).
+    """
     versions: dict[str, str] = {}
     trainer: Trainer | None = None
     framework: Framework = "unknown"
     evidence = ""
+    wrapper: Framework = hint or framework_of_files(files)
     if card_text:
         card = parse_model_card(card_text)
         if card.trl_version:
@@ -247,6 +382,9 @@ def detect(
             versions["transformers"] = card.transformers_version
         if "trl" in card.tags or card.trl_version:
             framework = "trl"
+        for tag in card.tags:
+            if wrapper == "unknown" and tag in CARD_FRAMEWORKS:
+                wrapper = CARD_FRAMEWORKS[tag]
         trainer = trainer_from_card(card)
         if trainer is not None:
             framework = "trl"
@@ -258,9 +396,25 @@ def detect(
             if framework == "unknown" and _looks_like_hf_args(config):
                 framework = "trl"
     key_fw, key_trainer = from_keys(keys) if keys else ("unknown", "unknown")
+    # A console banner decides only where the keys cannot (nothing, or a bare loss read as SFT).
+    # ("dpo" too: a chosen reward with an accuracy is every preference trainer's signature in MLX).
+    if trainer is None and trainer_hint in TRAINER_HINTS and key_trainer in ("unknown", "sft", "dpo"):
+        trainer = TRAINER_HINTS[trainer_hint]
+        evidence = "console banner"
+    if trainer is None and key_trainer == "cpo" and first and _starts_at_reference(first):
+        key_trainer = "dpo"  # DPO with rpo_alpha logs nll_loss too
+    if trainer is None and key_trainer in ("unknown", "sft") and wrapper == "llamafactory":
+        # LLaMA-Factory's trainer_log.jsonl keeps only loss, lr and one signature key per stage.
+        base = _base_names(keys)
+        if "reward" in base:
+            key_trainer = "ppo"
+        elif "accuracy" in base:
+            key_trainer = "dpo"
     if trainer is None and key_trainer != "unknown":
         trainer = key_trainer
         evidence = "metric names"
     if framework == "unknown":
         framework = key_fw
+    if wrapper != "unknown" and framework in ("trl", "unknown"):
+        framework = wrapper  # the wrapper decides how the run is configured and what it logs
     return Detection(framework=framework, trainer=trainer or "unknown", evidence=evidence, versions=versions)

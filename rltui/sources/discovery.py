@@ -29,14 +29,15 @@ real folder (no loops), and reports unreadable folders as problems instead of ra
 
 from __future__ import annotations
 
+import heapq
 import os
 import re
-import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from rltui.records import Problem, SourceKind
 from rltui.sources import logger_discovery
+from rltui.sources.fs import LOCAL, Entry, FileSystem, describe, is_file, read_head, within
 
 #: How deep below the given path runs are looked for (sweep/output_dir/runs/<stamp>/events = 4).
 MAX_DEPTH = 6
@@ -145,12 +146,8 @@ def is_event_file(name: str) -> bool:
 
 
 def _sniff_log(path: str) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(SNIFF_BYTES)
-    except OSError:
-        return False
-    return bool(LOG_SNIFF.search(head))
+    head = read_head(LOCAL, path, SNIFF_BYTES)  # through the seam: a FIFO here is "not a log"
+    return head is not None and bool(LOG_SNIFF.search(head))
 
 
 def classify(path: str, *, explicit: bool = False) -> SourceKind | None:
@@ -191,68 +188,100 @@ class _Dir:
 
 
 class _Walker:
-    """Bounded, loop-safe listing of a tree (symlinked folders followed once per real folder)."""
+    """Bounded, loop-safe listing of a tree, through the file-system seam.
 
-    def __init__(self, max_depth: int, problems: list[Problem]) -> None:
+    Breadth-first by what can hold logs: ordinary folders (``runs/``, ``tensorboard_log/``...)
+    level by level first, ``checkpoint-N`` folders (which only ever add a ``trainer_state.json``)
+    after them, so a budget spent on ten thousand empty checkpoints cannot hide ``runs/``.
+    A symlink is followed only when its real target lies inside the folder holding it: one that
+    leaves it (another run's ``runs/``, a tree elsewhere) would merge someone else's files into
+    this run, so it is skipped and reported (name the target on the command line to read it).
+    """
+
+    def __init__(self, max_depth: int, problems: list[Problem], fs: FileSystem = LOCAL) -> None:
         self.max_depth = max_depth
         self.problems = problems
+        self.fs = fs
         self.dirs: dict[str, _Dir] = {}
         self._seen: set[tuple[int, int]] = set()
         self._budget = MAX_DIRS
+        self._stopped = False
 
     def walk(self, root: str) -> None:
-        stack = [(root, 0)]
-        while stack:
-            path, depth = stack.pop()
+        queue: list[tuple[int, int, int, str]] = [(0, 0, 0, root)]
+        seq = 0
+        while queue:
+            _rank, depth, _seq, path = heapq.heappop(queue)
             node = self._list(path, depth)
             if node is None:
                 continue
-            for sub in reversed(node.subdirs):
-                stack.append((sub, depth + 1))
+            for sub in node.subdirs:
+                seq += 1
+                rank = 1 if _CHECKPOINT.match(os.path.basename(sub)) else 0
+                heapq.heappush(queue, (rank, depth + 1, seq, sub))
 
     def _list(self, path: str, depth: int) -> _Dir | None:
         try:
-            st = os.stat(path)
+            info = self.fs.stat(path)
         except OSError as exc:
-            self.problems.append(Problem(path, None, f"cannot read folder: {exc.strerror or exc}"))
+            self.problems.append(Problem(path, None, f"cannot read folder: {describe(exc)}"))
             return None
-        ident = (st.st_dev, st.st_ino)
-        if ident in self._seen:
+        if info.identity in self._seen:
             return None  # a symlink back into a folder already walked: no loops
-        self._seen.add(ident)
+        self._seen.add(info.identity)
         if self._budget <= 0:
-            self.problems.append(Problem(path, None, f"stopped looking for runs after {MAX_DIRS} folders"))
+            if not self._stopped:
+                self._stopped = True
+                self.problems.append(
+                    Problem(path, None, f"stopped looking for runs after {MAX_DIRS} folders")
+                )
             return None
         self._budget -= 1
         node = _Dir(path, depth)
+        real = os.path.realpath(path)
         try:
-            with os.scandir(path) as it:
-                for count, entry in enumerate(it):
-                    if count >= MAX_ENTRIES:
-                        self.problems.append(
-                            Problem(
-                                path, None, f"more than {MAX_ENTRIES} entries: the rest was not looked at"
-                            )
-                        )
-                        break
-                    self._entry(node, entry, depth)
+            for count, entry in enumerate(self.fs.scandir(path)):
+                if count >= MAX_ENTRIES:
+                    self.problems.append(
+                        Problem(path, None, f"more than {MAX_ENTRIES} entries: the rest was not looked at")
+                    )
+                    break
+                self._entry(node, entry, depth, real)
         except OSError as exc:
-            self.problems.append(Problem(path, None, f"cannot list folder: {exc.strerror or exc}"))
+            self.problems.append(Problem(path, None, f"cannot list folder: {describe(exc)}"))
             return None
         node.files.sort()
         node.subdirs.sort()
         self.dirs[path] = node
         return node
 
-    def _entry(self, node: _Dir, entry: os.DirEntry[str], depth: int) -> None:
-        try:
-            if entry.is_dir(follow_symlinks=True):
-                if depth < self.max_depth and not skipped_dir(entry.name):
-                    node.subdirs.append(entry.path)
-            elif entry.is_file(follow_symlinks=True):
-                node.files.append(entry.name)
-        except OSError:
-            pass  # a dangling symlink or a file that vanished while listing
+    def _entry(self, node: _Dir, entry: Entry, depth: int, real: str) -> None:
+        if entry.target and not within(entry.target, real) and _may_hold_runs(entry):
+            self.problems.append(
+                Problem(
+                    entry.path,
+                    None,
+                    f"symlink leaves its folder (to {entry.target}), not followed; "
+                    "name the target to read it",
+                )
+            )
+            return
+        if entry.kind == "dir":
+            if depth < self.max_depth and not skipped_dir(entry.name):
+                node.subdirs.append(entry.path)
+        elif entry.kind == "file":
+            node.files.append(entry.name)
+
+
+def _may_hold_runs(entry: Entry) -> bool:
+    """Whether a skipped symlink is worth a problem (a folder, or a file rltui would read)."""
+    if entry.kind == "dir":
+        return not skipped_dir(entry.name)
+    if entry.kind == "file":
+        lower = entry.name.lower()
+        known = lower == "trainer_state.json" or lower.endswith((".log", ".jsonl"))
+        return is_event_file(entry.name) or known
+    return False
 
 
 # -- deciding runs ----------------------------------------------------------------------------
@@ -433,7 +462,7 @@ def _card_near(path: str) -> str | None:
     parent = os.path.dirname(os.path.abspath(path))
     for _ in range(3):
         card = os.path.join(parent, "README.md")
-        if os.path.isfile(card):
+        if is_file(LOCAL, card):
             return card
         base = os.path.basename(parent)
         if base == "runs" or _CHECKPOINT.match(base) or _stampish(base):
@@ -447,11 +476,14 @@ def discover(path: str, *, max_depth: int = MAX_DEPTH) -> Discovery:
     """The runs under ``path`` (a file, a run folder or a sweep folder). Never raises."""
     result = Discovery()
     try:
-        st = os.stat(path)
+        info = LOCAL.stat(path)
     except OSError as exc:
-        result.problems.append(Problem(path, None, f"cannot read: {exc.strerror or exc}"))
+        result.problems.append(Problem(path, None, f"cannot read: {describe(exc)}"))
         return result
-    if stat.S_ISREG(st.st_mode):
+    if info.kind == "other":
+        result.problems.append(Problem(path, None, "not a regular file or folder (a FIFO or device?)"))
+        return result
+    if info.kind == "file":
         trackers = logger_discovery.file_runs(path)
         if trackers is not None:
             result.runs.extend(_standalone(t, set()) for t in trackers)
@@ -535,9 +567,9 @@ def _with_trackers(walker: _Walker, top: str, runs: list[DiscoveredRun]) -> list
 
 def _file_names(folder: str) -> list[str]:
     try:
-        with os.scandir(folder) as it:
-            return [e.name for _, e in zip(range(MAX_ENTRIES), it, strict=False) if e.is_file()]
-    except OSError:
+        entries = LOCAL.scandir(folder)
+        return [e.name for _, e in zip(range(MAX_ENTRIES), entries, strict=False) if e.kind == "file"]
+    except (OSError, ValueError):
         return []
 
 

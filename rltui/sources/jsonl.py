@@ -1,12 +1,17 @@
 """Metrics from a JSONL log: one JSON object per line (verl's file logger, custom loggers).
 
 Each line is an object with a step field (the first present of ``step``, ``global_step``,
-``_step``, ``training/global_step``; it must hold an integer, or an integral float: any other value
-makes the line a problem, skipped, since its points could not be placed), and its metrics either
+``_step``, ``training/global_step``, LLaMA-Factory's ``current_steps``; it must hold an integer, or
+an integral float: any other value makes the line a problem, skipped, since its points could not be
+placed), or ms-swift's ``"global_step/max_steps": "300/1296"``, and its metrics either
 beside it or, verl style, inside ``{"step": N, "data": {...}}``. Nested objects are flattened with
 ``/`` (``{"actor": {"pg_loss": 1}}`` -> ``actor/pg_loss``); keys are kept as written (verl and
 custom names are already canonical). A line without a step gets the previous line's step + 1 (the
-first gets 1), i.e. one line per step. A numeric ``_timestamp``/``timestamp``/``wall_time`` field
+first gets 1), i.e. one line per step: such a file's steps are a *guess* (``steps_guessed``), and the
+session never merges it with a source whose steps are true. The run's length comes from
+LLaMA-Factory's ``total_steps`` or the ``max_steps`` half of ms-swift's counter; progress and clock
+fields (``percentage``, ``elapsed_time``, ``remaining_time``) are not metrics. A numeric
+``_timestamp``/``timestamp``/``wall_time`` field
 is the wall time of the line's points (else NaN) and not a metric.
 
 Problem offsets are **byte offsets** of the start of the offending line, as for every reader
@@ -18,15 +23,27 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from rltui.records import ChunkBuilder, Problem, ReadResult, SourceKind
+from rltui.sources._json import loads
 from rltui.sources._lines import LineFollower
 from rltui.sources.console import clean_key, to_float
+from rltui.sources.fs import FileSystem
 from rltui.text import decode
 
-STEP_KEYS = ("step", "global_step", "_step", "training/global_step")
+STEP_KEYS = ("step", "global_step", "_step", "training/global_step", "current_steps")
+#: ms-swift writes the step and the run's length as one string, "300/1296".
+SWIFT_COUNTER = "global_step/max_steps"
+#: Keys that carry the run's length, not a metric.
+MAX_STEP_KEYS = ("total_steps", "max_steps")
 TIME_KEYS = ("_timestamp", "timestamp", "wall_time")
+#: Progress and clock fields of LLaMA-Factory and ms-swift: derived from the step, not metrics.
+PROGRESS_KEYS = frozenset({"percentage", "elapsed_time", "remaining_time", "epoch_progress"})
+_NOT_METRICS = frozenset((*STEP_KEYS, *MAX_STEP_KEYS, *TIME_KEYS, *PROGRESS_KEYS, SWIFT_COUNTER))
+_COUNTER = re.compile(r"\s*(\d{1,18})\s*/\s*(\d{1,18})\s*")
 _MAX_DEPTH = 16
 _MAX_PROBLEMS = 1000
 
@@ -86,8 +103,26 @@ class BadStep(ValueError):
     """A step field is present but is not a finite integer: the line cannot be placed."""
 
 
-def parse_object(obj: dict[str, Any]) -> tuple[int | None, float, dict[str, float]]:
-    """(step or None, wall time or NaN, metrics) of one JSONL object.
+@dataclass(slots=True)
+class Row:
+    """One JSONL object, read: its step (None when it names none), wall time, metrics, run length."""
+
+    step: int | None
+    wall: float
+    metrics: dict[str, float]
+    max_steps: int | None = None
+
+
+def _swift_counter(value: Any) -> tuple[int, int] | None:
+    """``"300/1296"`` -> (300, 1296); anything else None."""
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    m = _COUNTER.fullmatch(value)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def parse_object(obj: dict[str, Any]) -> Row:
+    """The :class:`Row` of one JSONL object.
 
     Raises :class:`BadStep` when a step field is present but holds no finite integer
     (``1e309``, ``NaN``, ``2.5``, ``true``, an object...): guessing a step would misplace the
@@ -95,12 +130,25 @@ def parse_object(obj: dict[str, Any]) -> tuple[int | None, float, dict[str, floa
     """
     step: int | None = None
     step_key: str | None = None
+    max_steps: int | None = None
     for key in STEP_KEYS:
         if key in obj:
             step = _int_step(obj[key])
             if step is None:
                 raise BadStep(f"{key!r} is not an integer step: {_short(obj[key])}")
             step_key = key
+            break
+    if SWIFT_COUNTER in obj:
+        counter = _swift_counter(obj[SWIFT_COUNTER])
+        if counter is None:
+            raise BadStep(f"{SWIFT_COUNTER!r} is not 'step/max': {_short(obj[SWIFT_COUNTER])}")
+        if step is None:
+            step, step_key = counter[0], SWIFT_COUNTER
+        max_steps = counter[1]
+    for key in MAX_STEP_KEYS:
+        m = _int_step(obj.get(key)) if key in obj else None
+        if m is not None and m > 0:
+            max_steps = m
             break
     wall = math.nan
     for key in TIME_KEYS:
@@ -112,13 +160,13 @@ def parse_object(obj: dict[str, Any]) -> tuple[int | None, float, dict[str, floa
     if step_key == "step" and isinstance(data, dict):
         source: dict[str, Any] = data  # verl: {"step": N, "data": {...}}
     else:
-        source = {k: v for k, v in obj.items() if k not in STEP_KEYS and k not in TIME_KEYS}
+        source = {k: v for k, v in obj.items() if k not in _NOT_METRICS}
     metrics: dict[str, float] = {}
     for key, value in flatten(source).items():
         name = clean_key(key)
         if name is not None and name not in STEP_KEYS:
             metrics[name] = value
-    return step, wall, metrics
+    return Row(step, wall, metrics, max_steps)
 
 
 def _short(value: Any) -> str:
@@ -134,12 +182,16 @@ class JsonlReader:
 
     kind: SourceKind = "jsonl"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, fs: FileSystem | None = None) -> None:
         self.path = path
-        self._follower = LineFollower(path, split_cr=False)
+        self._follower = LineFollower(path, split_cr=False, fs=fs)
         self.points = 0
         self.problems: list[Problem] = []
         self._last_step = 0
+        #: True once a line without a step field was numbered by its position (see module doc).
+        self.steps_guessed = False
+        #: The run's length, when the file says it (LLaMA-Factory, ms-swift).
+        self.max_steps: int | None = None
 
     def _add_problem(self, result: ReadResult, problem: Problem) -> None:
         if len(self.problems) < _MAX_PROBLEMS:
@@ -152,12 +204,15 @@ class JsonlReader:
         if batch.restarted:
             self.points = 0
             self._last_step = 0
+            self.steps_guessed = False
         for p in batch.problems:
             self._add_problem(result, p)
         builder = ChunkBuilder()
         for offset, raw in batch.lines:
+            builder.offset = offset
             self._parse(offset, raw, result, builder)
         result.chunks = builder.build()
+        result.max_steps = self.max_steps
         return result
 
     def _parse(self, offset: int, raw: bytes, result: ReadResult, builder: ChunkBuilder) -> None:
@@ -165,7 +220,7 @@ class JsonlReader:
         if not text:
             return
         try:
-            obj = json.loads(text)
+            obj = loads(text)  # long integers as floats: a valid line is never "not JSON"
         except (ValueError, RecursionError) as exc:
             self._add_problem(result, Problem(self.path, offset, f"not JSON: {str(exc)[:120]}"))
             return
@@ -173,16 +228,26 @@ class JsonlReader:
             self._add_problem(result, Problem(self.path, offset, "line is not a JSON object"))
             return
         try:
-            step, wall, metrics = parse_object(obj)
+            row = parse_object(obj)
         except BadStep as exc:
             self._add_problem(result, Problem(self.path, offset, f"line skipped: {exc}"))
             return
+        step = row.step
         if step is None:
+            if not row.metrics:
+                return
             step = self._last_step + 1
+            self.steps_guessed = True
         self._last_step = step
-        for key, value in metrics.items():
-            builder.add(key, step, wall, value)
-        self.points += len(metrics)
+        if row.max_steps is not None:
+            self.max_steps = row.max_steps
+        for key, value in row.metrics.items():
+            builder.add(key, step, row.wall, value)
+        self.points += len(row.metrics)
+
+    @property
+    def healthy(self) -> bool:
+        return self._follower.healthy
 
     def close(self) -> None:
         """Nothing to release: the file is opened only for the duration of each read."""

@@ -18,15 +18,18 @@ Only names, a bounded listing and each log's first MiB (W&B: run name and config
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from rltui.records import SourceKind
+from rltui.sources.fs import LOCAL, Entry, is_file
 
 MAX_TRACKER_RUNS = 2000
 MLFLOW_DB_NAMES = ("mlflow.db", "mlruns.db")
 _HEAD_BYTES = 1 << 20
+_MAX_ENTRIES = 20000
 
 
 @dataclass(slots=True)
@@ -45,25 +48,27 @@ class TrackerRun:
     output_dir: Callable[[], str] = lambda: ""
 
 
-def _listdir(path: str) -> list[os.DirEntry[str]]:
+def _listdir(path: str) -> list[Entry]:
+    """A bounded listing through the file-system seam, confined to ``path``: a symlink leaving
+    a tracker's folder (another project's ``wandb/run-*``) is an entry of kind "other"."""
     try:
-        with os.scandir(path) as it:
-            return [e for _, e in zip(range(20000), it, strict=False)]
-    except OSError:
+        return list(itertools.islice(LOCAL.confined(path).scandir(path), _MAX_ENTRIES))
+    except (OSError, ValueError):
         return []
 
 
-def _is_dir(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_dir(follow_symlinks=True)
-    except OSError:
-        return False
+def _is_dir(entry: Entry) -> bool:
+    return entry.kind == "dir"
 
 
 def _is_file(path: str) -> bool:
+    return is_file(LOCAL, path)
+
+
+def _isdir(path: str) -> bool:
     try:
-        return os.path.isfile(path)
-    except OSError:
+        return LOCAL.stat(path).kind == "dir"
+    except (OSError, ValueError):
         return False
 
 
@@ -77,7 +82,7 @@ def _config_dir(config: dict[str, object]) -> str:
 
 def wandb_run_dir(folder: str, base: str) -> TrackerRun | None:
     """The W&B run in ``folder`` (``run-<stamp>-<id>/`` holding ``run-<id>.wandb``)."""
-    logs = sorted(e.path for e in _listdir(folder) if e.name.endswith(".wandb") and e.is_file())
+    logs = sorted(e.path for e in _listdir(folder) if e.name.endswith(".wandb") and e.kind == "file")
     if not logs:
         return None
     return wandb_file(logs[-1], base)
@@ -113,7 +118,7 @@ def _mlflow_file_run(run_dir: str, base: str, experiment: str) -> TrackerRun | N
     from rltui.sources.mlflow import read_meta
 
     meta = read_meta(run_dir)
-    if not meta or meta.get("lifecycle_stage") == "deleted" or not os.path.isdir(os.path.join(run_dir, "metrics")):
+    if not meta or meta.get("lifecycle_stage") == "deleted" or not _isdir(os.path.join(run_dir, "metrics")):
         return None
     name = meta.get("run_name") or os.path.basename(run_dir)
     run = TrackerRun("mlflow", run_dir, name, base=base)
@@ -121,9 +126,8 @@ def _mlflow_file_run(run_dir: str, base: str, experiment: str) -> TrackerRun | N
 
     def output_dir() -> str:
         try:
-            with open(param, "rb") as fh:
-                return fh.read(4096).decode("utf-8", errors="replace").strip()
-        except OSError:
+            return LOCAL.read_small(param, 4096).decode("utf-8", errors="replace").strip()
+        except (OSError, ValueError):
             return ""
 
     run.output_dir = output_dir
@@ -157,7 +161,9 @@ def mlflow_db_runs(db: str) -> list[TrackerRun]:
         def output_dir(uuid: str = uuid) -> str:
             conn = ReadOnlyDb(db)
             try:
-                rows = conn.query("SELECT value FROM params WHERE run_uuid = ? AND key = 'output_dir'", (uuid,))
+                rows = conn.query(
+                    "SELECT value FROM params WHERE run_uuid = ? AND key = 'output_dir'", (uuid,)
+                )
             except DbUnavailable:
                 return ""
             finally:
@@ -204,7 +210,7 @@ def trackio_db_runs(db: str) -> list[TrackerRun]:
 def trackio_dir_runs(folder: str) -> list[TrackerRun]:
     out: list[TrackerRun] = []
     for e in sorted(_listdir(folder), key=lambda e: e.name):
-        if e.name.endswith(".db") and e.is_file() and is_trackio_db(e.path):
+        if e.name.endswith(".db") and e.kind == "file" and is_trackio_db(e.path):
             out.extend(trackio_db_runs(e.path))
     return out
 
@@ -224,7 +230,7 @@ def is_mlflow_db(path: str) -> bool:
 
 
 def swanlab_run_dir(folder: str, base: str) -> TrackerRun | None:
-    logs = sorted(e.path for e in _listdir(folder) if e.name.endswith(".swanlab") and e.is_file())
+    logs = sorted(e.path for e in _listdir(folder) if e.name.endswith(".swanlab") and e.kind == "file")
     if not logs:
         return None
     name = os.path.basename(folder)
@@ -267,7 +273,7 @@ def runs_in(folder: str, files: Iterable[str]) -> list[TrackerRun]:
             ("trackio", trackio_dir_runs),
         ):
             path = os.path.join(folder, sub)
-            if os.path.isdir(path):
+            if _isdir(path):
                 out.extend(finder(path))
         if any(n.endswith(".wandb") for n in names):
             run = wandb_run_dir(folder, os.path.dirname(parent))
@@ -277,7 +283,7 @@ def runs_in(folder: str, files: Iterable[str]) -> list[TrackerRun]:
             run = swanlab_run_dir(folder, os.path.dirname(parent))
             if run is not None:
                 out.append(run)
-        if "meta.yaml" in names and os.path.isdir(os.path.join(folder, "metrics")):
+        if "meta.yaml" in names and _isdir(os.path.join(folder, "metrics")):
             run = _mlflow_file_run(folder, parent, "")
             if run is not None:
                 out.append(run)
@@ -307,7 +313,7 @@ def claimed_folder(run: TrackerRun) -> str | None:
     """The folder a tracker run owns (its files are not a generic run's), if any."""
     if run.kind in ("wandb", "swanlab"):
         return os.path.dirname(os.path.abspath(run.path))
-    if run.kind == "mlflow" and os.path.isdir(run.path):
+    if run.kind == "mlflow" and _isdir(run.path):
         return os.path.abspath(run.path)
     return None
 

@@ -25,9 +25,9 @@ import os
 import time
 
 from rltui.records import ChunkBuilder, Problem, ReadResult, SourceKind
-from rltui.sources import _fileio
 from rltui.sources._logger_values import as_step, config_text, metric_name, run_settings, typed_param
 from rltui.sources._sqlite_ro import DbUnavailable, ReadOnlyDb
+from rltui.sources.fs import LOCAL, FileSystem
 
 _MAX_PROBLEMS = 1000
 _MAX_METRIC_FILES = 5000
@@ -66,14 +66,13 @@ class _MetricFile:
         self.identity: tuple[int, int] | None = None
 
 
-def read_meta(run_dir: str) -> dict[str, str]:
+def read_meta(run_dir: str, fs: FileSystem | None = None) -> dict[str, str]:
     """``key: value`` lines of ``meta.yaml`` (flat scalars only: run_name, status, run_id...)."""
     out: dict[str, str] = {}
-    try:
-        span = _fileio.read_span(os.path.join(run_dir, "meta.yaml"), 0, 64 << 10)
-    except OSError:
+    text = _read_small(fs if fs is not None else LOCAL, os.path.join(run_dir, "meta.yaml"))
+    if text is None:
         return out
-    for raw in span.data.decode("utf-8", errors="replace").splitlines():
+    for raw in text.splitlines():
         if raw[:1] in (" ", "-", "#") or ":" not in raw:
             continue
         key, _, value = raw.partition(":")
@@ -84,12 +83,12 @@ def read_meta(run_dir: str) -> dict[str, str]:
     return out
 
 
-def _read_small(path: str) -> str | None:
+def _read_small(fs: FileSystem, path: str) -> str | None:
+    """A param, tag or ``meta.yaml``; None when missing, not a regular file, or over 64 KiB."""
     try:
-        span = _fileio.read_span(path, 0, _PARAM_BYTES)
-    except OSError:
+        return fs.read_small(path, _PARAM_BYTES).decode("utf-8", errors="replace")
+    except (OSError, ValueError):
         return None
-    return span.data.decode("utf-8", errors="replace")
 
 
 class MlflowRunReader:
@@ -97,8 +96,9 @@ class MlflowRunReader:
 
     kind: SourceKind = "mlflow"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, fs: FileSystem | None = None) -> None:
         self.path = path
+        self._fs: FileSystem = fs if fs is not None else LOCAL
         self.points = 0
         self.problems: list[Problem] = []
         self._metrics_dir = os.path.join(path, "metrics")
@@ -126,19 +126,18 @@ class MlflowRunReader:
         while stack:
             rel, folder, depth = stack.pop()
             try:
-                entries = list(os.scandir(folder))
-            except OSError:
+                entries = list(self._fs.scandir(folder))
+            except (OSError, ValueError):
                 continue
             for entry in entries:
                 name = f"{rel}/{entry.name}" if rel else entry.name
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        if depth < _MAX_DEPTH:
-                            stack.append((name, entry.path, depth + 1))
-                    elif entry.is_file(follow_symlinks=False):
-                        out.append(name)
-                except OSError:
+                if entry.target:  # MLflow never writes symlinks: one here is not its metric
                     continue
+                if entry.kind == "dir":
+                    if depth < _MAX_DEPTH:
+                        stack.append((name, entry.path, depth + 1))
+                elif entry.kind == "file":
+                    out.append(name)
                 if len(out) >= _MAX_METRIC_FILES:
                     if not self._too_many:
                         self._too_many = True
@@ -151,18 +150,18 @@ class MlflowRunReader:
     def _read_metric(self, rel: str, state: _MetricFile, builder: ChunkBuilder, result: ReadResult) -> None:
         path = os.path.join(self._metrics_dir, *rel.split("/"))
         try:
-            span = _fileio.read_span(path, state.offset, _READ_BYTES)
-        except OSError:
+            with self._fs.open(path) as fh:
+                info = fh.info
+                if state.identity is not None and (
+                    info.identity != state.identity or info.size < state.size_seen
+                ):
+                    state.offset = state.size_seen = 0  # rewritten: read it again (the store merges by step)
+                state.identity = info.identity
+                state.size_seen = max(state.size_seen, info.size)
+                want = min(_READ_BYTES, info.size - state.offset)
+                data = fh.read_at(state.offset, want) if want > 0 else b""
+        except (OSError, ValueError):
             return  # vanished between listing and reading, or not a regular file
-        if state.identity is not None and (span.identity != state.identity or span.size < state.size_seen):
-            state.offset = state.size_seen = 0  # rewritten: read it again (the store merges by step)
-            try:
-                span = _fileio.read_span(path, 0, _READ_BYTES)
-            except OSError:
-                return
-        state.identity = span.identity
-        state.size_seen = max(state.size_seen, span.size)
-        data = span.data
         last = data.rfind(b"\n")
         if last < 0:
             if len(data) > _MAX_LINE:
@@ -185,15 +184,15 @@ class MlflowRunReader:
     def _read_params(self, result: ReadResult) -> None:
         folder = os.path.join(self.path, "params")
         try:
-            names = frozenset(e.name for e in os.scandir(folder) if e.is_file(follow_symlinks=False))
-        except OSError:
+            names = frozenset(e.name for e in self._fs.scandir(folder) if e.kind == "file" and not e.target)
+        except (OSError, ValueError):
             return
         if names == self._params_seen:
             return
         self._params_seen = names
         config: dict[str, object] = {}
         for name in sorted(names):
-            value = _read_small(os.path.join(folder, name))
+            value = _read_small(self._fs, os.path.join(folder, name))
             if value is not None:
                 config[name] = typed_param(value)
         if config:
@@ -214,12 +213,12 @@ class MlflowDbReader:
 
     kind: SourceKind = "mlflow"
 
-    def __init__(self, path: str, select: str | None = None) -> None:
+    def __init__(self, path: str, select: str | None = None, *, fs: FileSystem | None = None) -> None:
         self.path = path
         self.run_uuid = select
         self.points = 0
         self.problems: list[Problem] = []
-        self._db = ReadOnlyDb(path)
+        self._db = ReadOnlyDb(path, fs)
         self._rowid = 0
         self._params_at = -math.inf
         self._params_count = -1
@@ -261,7 +260,9 @@ class MlflowDbReader:
                 return
 
     @staticmethod
-    def _row(key: object, value: object, stamp: object, step: object, is_nan: object, builder: ChunkBuilder) -> None:
+    def _row(
+        key: object, value: object, stamp: object, step: object, is_nan: object, builder: ChunkBuilder
+    ) -> None:
         if not isinstance(key, str):
             return
         s = as_step(step)
@@ -304,9 +305,9 @@ class MlflowDbReader:
         self._db.close()
 
 
-def db_runs(path: str) -> list[tuple[str, str, str]]:
+def db_runs(path: str, fs: FileSystem | None = None) -> list[tuple[str, str, str]]:
     """(run uuid, run name, experiment name) of every active run in an MLflow SQLite store."""
-    db = ReadOnlyDb(path)
+    db = ReadOnlyDb(path, fs)
     try:
         rows = db.query(
             "SELECT r.run_uuid, r.name, e.name FROM runs r LEFT JOIN experiments e "
@@ -320,8 +321,15 @@ def db_runs(path: str) -> list[tuple[str, str, str]]:
     return [(str(u), str(n or u), str(e or "")) for u, n, e in rows if isinstance(u, str)]
 
 
-def open_reader(path: str, select: str | None = None) -> MlflowRunReader | MlflowDbReader:
+def open_reader(
+    path: str, select: str | None = None, *, fs: FileSystem | None = None
+) -> MlflowRunReader | MlflowDbReader:
     """The reader for a file-store run folder, or for one run (``select``) of a SQLite store."""
-    if os.path.isdir(path):
-        return MlflowRunReader(path)
-    return MlflowDbReader(path, select)
+    fs = fs if fs is not None else LOCAL
+    try:
+        is_dir = fs.stat(path).kind == "dir"
+    except (OSError, ValueError):
+        is_dir = select is None  # not there yet: a file-store run has no select
+    if is_dir:
+        return MlflowRunReader(path, fs=fs)
+    return MlflowDbReader(path, select, fs=fs)

@@ -24,6 +24,7 @@ from rltui.records import ChunkBuilder, Problem, ReadResult, SourceKind
 from rltui.sources import _protowire as pw
 from rltui.sources._logfollow import LogFollower
 from rltui.sources._logger_values import STEP_KEYS, as_step, config_text, metric_name, run_settings
+from rltui.sources.fs import LOCAL, FileSystem, TooLarge
 
 MAGIC = b":SWL\xd6\xe1"
 _MAX_PROBLEMS = 1000
@@ -51,19 +52,18 @@ def decode_scalar(buf: bytes) -> tuple[str, int | None, float, float | None]:
     return key, step, wall, value
 
 
-def read_config_yaml(path: str) -> tuple[dict[str, Any] | None, str | None]:
+def read_config_yaml(path: str, fs: FileSystem | None = None) -> tuple[dict[str, Any] | None, str | None]:
     """(config, problem): SwanLab's and W&B's ``config.yaml`` (``{key: {value: v}}``) as ``{key: v}``."""
     try:
         import yaml
     except ImportError:
         return None, "config.yaml not read: install PyYAML (pip install 'rltui[swanlab]')"
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(_CONFIG_BYTES + 1)
-    except OSError:
-        return None, None  # not written yet
-    if len(raw) > _CONFIG_BYTES:
+        raw = (fs if fs is not None else LOCAL).read_small(path, _CONFIG_BYTES)
+    except TooLarge:
         return None, "config.yaml larger than 4 MiB: not read"
+    except (OSError, ValueError):
+        return None, None  # not written yet (or not a regular file: nothing to read)
     try:
         data = yaml.safe_load(raw.decode("utf-8", errors="replace"))
     except Exception as exc:  # yaml.YAMLError and recursion on hostile input
@@ -83,9 +83,10 @@ class SwanlabReader:
 
     kind: SourceKind = "swanlab"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, fs: FileSystem | None = None) -> None:
         self.path = path
-        self._log = LogFollower(path, MAGIC, "SwanLab log")
+        self._fs: FileSystem = fs if fs is not None else LOCAL
+        self._log = LogFollower(path, MAGIC, "SwanLab log", self._fs)
         self.points = 0
         self.problems: list[Problem] = []
         self._config_path = os.path.join(os.path.dirname(path), "files", "config.yaml")
@@ -122,14 +123,14 @@ class SwanlabReader:
 
     def _read_config(self, result: ReadResult) -> None:
         try:
-            st = os.stat(self._config_path)
-        except OSError:
+            st = self._fs.stat(self._config_path)
+        except (OSError, ValueError):
             return
-        sig = (st.st_mtime_ns, st.st_size)
+        sig = (st.mtime_ns, st.size)
         if sig == self._config_sig:
             return
         self._config_sig = sig
-        config, problem = read_config_yaml(self._config_path)
+        config, problem = read_config_yaml(self._config_path, self._fs)
         if problem:
             self._problem(result, Problem(self._config_path, None, problem))
         if config:

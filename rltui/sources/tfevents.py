@@ -10,12 +10,12 @@ written is simply picked up by a later call, and no problem is reported twice.
 from __future__ import annotations
 
 import errno
-import os
 
 import numpy as np
 
 from rltui.records import PointChunk, Problem, ReadResult, SourceKind
 from rltui.sources import _event_decode, _tfrecord
+from rltui.sources.fs import LOCAL, FileHandle, FileSystem, describe
 from rltui.sources.names import canonical_tb_tag
 from rltui.text import sanitize
 
@@ -35,8 +35,9 @@ class TfEventsReader:
 
     kind: SourceKind = "tfevents"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, fs: FileSystem | None = None) -> None:
         self.path = path
+        self._fs: FileSystem = fs if fs is not None else LOCAL
         self.points = 0
         self.problems: list[Problem] = []
         self._offset = 0
@@ -50,17 +51,16 @@ class TfEventsReader:
         result = ReadResult()
         pieces: dict[str, list[PointChunk]] = {}
         try:
-            fd = os.open(self.path, os.O_RDONLY)
+            fh = self._fs.open(self.path)
         except OSError as e:
             self._access_failed(e, result)
         else:
             try:
-                self._read_chunks(fd, result, pieces)
+                with fh:
+                    self._read_chunks(fh, result, pieces)
                 self._access_error = None
             except OSError as e:
                 self._access_failed(e, result)
-            finally:
-                os.close(fd)
         for key, parts in pieces.items():
             if len(parts) == 1:
                 result.chunks[key] = parts[0]
@@ -69,6 +69,7 @@ class TfEventsReader:
                     np.concatenate([p.steps for p in parts]),
                     np.concatenate([p.wall_times for p in parts]),
                     np.concatenate([p.values for p in parts]),
+                    np.concatenate([p.offsets for p in parts if p.offsets is not None]),
                 )
         result.problems.sort(key=lambda p: p.offset if p.offset is not None else -1)
         result.max_steps, result.logging_steps = _event_decode.run_settings(result.texts)
@@ -76,23 +77,28 @@ class TfEventsReader:
         self.problems.extend(result.problems)
         return result
 
+    @property
+    def healthy(self) -> bool:
+        """The last read opened and read the file."""
+        return self._access_error is None
+
     def close(self) -> None:
         """Nothing is held open between calls; kept for the ``SourceReader`` contract."""
 
     # -- file handling --------------------------------------------------------------------
 
-    def _read_chunks(self, fd: int, result: ReadResult, pieces: dict[str, list[PointChunk]]) -> None:
+    def _read_chunks(self, fh: FileHandle, result: ReadResult, pieces: dict[str, list[PointChunk]]) -> None:
         """Decode the new bytes a chunk at a time, exactly as if the file had grown that way.
 
         Bounded chunks keep every buffer and temporary array small enough to stay in cache and to
         be reused by the allocator, instead of touching (and page-faulting) fresh memory several
         times the file's size on a cold load.
         """
-        size = self._check_identity(fd, result)
+        size = self._check_identity(fh, result)
         while size > self._offset and size >= self._need:
             before = self._offset
             want = max(_CHUNK_BYTES, self._need - before)
-            buf = _read_from(fd, before, min(want, size - before))
+            buf = fh.read_at(before, min(want, size - before))
             if not buf:
                 return
             end = before + len(buf)
@@ -100,13 +106,12 @@ class TfEventsReader:
             if end >= size or (self._offset == before and self._need <= end):
                 return
 
-    def _check_identity(self, fd: int, result: ReadResult) -> int:
+    def _check_identity(self, fh: FileHandle, result: ReadResult) -> int:
         """Restart if the path now holds another file (or a rewritten one); return its size."""
-        st = os.fstat(fd)
-        identity = (st.st_dev, st.st_ino)
-        head = os.pread(fd, _HEAD_BYTES, 0)
+        identity = fh.info.identity
+        head = fh.read_at(0, _HEAD_BYTES)
         replaced = self._identity is not None and identity != self._identity
-        shrank = st.st_size < self._offset
+        shrank = fh.info.size < self._offset
         common = min(len(head), len(self._head))
         rewritten = head[:common] != self._head[:common]
         if replaced or shrank or rewritten:
@@ -115,7 +120,7 @@ class TfEventsReader:
         self._identity = identity
         if len(head) > len(self._head):
             self._head = head
-        return st.st_size
+        return fh.info.size
 
     def _access_failed(self, e: OSError, result: ReadResult) -> None:
         """Report a missing or unreadable file once per change of state, not on every poll."""
@@ -124,9 +129,9 @@ class TfEventsReader:
         elif e.errno in (errno.EACCES, errno.EPERM):
             state = "permission denied; will resume when readable"
         else:
-            state = f"cannot read: {sanitize(e.strerror or str(e), single_line=True)}"
+            state = f"cannot read: {sanitize(describe(e), single_line=True)}"
         if state != self._access_error:
-            result.problems.append(Problem(self.path, None, state))
+            result.problems.append(Problem(self.path, None, state, transient=True))
             self._access_error = state
 
     def _restart(self) -> None:
@@ -149,22 +154,11 @@ class TfEventsReader:
         for rel, msg in decoded.problems:
             result.problems.append(Problem(self.path, base + rel, msg))
         result.texts.update(decoded.texts)
-        for tag, (_ordinal, steps, walls, values) in decoded.points.items():
+        for tag, (ordinal, steps, walls, values) in decoded.points.items():
             # Two raw tags can share one canonical name, e.g. "train/x" and "x": both are kept.
             key = sanitize(canonical_tb_tag(tag), single_line=True)
-            pieces.setdefault(key, []).append(PointChunk(steps, walls, values))
-
-
-def _read_from(fd: int, offset: int, size: int) -> bytes:
-    parts = []
-    while size > 0:
-        part = os.pread(fd, size, offset)
-        if not part:
-            break
-        parts.append(part)
-        offset += len(part)
-        size -= len(part)
-    return b"".join(parts)
+            offsets = base + framing.record_starts[ordinal]  # where each point's record begins
+            pieces.setdefault(key, []).append(PointChunk(steps, walls, values, offsets))
 
 
 def _partial_need(buf: bytes, consumed: int, resyncing: bool) -> int:

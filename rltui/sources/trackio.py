@@ -29,6 +29,7 @@ from rltui.sources._logger_values import (
     run_settings,
 )
 from rltui.sources._sqlite_ro import DbUnavailable, ReadOnlyDb
+from rltui.sources.fs import FileSystem
 
 _BATCH_ROWS = 20_000
 _MAX_PROBLEMS = 1000
@@ -83,12 +84,12 @@ class TrackioReader:
 
     kind: SourceKind = "trackio"
 
-    def __init__(self, path: str, select: str | None = None) -> None:
+    def __init__(self, path: str, select: str | None = None, *, fs: FileSystem | None = None) -> None:
         self.path = path
         self.run_name = select
         self.points = 0
         self.problems: list[Problem] = []
-        self._db = ReadOnlyDb(path)
+        self._db = ReadOnlyDb(path, fs)
         self._id = 0
         self._config_at = -math.inf
         self._config_raw: object = None
@@ -127,7 +128,9 @@ class TrackioReader:
                 self._id = row_id
                 parsed = parse_row(step, metrics_json)
                 if parsed is None:
-                    self._problem(result, Problem(self.path, None, f"metrics row {row_id}: not a JSON object"))
+                    self._problem(
+                        result, Problem(self.path, None, f"metrics row {row_id}: not a JSON object")
+                    )
                     continue
                 s, metrics = parsed
                 if s is None:
@@ -178,9 +181,9 @@ class TrackioReader:
         self._db.close()
 
 
-def project_runs(path: str) -> list[str]:
+def project_runs(path: str, fs: FileSystem | None = None) -> list[str]:
     """The run names of a Trackio project database, in the order they first logged."""
-    db = ReadOnlyDb(path)
+    db = ReadOnlyDb(path, fs)
     try:
         rows = db.query("SELECT run_name, min(id) AS first FROM metrics GROUP BY run_name ORDER BY first")
     except DbUnavailable:

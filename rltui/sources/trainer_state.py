@@ -18,13 +18,13 @@ entry is named in the message instead (``log_history[3]: ...``, 0-based).
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from typing import Any
 
 from rltui.records import ChunkBuilder, Problem, ReadResult, SourceKind
+from rltui.sources._json import loads, parse_shallow
 from rltui.sources.console import clean_key, to_float
+from rltui.sources.fs import LOCAL, FileSystem, describe
 
 _MAX_BYTES = 256 << 20  # a trainer_state.json is a few MB at most; refuse to slurp anything huge
 _MAX_PROBLEMS = 1000
@@ -69,8 +69,9 @@ class TrainerStateReader:
 
     kind: SourceKind = "trainer_state"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, fs: FileSystem | None = None) -> None:
         self.path = path
+        self._fs: FileSystem = fs if fs is not None else LOCAL
         self.points = 0
         self.problems: list[Problem] = []
         self._parsed_sig: tuple[int, int, int] | None = None
@@ -94,26 +95,26 @@ class TrainerStateReader:
     def _file_problem(self, result: ReadResult, message: str) -> None:
         if self._state != message:  # one problem per transition
             self._state = message
-            p = Problem(self.path, None, message)
+            p = Problem(self.path, None, message, transient=True)
             self.problems.append(p)
             result.problems.append(p)
 
     def read(self) -> ReadResult:
         result = ReadResult()
         try:
-            with open(self.path, "rb") as f:
-                data = f.read(_MAX_BYTES + 1)
-                st = os.fstat(f.fileno())  # after the read: a parse failure then waits for a change
+            with self._fs.open(self.path) as fh:
+                info = fh.info
+                data = fh.read_at(0, min(info.size, _MAX_BYTES) + 1)
         except FileNotFoundError:
             self._file_problem(result, "file not found (vanished or not written yet)")
             self._parsed_sig = None  # when it comes back, parse it whatever its stat
             return result
         except OSError as exc:
-            self._file_problem(result, f"cannot read file: {exc.strerror or exc}")
+            self._file_problem(result, f"cannot read file: {describe(exc)}")
             self._parsed_sig = None
             return result
         self._state = "ok"
-        sig = (st.st_mtime_ns, st.st_size, st.st_ino)
+        sig = (info.mtime_ns, info.size, info.identity[1])
         if sig == self._parsed_sig:
             return result
         if len(data) > _MAX_BYTES:
@@ -121,9 +122,22 @@ class TrainerStateReader:
                 self._reported_sig = sig
                 self._file_problem(result, f"file larger than {_MAX_BYTES} bytes, not read")
             return result
+        text = data.decode("utf-8", errors="replace")
+        if text.startswith("\ufeff"):
+            text = text[1:]  # a UTF-8 BOM (written by some editors and Windows tools)
         try:
-            state = json.loads(data.decode("utf-8", errors="replace"))
-        except (ValueError, RecursionError) as exc:
+            state = loads(text)
+        except RecursionError:
+            # Valid JSON nested deeper than Python's parser goes: take it apart entry by entry.
+            state = None
+            try:
+                state, deep = parse_shallow(text)
+            except ValueError as exc:
+                self._unparseable(result, sig, exc)
+                return result
+            for where in deep:
+                self._report(result, None, f"{where}: nested deeper than the parser allows, skipped")
+        except ValueError as exc:
             self._unparseable(result, sig, exc)
             return result
         self._parsed_sig = sig
@@ -150,7 +164,7 @@ class TrainerStateReader:
         self._failed_sig = sig
 
     def _add_json_problem(self, result: ReadResult, message: str) -> None:
-        p = Problem(self.path, None, message)
+        p = Problem(self.path, None, message, transient=True)
         self._json_problems.append(p)
         if len(self.problems) < _MAX_PROBLEMS:
             self.problems.append(p)
@@ -193,6 +207,11 @@ class TrainerStateReader:
                     points += 1
         self.points = points
         result.chunks = builder.build()
+
+    @property
+    def healthy(self) -> bool:
+        """The file was read and parses (a torn write or a vanished file is over)."""
+        return self._state == "ok" and not self._json_problems
 
     def close(self) -> None:
         """Nothing to release: the file is opened only for the duration of each read."""

@@ -25,7 +25,7 @@ from typing import Any
 
 from rltui.records import ChunkBuilder, Problem, ReadResult, SourceKind
 from rltui.sources import _protowire as pw
-from rltui.sources._logfollow import LogFollower
+from rltui.sources._logfollow import LogFollower, read_span
 from rltui.sources._logger_values import (
     STEP_KEYS,
     as_step,
@@ -35,6 +35,7 @@ from rltui.sources._logger_values import (
     parse_json_value,
     run_settings,
 )
+from rltui.sources.fs import LOCAL, FileSystem
 
 MAGIC = b":W&B\xe1\xbe"
 _MAX_PROBLEMS = 1000
@@ -169,9 +170,9 @@ class WandbReader:
 
     kind: SourceKind = "wandb"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, fs: FileSystem | None = None) -> None:
         self.path = path
-        self._log = LogFollower(path, MAGIC, "W&B transaction log")
+        self._log = LogFollower(path, MAGIC, "W&B transaction log", fs)
         self.points = 0
         self.problems: list[Problem] = []
         self.names: dict[str, str] = {}
@@ -230,15 +231,17 @@ class WandbReader:
         """Nothing is held open between calls."""
 
 
-def scan_head(path: str, limit: int = 1 << 20) -> tuple[dict[str, str], dict[str, Any]]:
+def scan_head(
+    path: str, limit: int = 1 << 20, fs: FileSystem | None = None
+) -> tuple[dict[str, str], dict[str, Any]]:
     """Run names and config from the first ``limit`` bytes (for discovery); never raises."""
-    from rltui.sources import _fileio, _leveldb_log
+    from rltui.sources import _leveldb_log
 
     names: dict[str, str] = {}
     config: dict[str, Any] = {}
     try:
-        span = _fileio.read_span(path, _leveldb_log.HEADER, limit)
-    except OSError:
+        span = read_span(fs if fs is not None else LOCAL, path, _leveldb_log.HEADER, limit)
+    except (OSError, ValueError):
         return names, config
     if span.head[:6] != MAGIC:
         return names, config

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from rltui.ui.alerting import AlertTracker, alert_json, osc9
 from rltui.ui.chart_spec import ChartSpec
 from rltui.ui.export import output_dir, output_name, write_csv
 from rltui.ui.glyphs import safe
+from rltui.ui.off_loop import off_loop
 from rltui.ui.runs import RunSource
 from rltui.ui.screens.alerts import AlertsScreen
 from rltui.ui.screens.dashboard import DashboardScreen
@@ -38,6 +40,7 @@ from rltui.ui.screens.detail import DetailScreen
 from rltui.ui.screens.help import HelpScreen
 from rltui.ui.screens.metrics import MetricsScreen
 from rltui.ui.screens.replay import ReplayDashboardScreen
+from rltui.ui.screens.samples import SamplesScreen, read_samples_in_background
 
 Mode = Literal["watch", "replay", "compare"]
 
@@ -83,6 +86,7 @@ class RltuiApp(App[int]):
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),
         Binding("s", "screenshot", "Screenshot"),
+        Binding("c", "samples", "Samples"),
     ]
 
     def __init__(self, runs: list[RunSource], options: UiOptions | None = None) -> None:
@@ -96,6 +100,8 @@ class RltuiApp(App[int]):
         self.bells = 0
         self.sent_notifications: list[str] = []
         self.on_alert_failures: list[str] = []
+        #: Process-group ids of running ``--on-alert`` commands (ended on exit).
+        self._children: set[int] = set()
         self.last_export: Path | None = None
         self._last_draw = 0.0
         self._redraw_timer: Timer | None = None
@@ -154,6 +160,20 @@ class RltuiApp(App[int]):
 
     def on_unmount(self) -> None:
         self._stop.set()
+        self.end_children()
+
+    async def action_quit(self) -> None:
+        self._stop.set()
+        self.end_children()
+        await super().action_quit()
+
+    def end_children(self) -> None:
+        """End every ``--on-alert`` command still running (its whole process group): a
+        ``sleep 600`` there must not outlive the dashboard."""
+        for pid in list(self._children):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGTERM)
+        self._children.clear()
 
     def _tick_clock(self) -> None:
         """Keep "stale for N s" and elapsed honest while no data arrives (one Static repaint)."""
@@ -178,7 +198,7 @@ class RltuiApp(App[int]):
             while True:
                 self._dirty = False
                 runs = list(self.runs)
-                snaps = await asyncio.to_thread(self._compute, runs)
+                snaps = await off_loop(self._compute, runs)
                 # Hand over to the app's own message pump: widgets mounted from a worker task
                 # were sometimes never laid out (Textual 8.2).
                 self._pending_apply += 1
@@ -259,7 +279,7 @@ class RltuiApp(App[int]):
     async def _discover(self) -> None:
         if self.options.reopen is None:
             return
-        found = await asyncio.to_thread(self.options.reopen)
+        found = await off_loop(self.options.reopen)
         known = {r.info.path for r in self.runs}
         fresh = [run for run in found if run.info.path not in known]
         if not fresh:
@@ -271,12 +291,13 @@ class RltuiApp(App[int]):
         for run in fresh:
             self.runs.append(run)
             self.snapshots.append(None)
-            self.notify(f"new run: {safe(run.info.name, 60)}")
+            self.notify(f"new run: {safe(run.info.name, 60)}", markup=False)
         self.request_snapshots()
 
     async def _watch(self) -> None:
-        await asyncio.to_thread(self._read_all, True)
+        await off_loop(self._read_all, True)
         self.loaded = True
+        self.run_worker(read_samples_in_background(self), group="samples")
         # Alerts the run already has when it is opened are on screen, not news: they are the
         # baseline, and only later transitions (a new alert, an escalation) ring or notify.
         self._reset_tracker_after_compute = True
@@ -288,7 +309,7 @@ class RltuiApp(App[int]):
                 polls += 1
                 if polls % 10 == 0:
                     await self._discover()
-                if await asyncio.to_thread(self._read_all, polls % 10 == 0):
+                if await off_loop(self._read_all, polls % 10 == 0):
                     self.request_snapshots()
             return
         from watchfiles import Change, awatch
@@ -303,7 +324,7 @@ class RltuiApp(App[int]):
             added = any(kind == Change.added for kind, _ in changes)
             if added and any(not self._known(p) for _, p in changes):
                 await self._discover()
-            if await asyncio.to_thread(self._read_all, added) or added:
+            if await off_loop(self._read_all, added) or added:
                 self.request_snapshots()
 
     def _sweep_roots(self) -> list[str]:
@@ -311,8 +332,8 @@ class RltuiApp(App[int]):
 
     # -- replay --------------------------------------------------------------------------------
     async def _load_replay(self) -> None:
-        await asyncio.to_thread(self._read_all, True)
-        full = await asyncio.to_thread(lambda: [run.snapshot() for run in self.runs])
+        await off_loop(self._read_all, True)
+        full = await off_loop(lambda: [run.snapshot() for run in self.runs])
         steps = [run.view(n) for run in self.runs for n in run.names()]
         arrays = [v.steps for v in steps if v is not None]
         self.replay_steps = np.unique(np.concatenate(arrays)) if arrays else np.empty(0, dtype=np.int64)
@@ -398,13 +419,19 @@ class RltuiApp(App[int]):
 
     async def _run_on_alert(self, cmd: str, payload: str) -> None:
         try:
+            # Its own process group, so that quitting ends the command and all it started.
             proc = await asyncio.create_subprocess_shell(
                 cmd,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
             )
-            _, err = await proc.communicate(payload.encode())
+            self._children.add(proc.pid)
+            try:
+                _, err = await proc.communicate(payload.encode())
+            finally:
+                self._children.discard(proc.pid)
             if proc.returncode:
                 tail = safe(err.decode("utf-8", "replace").strip()[-200:], 200)
                 raise RuntimeError(f"exit {proc.returncode}{': ' + tail if tail else ''}")
@@ -416,7 +443,7 @@ class RltuiApp(App[int]):
     # -- screens and files -----------------------------------------------------------------------
     def open_chart(self, spec: ChartSpec) -> None:
         if not spec.series:
-            self.notify("nothing to chart yet", severity="warning")
+            self.notify("nothing to chart yet", severity="warning", markup=False)
             return
         self.push_screen(DetailScreen(spec))
 
@@ -427,6 +454,15 @@ class RltuiApp(App[int]):
     def action_alerts(self) -> None:
         if not isinstance(self.screen, AlertsScreen):
             self.push_screen(AlertsScreen())
+
+    def action_samples(self) -> None:
+        """The samples screen; on a focused banner or alert row, the evidence view of that alert."""
+        if isinstance(self.screen, SamplesScreen):
+            return
+        focused = self.focused
+        alert = getattr(focused, "alert", None)
+        run_index = getattr(focused, "run_index", 0)
+        self.push_screen(SamplesScreen(run_index, alert if isinstance(alert, Alert) else None))
 
     def action_metrics(self) -> None:
         if not isinstance(self.screen, MetricsScreen):
@@ -446,7 +482,7 @@ class RltuiApp(App[int]):
             if view is not None:
                 views.append((self.runs[i].info.name, view))
         if not views:
-            self.notify("no series to export", severity="warning")
+            self.notify("no series to export", severity="warning", markup=False)
             return None
         name = self.runs[0].info.name if len(self.runs) == 1 else "compare"
         path = self._out_dir() / output_name(f"{name}-{stem}", "csv", self.now())

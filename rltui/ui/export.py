@@ -31,6 +31,16 @@ def output_name(stem: str, suffix: str, now: float | None = None) -> str:
     return f"rltui-{clean}-{stamp}.{suffix}"
 
 
+#: Cells starting with these are formulas to spreadsheet tools (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_text(text: str) -> str:
+    """A run's text (run name, metric name) made inert in a CSV cell: a leading ``'`` before
+    anything a spreadsheet would evaluate (``=HYPERLINK(...)``, ``+cmd``, ``@SUM``)."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def write_csv(path: Path, series: Iterable[tuple[str, SeriesView]]) -> int:
     """Long format: run, metric, step, wall_time, value. Returns the number of rows written."""
     rows = 0
@@ -41,6 +51,6 @@ def write_csv(path: Path, series: Iterable[tuple[str, SeriesView]]) -> int:
             for s, t, v in zip(
                 view.steps.tolist(), view.wall_times.tolist(), view.values.tolist(), strict=True
             ):
-                w.writerow([run_name, view.name, s, "" if t != t else repr(t), repr(v)])
+                w.writerow([csv_text(run_name), csv_text(view.name), s, "" if t != t else repr(t), repr(v)])
                 rows += 1
     return rows

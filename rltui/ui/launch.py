@@ -30,7 +30,7 @@ def demo_path() -> Path | None:
 
 
 def _fail(message: str) -> int:
-    print(f"rltui: {message}", file=sys.stderr)
+    print(f"rltui: {safe(message, 1000)}", file=sys.stderr)  # messages name run files: sanitise
     return 2
 
 
@@ -122,5 +122,8 @@ def launch(args: argparse.Namespace) -> int:
         watch_roots=tuple(paths) if reopen is not None else (),
     )
     app = RltuiApp(runs, options)
-    result = app.run()
+    try:
+        result = app.run()
+    finally:
+        app.end_children()  # however the app ended, no --on-alert command outlives it
     return int(result or 0)

@@ -72,6 +72,9 @@ def header_text(
         t.append(f"/{info.max_steps}")
         if snap.step is not None:
             t.append(f" ({100 * snap.step / info.max_steps:.0f}%)", style="dim")
+    rules = snap.rule_config.summary()
+    if rules:  # rules switched off or tuned by a config: never silently (design.md §8)
+        t.append(f"  {rules}", style="bold yellow")
     t.append("\n")
     p = pace(snap)
     t.append(f"elapsed {fmt_duration(p.elapsed)}")

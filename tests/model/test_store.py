@@ -117,8 +117,28 @@ def test_rewind_at_chunk_start_and_again_inside_the_chunk() -> None:
     """Two rewinds in one read: the points between them from the old run must go too."""
     store = MetricStore()
     store.add("events", {"m": chunk(list(range(1, 11)), [1.0] * 10)})
-    store.add("events", {"m": chunk([5, 8, 7], [2.0, 2.0, 3.0])})
-    assert as_dict(store, "m") == {1: 1.0, 2: 1.0, 3: 1.0, 4: 1.0, 5: 2.0, 7: 3.0}
+    store.add("events", {"m": chunk([5, 8, 7, 8], [2.0, 2.0, 3.0, 3.0])})
+    assert as_dict(store, "m") == {1: 1.0, 2: 1.0, 3: 1.0, 4: 1.0, 5: 2.0, 7: 3.0, 8: 3.0}
+
+
+def test_a_backward_point_at_the_end_is_kept_until_the_next_point_decides() -> None:
+    """Nothing is cut on a guess: the last point read may be a stray or the start of a resume."""
+    store = MetricStore()
+    store.add("events", {"m": chunk(list(range(1, 11)), [1.0] * 10)})
+    store.add("events", {"m": chunk([5], [2.0])})
+    assert as_dict(store, "m") == {**dict.fromkeys(range(1, 11), 1.0), 5: 2.0}
+    assert [(n.kind, n.step, n.high) for n in store.take_order_notes()] == [("pending", 5, 10)]
+    store.add("events", {"m": chunk([6], [2.0])})  # continues below 10: it was a resume
+    assert as_dict(store, "m") == {1: 1.0, 2: 1.0, 3: 1.0, 4: 1.0, 5: 2.0, 6: 2.0}
+    assert [(n.kind, n.step) for n in store.take_order_notes()] == [("resume", 5)]
+
+
+def test_a_stray_point_in_the_middle_cuts_nothing() -> None:
+    store = MetricStore()
+    steps = [*range(1, 251), 0, *range(251, 501)]
+    store.add("jsonl", {"m": chunk(steps, [1.0] * len(steps))})
+    assert len(store["m"]) == 501
+    assert [(n.kind, n.step, n.high) for n in store.take_order_notes()] == [("stray", 0, 250)]
 
 
 def test_another_source_repeating_an_earlier_step_is_not_a_rewind() -> None:
@@ -223,8 +243,8 @@ def test_nonfinite_count_follows_replacements_and_truncation() -> None:
     assert store["g"].nonfinite == 2
     store.add("b", {"g": chunk([2], [math.nan])})  # finite replaced by NaN
     assert store["g"].nonfinite == 3
-    store.add("a", {"g": chunk([3], [1.0])})  # rewind of source a at 3 drops step 4 (-inf)
-    assert store["g"].steps.tolist() == [1, 2, 3]
+    store.add("a", {"g": chunk([3, 4], [1.0, 1.0])})  # a resume of source a at 3 drops step 4 (-inf)
+    assert store["g"].steps.tolist() == [1, 2, 3, 4]
     assert store["g"].nonfinite == 1
 
 
@@ -279,8 +299,11 @@ class Reference:
         self.series: dict[str, dict[int, float]] = {}
         self.last: dict[tuple[str, str], int] = {}
         self.pending: set[str] = set()
+        self.back: dict[tuple[str, str], tuple[int, float, int]] = {}
 
     def add(self, source: str, name: str, steps: list[int], values: list[float], how: str) -> None:
+        if how != "append":
+            self.back = {k: v for k, v in self.back.items() if k[0] != source}
         if how == "restates":
             self.last = {k: v for k, v in self.last.items() if k[0] != source}
             self.pending.discard(source)
@@ -296,13 +319,30 @@ class Reference:
                     del cut[k]
                 del self.last[key]
         series = self.series.setdefault(name, {})
-        for s, v in zip(steps, values, strict=True):
-            prev = self.last.get((source, name))
+        key = (source, name)
+        for i, (s, v) in enumerate(zip(steps, values, strict=True)):
+            pend = self.back.pop(key, None)
+            if pend is not None:  # the point after a backward one decides what it was
+                p_step, p_value, high = pend
+                if s <= high:  # a resume: the old run's points from there on go
+                    for k in [k for k in series if k >= p_step]:
+                        del series[k]
+                    series[p_step] = p_value
+                    self.last[key] = p_step
+            prev = self.last.get(key)
             if prev is not None and s < prev:
-                for k in [k for k in series if k >= s]:
-                    del series[k]
+                series[s] = v
+                if i == len(steps) - 1:
+                    self.back[key] = (s, v, prev)  # kept; decided by the next point
+                elif steps[i + 1] > prev:
+                    pass  # a stray: kept by step, the high mark stays
+                else:
+                    for k in [k for k in series if k > s]:
+                        del series[k]
+                    self.last[key] = s
+                continue
             series[s] = v
-            self.last[(source, name)] = s
+            self.last[key] = s
 
 
 finite_or_not = st.one_of(

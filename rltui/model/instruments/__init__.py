@@ -9,7 +9,7 @@ patterns raise statuses separately and the engine merges the two.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from rltui.model.instruments.base import Ctx
 from rltui.model.instruments.clipping import clipping
@@ -45,10 +45,18 @@ INSTRUMENT_IDS: tuple[str, ...] = tuple(iid for iid, _ in _INSTRUMENTS)
 
 
 def evaluate_instruments(
-    store: MetricStore, info: RunInfo, at_step: int | None = None, *, smoothing: float = 0.6
+    store: MetricStore,
+    info: RunInfo,
+    at_step: int | None = None,
+    *,
+    smoothing: float = 0.6,
+    rules: Mapping[str, Mapping[str, float]] | None = None,
 ) -> tuple[InstrumentReading, ...]:
-    """One reading per id of :data:`INSTRUMENT_IDS`, in that order, as of ``at_step``."""
-    ctx = Ctx.build(store, info, at_step, smoothing)
+    """One reading per id of :data:`INSTRUMENT_IDS`, in that order, as of ``at_step``.
+
+    ``rules``: the configured thresholds per rule id, so the gauges' lines follow ``rltui.toml``.
+    """
+    ctx = Ctx.build(store, info, at_step, smoothing, rules)
     return tuple(fn(ctx) for _, fn in _INSTRUMENTS)
 
 

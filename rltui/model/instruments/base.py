@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -171,10 +171,32 @@ class Ctx:
     smoothing: float
     available: frozenset[str] = field(default_factory=frozenset)
     cache: SmoothCache = field(default_factory=SmoothCache)
+    #: Thresholds per rule id as configured (``rltui.toml``): gauges draw the lines the rules use.
+    rules: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, store: MetricStore, info: RunInfo, at_step: int | None, smoothing: float) -> Ctx:
-        return cls(store, info, at_step, smoothing, frozenset(store.names()), cache_for(store))
+    def build(
+        cls,
+        store: MetricStore,
+        info: RunInfo,
+        at_step: int | None,
+        smoothing: float,
+        rules: Mapping[str, Mapping[str, float]] | None = None,
+    ) -> Ctx:
+        return cls(store, info, at_step, smoothing, frozenset(store.names()), cache_for(store), rules or {})
+
+    def threshold(self, rule_id: str, name: str) -> float:
+        """The configured value of a rule's threshold (the catalogue default when not configured).
+
+        One source of truth: a gauge's threshold line is the number the alert fires at, and an
+        override in ``rltui.toml`` moves both.
+        """
+        configured = self.rules.get(rule_id)
+        if configured is not None and name in configured:
+            return float(configured[name])
+        from rltui.model.patterns.catalogue import BY_ID
+
+        return BY_ID[rule_id].thresholds[name].value
 
     def view(self, name: str | None) -> SeriesView | None:
         if name is None:

@@ -24,10 +24,8 @@ from rltui.model.snapshot import InstrumentReading
 
 IID, TITLE = "clipping", "Clipping"
 
-#: Group-relative trainers: [CvC-III] 10–30 % balanced clipping is healthy, > 0.4 excessive.
-GROUP_THRESHOLDS = {"info": 0.2, "warn": 0.4}
-#: PPO ``policy/clipfrac_avg`` > 0.3: LR too high for ε (PPO-02).
-PPO_THRESHOLDS = {"warn": 0.3}
+#: Group-relative trainers: [CvC-III] 10–30 % balanced clipping is healthy (the info line).
+TYPICAL_GROUP_CLIP = 0.2
 
 
 def _missing_reason(ctx: Ctx) -> str:
@@ -55,10 +53,17 @@ def clipping(ctx: Ctx) -> InstrumentReading:
     is_ratio = key.name == "val/ratio"
     if is_ratio:
         d.headline("ratio", accelerating=False)
-        thresholds = {"warn_low": 0.7, "warn": 1.5, "critical": 2.0}
+        thresholds = {
+            "warn_low": ctx.threshold("ratio_extreme", "warn_low"),
+            "warn": ctx.threshold("ratio_extreme", "warn_high"),
+            "critical": ctx.threshold("ratio_extreme", "critical_high"),
+        }
     else:
         d.headline("clip")
-        thresholds = dict(PPO_THRESHOLDS if key.name == "policy/clipfrac_avg" else GROUP_THRESHOLDS)
+        if key.name == "policy/clipfrac_avg":  # PPO-02: LR too high for epsilon
+            thresholds = {"warn": ctx.threshold("clipfrac", "warn")}
+        else:
+            thresholds = {"info": TYPICAL_GROUP_CLIP, "warn": ctx.threshold("clipping", "warn")}
     low, high = ctx.role_view("clip_low"), ctx.role_view("clip_high")
     for v in (low, high):
         if v is not None and v.name != key.name:
@@ -82,7 +87,7 @@ def clipping(ctx: Ctx) -> InstrumentReading:
             if share < 1.0:
                 d.parts.append(f"non-zero in {pct(share)} of recent points")
     hint = (
-        "ratio ≈ 1; warn < 0.7 or > 1.5"
+        f"ratio ≈ 1; warn < {fmt(thresholds['warn_low'])} or > {fmt(thresholds['warn'])}"
         if is_ratio
         else f"warn > {fmt(thresholds['warn'])}" + (" (typical ≤ 0.2)" if "info" in thresholds else "")
     )

@@ -54,12 +54,12 @@ def length(ctx: Ctx) -> InstrumentReading:
     if cap:
         thresholds["max_completion_length"] = cap
         d.parts.append(f"cap {fmt(cap)}")
+    warn, crit = (ctx.threshold("length_growth", f"{lv}_ratio") for lv in ("warn", "critical"))
     if start:
-        thresholds["warn"] = 1.3 * start
-        thresholds["critical"] = 2.0 * start
-    return d.finish(
-        iid, title, unit="tokens", thresholds=thresholds, hint="warn at 1.3× start, critical at 2×"
-    )
+        thresholds["warn"] = warn * start
+        thresholds["critical"] = crit * start
+    hint = f"warn at {fmt(warn)}× start, critical at {fmt(crit)}×"
+    return d.finish(iid, title, unit="tokens", thresholds=thresholds, hint=hint)
 
 
 def entropy(ctx: Ctx) -> InstrumentReading:
@@ -77,6 +77,13 @@ def entropy(ctx: Ctx) -> InstrumentReading:
         d.parts.append(f"{pct(value / start)} of start {fmt(start)}")
         if ctx.info.trainer not in PREFERENCE_TRAINERS and ctx.info.trainer != "sft":
             # Collapse levels (RL-04) only mean something for a policy that explores.
-            thresholds = {"warn": 0.25 * start, "critical": 0.1 * start}
-    hint = "collapse: warn < 25% of start, critical < 10%" if thresholds else ""
+            warn = ctx.threshold("entropy_collapse", "warn_fraction")
+            crit = ctx.threshold("entropy_collapse", "critical_fraction")
+            thresholds = {"warn": warn * start, "critical": crit * start}
+    hint = (
+        f"collapse: warn < {pct(thresholds['warn'] / start)} of start, critical < "
+        f"{pct(thresholds['critical'] / start)}"
+        if thresholds and start
+        else ""
+    )
     return d.finish(iid, title, unit="nats", thresholds=thresholds, hint=hint)

@@ -14,13 +14,20 @@ from rltui.model.snapshot import InstrumentReading
 
 IID, TITLE = "kl", "KL divergence"
 
-TOKEN_THRESHOLDS = {"warn": 0.5, "critical": 1.0}
-SEQUENCE_THRESHOLDS = {"warn": 10.0, "critical": 50.0}
+
+def kl_thresholds(ctx: Ctx, scale: str) -> dict[str, float]:
+    """kl_level's levels for the KL's scale (``token`` or ``sequence``), as configured."""
+    return {lv: ctx.threshold("kl_level", f"{lv}_{scale}") for lv in ("warn", "critical")}
 
 
 def _missing_reason(ctx: Ctx) -> str:
     trainer = ctx.info.trainer
     beta = config_number(ctx.info, "beta")
+    if ctx.info.framework == "verl" and trainer in ("grpo", "ppo"):
+        return (
+            "verl logs no KL here: set actor_rollout_ref.actor.use_kl_loss=True (or "
+            "algorithm.use_kl_in_reward) to monitor drift from the reference"
+        )
     if trainer == "grpo":
         if beta is None:
             return "GRPO logs no KL when beta=0 (TRL's default; set beta>0 to monitor drift)"
@@ -45,9 +52,9 @@ def kl(ctx: Ctx) -> InstrumentReading:
         return unavailable(IID, TITLE, "no KL logged yet at this step")
     d = Draft.of(ctx, (key, view))
     if key.scale == "sequence":
-        thresholds, scale = dict(SEQUENCE_THRESHOLDS), "per-sequence"
+        thresholds, scale = kl_thresholds(ctx, "sequence"), "per-sequence"
     else:
-        thresholds, scale = dict(TOKEN_THRESHOLDS), "per-token"
+        thresholds, scale = kl_thresholds(ctx, "token"), "per-token"
     est = f" {key.estimator}" if key.estimator != "none" else ""
     d.headline("KL", f"({scale}{est})")
     beta = config_number(ctx.info, "beta")

@@ -77,8 +77,9 @@ def gradients(ctx: Ctx) -> InstrumentReading:
         if len(tail):
             clipped = float(np.count_nonzero(tail > max_norm)) / len(tail)
             d.parts.append(f"{pct(clipped)} above max_grad_norm {fmt(max_norm)}")
-        thresholds = {"info": max_norm, "warn": 10.0 * max_norm}
-        hint = f"clip at {fmt(max_norm)}; warn if median > {fmt(10.0 * max_norm)}"
+        warn = ctx.threshold("always_clipped", "warn_factor") * max_norm
+        thresholds = {"info": max_norm, "warn": warn}
+        hint = f"clip at {fmt(max_norm)}; warn if median > {fmt(warn)}"
     return d.finish(iid, title, thresholds=thresholds, hint=hint)
 
 

@@ -6,7 +6,7 @@ usually unavailable; the reason names the key a callback would have to log.
 
 from __future__ import annotations
 
-from rltui.model.instruments.base import Ctx, Draft, unavailable
+from rltui.model.instruments.base import Ctx, Draft, fmt, pct, unavailable
 from rltui.model.snapshot import InstrumentReading
 
 
@@ -60,4 +60,29 @@ def lora(ctx: Ctx) -> InstrumentReading:
 
 
 def samples(ctx: Ctx) -> InstrumentReading:
-    return unavailable("samples", "Samples", "no completion samples logged")
+    """What the completions themselves show (rltui.model.samples): distinct-2 across the step as the
+    headline, with repetition, endings without EOS, empty completions, length spread within a
+    prompt group and zero-std groups, counted from the samples rather than from the trainer's log."""
+    iid, title = "samples", "Samples"
+    found = ctx.role("sample_distinct_2")
+    if found is None:
+        if ctx.role("sample_count") is not None:
+            return unavailable(iid, title, "the completion samples hold no words to measure")
+        return unavailable(
+            iid, title, "no completion samples read (TRL: log_completions=True; verl: rollout_data_dir)"
+        )
+    d = Draft.of(ctx, found)
+    d.headline("distinct-2")
+    for role, label in (
+        ("sample_repeated", "repeated 3-grams"),
+        ("sample_no_eos", "no EOS"),
+        ("sample_empty", "empty"),
+        ("sample_zero_std", "zero-std groups"),
+    ):
+        view = d.add(role)
+        if view is not None and view.last is not None:
+            d.parts.append(f"{label} {pct(view.last)}")
+    spread = d.add("sample_group_spread")
+    if spread is not None and spread.last is not None:
+        d.parts.append(f"group length spread {fmt(spread.last)} chars")
+    return d.finish(iid, title, hint="from the completions: distinct-2, repetition, EOS, empty, groups")

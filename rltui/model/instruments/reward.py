@@ -26,8 +26,10 @@ from rltui.model.snapshot import InstrumentReading
 
 IID, TITLE = "reward", "Reward"
 
-#: patterns.md DPO-04: info > 10, warn > 20, critical > 50 (median of the margin over W).
-MARGIN_THRESHOLDS = {"info": 10.0, "warn": 20.0, "critical": 50.0}
+
+def margin_thresholds(ctx: Ctx) -> dict[str, float]:
+    """margin_runaway's levels (patterns.md DPO-04), as configured."""
+    return {lv: ctx.threshold("margin_runaway", f"{lv}_margin") for lv in ("info", "warn", "critical")}
 
 
 def _preference(ctx: Ctx) -> InstrumentReading | None:
@@ -38,7 +40,7 @@ def _preference(ctx: Ctx) -> InstrumentReading | None:
     value, beta = d.g.value, config_number(ctx.info, "beta")
     in_nats = ""
     if beta and beta > 0 and value is not None and math.isfinite(value):
-        in_nats = f"({fmt(value / beta)} nats/β)"
+        in_nats = f"(log-ratio gap {fmt(value / beta)} nats at β {fmt(beta)})"
     d.headline("margin", in_nats)
     acc = d.add("accuracy")
     if acc is not None and acc.last is not None:
@@ -53,8 +55,8 @@ def _preference(ctx: Ctx) -> InstrumentReading | None:
     return d.finish(
         IID,
         "Preference margin",
-        thresholds=dict(MARGIN_THRESHOLDS),
-        hint="healthy 1–10; warn > 20, critical > 50",
+        thresholds=(th := margin_thresholds(ctx)),
+        hint=f"healthy 1–{fmt(th['info'])}; warn > {fmt(th['warn'])}, critical > {fmt(th['critical'])}",
     )
 
 

@@ -195,6 +195,20 @@ class Ctx:
 
         return float(self._memo("med", role, n, f))
 
+    def lvl(self, role: str = "@", n: int = W) -> float:
+        """The level now: median of the finite values among the last ``n`` points, from the first point.
+
+        For *level* rules (a threshold on the value, not a change against a baseline): a short run
+        or the first points of a long one are judged on what they show, where :meth:`med` waits
+        for 5 points.
+        """
+
+        def f() -> float:
+            w = self.win(role, n)
+            return float(np.median(w)) if len(w) else math.nan
+
+        return float(self._memo("lvl", role, n, f))
+
     def sig(self, role: str = "@", n: int = W) -> float:
         def f() -> float:
             w = self.win(role, n)

@@ -172,11 +172,14 @@ def policy_equals_reference(c: Ctx, t: T) -> Finding | None:
         "by eval margin and accuracy."
     ),
     source="[S2] (1-10 healthy, 599 at step 150); [S1] loss ~0 = overfitting; 20 and 50 [PROP].",
+    gauge=True,
+    from_first=("warn", "critical"),
 )
 def margin_runaway(c: Ctx, t: T) -> Finding | None:
-    m = c.med()
-    acc = _train_acc(c) if c.has("accuracy") else math.nan
-    loss = c.med("loss") if c.has("loss") else math.nan
+    # Levels on the value now (from the first points): margin 23 with accuracy 1.0 is not "OK".
+    m = c.lvl()
+    acc = c.lvl("accuracy") if c.has("accuracy") else math.nan
+    loss = c.lvl("loss") if c.has("loss") else math.nan
     level = 0
     if m > t["info_margin"]:
         level = INFO
@@ -193,7 +196,28 @@ def margin_runaway(c: Ctx, t: T) -> Finding | None:
         level = CRITICAL
     if not level:
         return None
-    return hit(level, margin=m, nats=m / beta(c), accuracy=acc, loss=loss)
+    return hit(
+        level,
+        margin=m,
+        nats=m / beta(c),
+        accuracy=acc,
+        loss=loss,
+        condition=_runaway_condition(m, acc, loss, t),
+    )
+
+
+def _runaway_condition(m: float, acc: float, loss: float, t: T) -> str:
+    """Which of margin_runaway's conditions holds, in words (the strongest first)."""
+    if m > t["critical_margin"]:
+        return f"margin above {t['critical_margin']:g}"
+    if loss < t["critical_loss"] and acc >= t["warn_accuracy"]:
+        saturated = f"loss below {t['critical_loss']:g} with accuracy >= {t['warn_accuracy']:g}"
+        return saturated + ": the sigmoid is saturated"
+    if m > t["warn_margin"]:
+        return f"margin above {t['warn_margin']:g}"
+    if loss < t["warn_loss"] and acc >= t["warn_accuracy"]:
+        return f"loss below {t['warn_loss']:g} with accuracy >= {t['warn_accuracy']:g}"
+    return f"margin above {t['info_margin']:g}"
 
 
 @preference_rule(
@@ -271,6 +295,7 @@ def margin_oscillating(c: Ctx, t: T) -> Finding | None:
     instrument="reward",
     primary="accuracy",
     thresholds={
+        "min_points": th(20, "[PROP]", "judge only with a full window W of accuracy points"),
         "low": th(0.45, "[PROP]", "med_W(accuracy) at least this ..."),
         "high": th(0.58, "[PROP]", "... and at most this"),
         "after": th(0.15, "[PROP]", "only after this fraction of the run (or 40 points)"),
@@ -284,7 +309,8 @@ def margin_oscillating(c: Ctx, t: T) -> Finding | None:
     source="[S1] 'accuracy stuck near 0.5'; numbers [PROP].",
 )
 def accuracy_at_chance(c: Ctx, t: T) -> Finding | None:
-    if not c.past(t["after"], 40):
+    # A level judged over the window W needs the window: with fewer points the trend is noise.
+    if not c.past(t["after"], 40) or c.n() < t["min_points"]:
         return None
     a = c.med()
     if t["low"] <= a <= t["high"] and c.direction() != "rising":
@@ -338,6 +364,7 @@ def margin_plateau_early(c: Ctx, t: T) -> Finding | None:
     primary="chosen",
     roles=("chosen", "rejected", "margin", "eval_accuracy"),
     thresholds={
+        "min_points": th(20, "[PROP]", "the flat-margin branch needs a full window W to call a trend"),
         "warn_nats": th(-5, "[PROP]", "warn: med_W(rewards/chosen) / beta below this (nats) and falling"),
         "critical_nats": th(-20, "[PROP]", "critical: med_W(rewards/chosen) / beta below this (nats)"),
         "flat_margin_nats": th(
@@ -376,9 +403,11 @@ def likelihood_displacement(c: Ctx, t: T) -> Finding | None:
         level = CRITICAL
     elif (nats < t["warn_nats"] and falling) or (
         falling
+        and c.n() >= t["min_points"]
         and nats < t["flat_margin_nats"]
         and c.has("margin")
         and c.direction("margin") in ("flat", "falling")
+        and c.direction("margin", 50) != "rising"  # a margin still growing over L: the usual DPO drift
     ):
         level = WARN
     elif m < 0 and falling and c.has("rejected") and c.trend("rejected").slope < tr.slope < 0:

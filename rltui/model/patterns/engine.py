@@ -40,7 +40,7 @@ from rltui.model.config import Config
 from rltui.model.patterns.catalogue import CATALOGUE, INSTRUMENT_OF_ROLE
 from rltui.model.patterns.context import Ctx, family_of, guard_steps, resolve_roles
 from rltui.model.patterns.spec import CLEAN, LEVEL_NAME, NAME_LEVEL, NO_GAUGE, Evidence, Finding, RuleSpec
-from rltui.model.snapshot import Alert, RunInfo
+from rltui.model.snapshot import Alert, RunInfo, Severity
 from rltui.model.store import MetricStore
 
 SUSTAIN_NEED, SUSTAIN_OF = 3, 4
@@ -69,6 +69,8 @@ class _Unit:
     last_step: int | None = None
     levels: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=SUSTAIN_OF))
     clean: int = 0
+    #: Points evaluated so far (for ``from_first``: every point of a short run).
+    seen: int = 0
     episodes: list[_Episode] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
 
@@ -137,6 +139,9 @@ class PatternEngine:
             return [n for n in names if _COMPONENT_STD.match(n)]
         if spec.primary == "~roles":
             return sorted({keys[r].name for r in spec.roles if r in keys})
+        if "|" in spec.primary:  # alternatives: the first role the run logs
+            found = next((keys[r] for r in spec.primary.split("|") if r in keys), None)
+            return [found.name] if found is not None else []
         k = keys.get(spec.primary)
         return [k.name] if k is not None else []
 
@@ -209,6 +214,7 @@ class PatternEngine:
     def _update(self, u: _Unit, step: int, finding: Finding | None) -> None:
         level = finding.level if finding is not None else CLEAN
         u.levels.append((step, level))
+        u.seen += 1
         fired = CLEAN
         onset = step
         for lv in sorted(LEVEL_NAME, reverse=True):
@@ -219,6 +225,9 @@ class PatternEngine:
                 continue
             flagged = [s for s, x in u.levels if x >= lv]
             if len(flagged) >= SUSTAIN_NEED:
+                fired, onset = lv, flagged[0]
+                break
+            if LEVEL_NAME[lv] in u.spec.from_first and u.seen < SUSTAIN_NEED and len(flagged) == u.seen:
                 fired, onset = lv, flagged[0]
                 break
         ep = u.open
@@ -238,6 +247,21 @@ class PatternEngine:
             u.episodes.append(_Episode(fired, onset, step, finding, raised_step=step))
 
     # -- results ----------------------------------------------------------------------------
+    def current_levels(self) -> dict[str, Severity]:
+        """Per gauge, the worst level a *level* rule gives its subject's newest point (sustained or not)."""
+        out: dict[str, Severity] = {}
+        for u in self._units.values():
+            if not u.spec.gauge or not u.levels:
+                continue
+            level = u.levels[-1][1]
+            instrument = u.spec.instrument
+            if level <= CLEAN or instrument == NO_GAUGE:
+                continue
+            name = LEVEL_NAME[level]
+            if instrument not in out or NAME_LEVEL[out[instrument]] < level:
+                out[instrument] = name
+        return out
+
     def alerts(self) -> tuple[Alert, ...]:
         out = [self._alert(u, ep) for u in self._units.values() for ep in u.episodes]
         out.sort(key=lambda a: (a.first_step, -NAME_LEVEL[a.severity], a.id, a.metric or ""))
@@ -245,15 +269,18 @@ class PatternEngine:
 
     def _alert(self, u: _Unit, ep: _Episode) -> Alert:
         spec = u.spec
-        ev = _clean_evidence(ep.finding.evidence)
-        fill = _Fill({k: _fmt(v) for k, v in ev.items()})
+        raw = _clean_evidence(ep.finding.evidence)
+        fill = _Fill({k: _fmt(v) for k, v in raw.items()})
         fill.setdefault("key", u.key)
         fill.setdefault("step", str(ep.last_step))
         fill.setdefault("first_step", str(ep.first_step))
         action = (ep.finding.action or spec.action).format_map(fill)
+        advice = raw.get("advice")
+        if isinstance(advice, str) and advice and advice not in action:
+            action = f"{action} {advice}"
         cause = (ep.finding.cause or spec.cause).format_map(fill)
-        shown = ", ".join(f"{k} {fill[k]}" for k in list(ev)[:3])
-        message = f"{spec.title} on {u.key}" + (f": {shown}" if shown else "")
+        ev: Evidence = {k: v for k, v in raw.items() if k not in _PROSE_KEYS}
+        message = _message(spec.title, u.key, raw, ev)
         instrument: str | None = spec.instrument
         if spec.primary in ("*", "~roles"):
             instrument = _instrument_of_key(u.key) or instrument
@@ -272,7 +299,35 @@ class PatternEngine:
             metric=u.key,
             instrument=instrument,
             raised_step=ep.raised_step,
+            kind=spec.kind,
+            title=spec.title,
         )
+
+
+#: Evidence entries that are words, not numbers: said in the message or the action, not listed.
+_PROSE_KEYS = frozenset({"what", "advice", "condition"})
+#: How evidence names read in a sentence.
+_LABELS = {"rz": "robust z", "g": "grad-norm", "frac": "share", "pct": "percent", "n": "points"}
+
+
+def _message(title: str, key: str, raw: Evidence, numbers: Evidence) -> str:
+    """One sentence: what fired on which metric, the condition that fired, the numbers behind it.
+
+    A number that is not finite (a z-score with no spread) is left out rather than shown as NaN,
+    except for the metric itself, where a NaN is the finding.
+    """
+    words = [str(raw[k]) for k in ("condition", "what") if isinstance(raw.get(k), str) and raw[k]]
+    shown: list[str] = []
+    for k, v in numbers.items():
+        if isinstance(v, str) and v in ("NaN", "Infinity", "-Infinity") and k not in (key, "value", "loss"):
+            continue
+        shown.append(f"{_LABELS.get(k, k)} {_fmt(v)}")
+    head = f"{title} on {key}"
+    if words:
+        head += ": " + "; ".join(w.rstrip(".") for w in words)
+    if shown:
+        head += (" (" + ", ".join(shown[:4]) + ")") if words else ": " + ", ".join(shown[:4])
+    return head
 
 
 def _catch_up_points(values: np.ndarray, done: int, end: int) -> np.ndarray:

@@ -7,7 +7,7 @@ from functools import partial
 
 import numpy as np
 
-from rltui.model.patterns.context import Ctx, finite, med
+from rltui.model.patterns.context import MIN_POINTS, Ctx, finite, med
 from rltui.model.patterns.kl import kl_level, kl_runaway_now
 from rltui.model.patterns.spec import (
     CRITICAL,
@@ -41,7 +41,8 @@ online_rule = partial(rule, RULES, families=ONLINE_RL)
         "critical": th(0.9, "[PROP]", "above this, <= 10% of prompts carry any gradient"),
     },
     logic=(
-        "med_W(frac_reward_zero_std) > warn is warn, > critical critical, sustained. The cause depends on "
+        "lvl_W(frac_reward_zero_std) > warn is warn, > critical critical, sustained (from the first points "
+        "on a short run). The cause depends on "
         "whether the reward is near the top or the bottom of its observed range."
     ),
     cause=(
@@ -50,11 +51,12 @@ online_rule = partial(rule, RULES, families=ONLINE_RL)
     ),
     action="{pct}% of prompt groups have identical rewards and give no gradient. {advice}",
     source="Definition [TRL]; [LIT: DAPO dynamic sampling]; [CvC-III]; thresholds [PROP].",
+    gauge=True,
+    from_first=("warn", "critical"),
 )
 def zero_signal_groups(c: Ctx, t: T) -> Finding | None:
-    if not c.after_t0():
-        return None
-    m = c.med()
+    # A level, not a change: every group without reward variance is a dead signal from step 1.
+    m = c.lvl()
     level = level_above(m, {WARN: t["warn"], CRITICAL: t["critical"]})
     if not level:
         return None
@@ -71,7 +73,13 @@ def zero_signal_groups(c: Ctx, t: T) -> Finding | None:
             "easier curriculum."
         )
     )
-    return hit(level, pct=100.0 * m, frac=m, advice=advice)
+    return hit(
+        level,
+        pct=100.0 * m,
+        frac=m,
+        advice=advice,
+        condition=f"{100.0 * m:.0f}% of prompt groups have zero reward std",
+    )
 
 
 @online_rule(
@@ -128,7 +136,8 @@ def reward_std_collapse(c: Ctx, t: T) -> Finding | None:
         "heavy_weight": th(0.5, "[PROP]", "warn when its share of reward_weights is at least this"),
     },
     logic=(
-        "rewards/<func>/std below max_std at every point of W (needs 10 points) is info; warn when the "
+        "rewards/<func>/std below max_std at every point of W (needs 10 points; a std of exactly 0 at every "
+        "point so far is a note from the first point) is info; warn when the "
         "component carries >= heavy_weight of reward_weights."
     ),
     cause=(
@@ -140,10 +149,14 @@ def reward_std_collapse(c: Ctx, t: T) -> Finding | None:
         "make it harder."
     ),
     source="[CvC-III]; weight cut-off [PROP].",
+    from_first=("info",),
 )
 def reward_component_dead(c: Ctx, t: T) -> Finding | None:
     w = c.win()
-    if len(w) < 10 or float(np.max(np.abs(w))) >= t["max_std"]:
+    # Ten points show a component has gone flat; a std of exactly 0 at every point of a short run
+    # (a format reward that never fires) is a note from the first point on.
+    exact_zero = len(w) >= 1 and len(w) == c.n() and bool(np.all(w == 0.0))
+    if (len(w) < 10 and not exact_zero) or float(np.max(np.abs(w))) >= t["max_std"]:
         return None
     weights = c.info.config.get("reward_weights")
     level = INFO
@@ -177,6 +190,9 @@ def reward_component_dead(c: Ctx, t: T) -> Finding | None:
         "absolute": th(
             0.0, "[CvC-III]", "optional absolute floor in nats (0 = off; 1.0 in CvC-III's callback)"
         ),
+        "near_zero": th(
+            0.03, "[PROP]", "warn from the first points: token entropy below this is a collapsed policy"
+        ),
     },
     logic=(
         "After t0, sustained. info: > early_drop fall within the first early of the run. warn: med_W < "
@@ -193,8 +209,22 @@ def reward_component_dead(c: Ctx, t: T) -> Finding | None:
         "control, Clip-Cov/KL-Cov, top_entropy_quantile=0.2, or a lower LR."
     ),
     source="[LIT: DAPO, Skywork-OR1, Cui et al.]; [TRL] docs; thresholds [PROP].",
+    gauge=True,
+    from_first=("warn",),
 )
 def entropy_collapse(c: Ctx, t: T) -> Finding | None:
+    now = c.lvl()
+    if now < t["near_zero"]:
+        # An absolute sanity level: a baseline taken after an early collapse would hide it.
+        return Finding(
+            WARN,
+            {"entropy": now, "condition": f"token entropy {now:.3g} nats, near 0"},
+            action=(
+                "Token entropy is {entropy} nats: the policy is near-deterministic and explores nothing. "
+                "Check the sampling temperature (>= 1.0), try clip-higher (epsilon_high=0.28) or an entropy "
+                "bonus, and lower the LR."
+            ),
+        )
     if not c.after_t0():
         return None
     m, b = c.med(), c.base()
@@ -334,8 +364,8 @@ def clipping(c: Ctx, t: T) -> Finding | None:
     severities=("info", "warn", "critical"),
     title="Completions truncated at the length cap",
     instrument="length",
-    primary="truncation",
-    roles=("truncation", "length_mean", "terminated_length_mean"),
+    primary="truncation|eos_count",
+    roles=("truncation", "eos_count", "length_mean", "terminated_length_mean"),
     thresholds={
         "warn": th(0.2, "[S3]", "warn: med_W(clipped_ratio) above this"),
         "critical": th(0.5, "[PROP]", "critical: above this (most rewards scored on cut-off text)"),
@@ -358,17 +388,30 @@ def clipping(c: Ctx, t: T) -> Finding | None:
         "(trl.rewards.get_soft_overlong_punishment), and check the EOS/stop token and chat template."
     ),
     source="[S3] clipped > 0.2; [CvC-III] the gap; other numbers [PROP].",
+    gauge=True,
+    from_first=("warn", "critical"),
 )
 def truncation(c: Ctx, t: T) -> Finding | None:
-    x = c.med()
     cap = c.config("max_completion_length")
+    if c.key == c.name("eos_count"):
+        # PPO/RLOO log how many completions contain EOS: none at all means none ends on its own.
+        if c.lvl() == 0.0:
+            return hit(
+                WARN,
+                pct=100.0,
+                eos_tokens=0.0,
+                cap=int(cap) if cap else "?",
+                condition="no completion contains an EOS token",
+            )
+        return None
+    x = c.lvl()
     ev = {"pct": 100.0 * x, "clipped": x, "cap": int(cap) if cap else "?"}
-    term = c.med("terminated_length_mean") if c.has("terminated_length_mean") else 0.0
+    term = c.lvl("terminated_length_mean") if c.has("terminated_length_mean") else 0.0
     if x > t["critical"] or (x > t["nothing_ends"] and not term > 0):
-        return hit(CRITICAL, **ev)
+        return hit(CRITICAL, **ev, condition=f"{100.0 * x:.0f}% of completions cut at the length cap")
     if x > t["warn"]:
-        return hit(WARN, **ev)
-    if c.has("length_mean") and c.has("terminated_length_mean"):
+        return hit(WARN, **ev, condition=f"{100.0 * x:.0f}% of completions cut at the length cap")
+    if c.has("length_mean") and c.has("terminated_length_mean") and c.n() >= MIN_POINTS:
         m = c.med("length_mean")
         if m > 0 and (m - term) / m > t["gap"]:
             return hit(INFO, **ev, gap=(m - term) / m)

@@ -84,6 +84,15 @@ class RuleSpec:
     instant: frozenset[Severity] = frozenset()
     #: Only for these trainers (None: any trainer of the families above).
     trainers: frozenset[str] | None = None
+    #: A *level* rule (a threshold on the value now, not a change against a baseline): its reading
+    #: of the newest point sets its gauge's status at once, before the alert is sustained.
+    gauge: bool = False
+    #: "early" (warns while there is time to act) or "audit" (names what already went wrong).
+    kind: str = "early"
+    #: Severities that fire as soon as every point so far shows them, while the run has fewer
+    #: than the 3 points sustained evidence needs: dead signals (loss 0 with grad-norm 0, every
+    #: group without reward variance) are unambiguous from the first logged point.
+    from_first: frozenset[Severity] = frozenset()
 
     def defaults(self) -> dict[str, float]:
         return {k: t.value for k, t in self.thresholds.items()}
@@ -125,6 +134,9 @@ def rule(
     source: str,
     instant: tuple[Severity, ...] = (),
     trainers: tuple[str, ...] | None = None,
+    gauge: bool = False,
+    kind: str = "early",
+    from_first: tuple[Severity, ...] = (),
 ) -> Callable[[Check], Check]:
     """Decorator: register the decorated check as a :class:`RuleSpec` in ``registry``."""
 
@@ -147,6 +159,9 @@ def rule(
                 check=fn,
                 instant=frozenset(instant),
                 trainers=frozenset(trainers) if trainers is not None else None,
+                gauge=gauge,
+                kind=kind,
+                from_first=frozenset(from_first),
             )
         )
         return fn

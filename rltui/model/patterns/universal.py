@@ -36,10 +36,15 @@ CRITICAL_ROLES = ("loss", "grad_norm", "kl", "reward", "value_loss")
     RULES,
     id="nonfinite",
     code="U-01",
-    severities=("warn", "critical"),
+    severities=("info", "warn", "critical"),
     title="Non-finite value",
     instrument="loss",
     primary="*",
+    thresholds={
+        "window": th(50, "[PROP]", "recent grad-norm points looked at for skipped fp16 steps"),
+        "warn_skipped": th(0.1, "[PROP]", "warn when this share of them is non-finite (loss finite)"),
+        "critical_skipped": th(0.5, "[PROP]", "critical when this share is (the run barely trains)"),
+    },
     logic=(
         "Any NaN or Inf in a logged value. Critical in loss, grad_norm, kl, reward or value loss; warn "
         "elsewhere. Fires on the single point."
@@ -55,12 +60,29 @@ CRITICAL_ROLES = ("loss", "grad_norm", "kl", "reward", "value_loss")
     source=(
         "[PROP]; [CvC-III] GRPO loss watched for numerical issues; [TRL] PPO value loss 'will spike / NaN'."
     ),
-    instant=("warn", "critical"),
+    instant=("info", "warn", "critical"),
+    gauge=True,
 )
 def nonfinite(c: Ctx, t: T) -> Finding | None:
     x = c.last()
     if math.isfinite(x):
         return None
+    if c.key == c.name("grad_norm") and c.has("loss") and c.at_step("loss") and math.isfinite(c.last("loss")):
+        # fp16 loss scaling: an overflowing step logs a NaN/Inf norm and is skipped by the scaler.
+        # Rare ones are routine; most steps skipped means the run is not training.
+        g = c.v("@")[-int(t["window"]) :]
+        # Over the whole window, short runs included: the scaler's first steps overflow routinely.
+        share = float(np.count_nonzero(~np.isfinite(g))) / max(len(g), int(t["window"]))
+        level = level_above(share, {WARN: t["warn_skipped"], CRITICAL: t["critical_skipped"]}, inclusive=True)
+        return Finding(
+            max(level, INFO),
+            {"value": x, "skipped_share": share, "condition": "grad-norm not finite while the loss is"},
+            cause="fp16 overflow: the loss scaler skips the step and lowers its scale (routine when rare).",
+            action=(
+                "{skipped_share} of the recent steps had a non-finite gradient norm and were skipped. If "
+                "this keeps up, train in bf16 or lower the LR."
+            ),
+        )
     crit = any(c.name(r) == c.key for r in CRITICAL_ROLES)
     return hit(CRITICAL if crit else WARN, value=x)
 
@@ -85,11 +107,15 @@ def _loss_spike(c: Ctx, t: T) -> Finding | None:
         older = finite(a[-100:-10])
         m = float(np.mean(older)) if len(older) >= 10 else math.nan
         peak = float(np.max(finite(a[-10:])))
-        if m > 0 and peak / m > t["spike_ratio"] and peak - m > floor:
+        noise = sig(older) if len(older) >= 10 else 0.0
+        if m > 0 and peak / m > t["spike_ratio"] and peak - m > max(floor, t["noise_sigma"] * noise):
             level, ev = WARN, {"ratio": peak / m, "value": peak}
     z = c.rz()
     pre = med(finite(a[-21:-1]))
-    if c.after_t0() and z > t["rz"] and x - pre > floor:
+    # A robust z against a near-constant window (a loss pinned at ln 2 during warm-up) is huge for
+    # any move: the point must also be well above its recent level.
+    risen = pre > 0 and x > (1.0 + t["min_rise"]) * pre
+    if c.after_t0() and z > t["rz"] and x - pre > floor and risen:
         level, ev = WARN, {"ratio": x / pre if pre else math.nan, "value": x, "rz": z}
     # No recovery: the point 5 back was a spike and the 5 since stay above its pre-spike band.
     j = n - 6
@@ -128,6 +154,12 @@ _SPIKE_THRESHOLDS = {
         "GRPO/RLOO/PPO policy losses: only a discontinuity this large counts",
     ),
     "drop_fraction": th(0.6, "[S1]", "DPO: a loss below this fraction of its first value before a spike"),
+    "min_rise": th(0.25, "[PROP]", "rule B: the point must be this fraction above the median before it"),
+    "noise_sigma": th(
+        4.0,
+        "[PROP]",
+        "rule A: the peak must clear the older points by this many robust sigmas (per-batch noise)",
+    ),
     "min_jump": th(0.01, "[PROP]", "a spike must rise by at least this fraction of the loss's first value"),
 }
 
@@ -140,6 +172,9 @@ _SPIKE_THRESHOLDS = {
     title="Loss spike",
     instrument="loss",
     primary="loss",
+    # GRPO/RLOO/PPO policy losses are ~0 by construction and move with the advantages, not with
+    # learning: a "spike" there means nothing (the value loss has its own rule).
+    families=NOT_RL,
     thresholds=_SPIKE_THRESHOLDS,
     logic=(
         "A: max(last 10 points) / mean(the preceding <= 90) > spike_ratio (needs 20 points). B: one point "
@@ -170,22 +205,36 @@ def loss_spike(c: Ctx, t: T) -> Finding | None:
     primary="loss",
     families=frozenset({"pref"}),
     thresholds=_SPIKE_THRESHOLDS,
-    logic="loss_spike's rules A/B, once the loss has fallen below drop_fraction x its first value.",
+    logic=(
+        "Once the loss has fallen below drop_fraction x its first value: the median of the last 5 points "
+        "is above spike_ratio x the median of the 20 before them, and the newest point is still above that "
+        "level (a level that rose and stays, not one noisy batch)."
+    ),
     cause="LR too high, or an unstable batch ([S1] 'drops then spikes').",
     action=(
         "Loss fell to below {drop_fraction} of its start, then jumped x{ratio} at step {step}: the LR is "
         "probably too high or a batch is unstable. Lower the LR or lengthen warmup; inspect that batch."
     ),
-    source="[S1] (severity medium); spike rules as loss_spike.",
-    instant=("warn",),
+    source="[S1] (severity medium); medians [PROP] (a max over 10 points fired on one noisy batch).",
 )
 def loss_drop_then_spike(c: Ctx, t: T) -> Finding | None:
     if not _dropped(c, t):
         return None
-    f = _loss_spike(c, t)
-    if f is None:
+    a = c.v("@")
+    recent, before = finite(a[-5:]), finite(a[-25:-5])
+    if len(recent) < 5 or len(before) < 10:
         return None
-    return Finding(WARN, {**f.evidence, "drop_fraction": t["drop_fraction"]})
+    now, was = float(np.median(recent)), float(np.median(before))
+    x = float(a[-1])
+    if was > 0 and now > t["spike_ratio"] * was and x > t["spike_ratio"] * was:
+        return hit(
+            WARN,
+            ratio=now / was,
+            value=x,
+            drop_fraction=t["drop_fraction"],
+            condition=f"median of the last 5 losses {now:.3g}, x{now / was:.2g} the 20 before",
+        )
+    return None
 
 
 def _loss_spiked(c: Ctx, within: int) -> bool:
@@ -214,6 +263,7 @@ def _loss_spiked(c: Ctx, within: int) -> bool:
             "[PROP]",
             "warn with this many events in the last 20 points (calibrated: 3 fired on healthy runs)",
         ),
+        "floor": th(0.5, "[PROP]", "a norm below this x max_grad_norm is no spike, whatever the ratio"),
         "min_norm": th(
             1e-3,
             "[PROP]",
@@ -248,6 +298,10 @@ def grad_norm_spike(c: Ctx, t: T) -> Finding | None:
     m = c.med()
     cmax = c.config("max_grad_norm") or 1.0
     ratio = g / m if m > t["min_norm"] * cmax else math.nan
+    if not g > t["floor"] * cmax:
+        # Against a baseline near zero (most steps carry no gradient) every step that does is a
+        # x50 "spike"; a norm below the clip threshold is never a harmful one.
+        return None
     level = INFO if events[-1] else 0
     if sum(events) >= t["events"] or ratio > t["warn_factor"]:
         level = WARN
@@ -268,7 +322,12 @@ def grad_norm_spike(c: Ctx, t: T) -> Finding | None:
     primary="grad_norm",
     thresholds={
         "info_factor": th(1.0, "[PROP]", "info when med_W(grad_norm) > this x max_grad_norm"),
-        "warn_factor": th(10.0, "[PROP]", "warn when med_W(grad_norm) > this x max_grad_norm"),
+        "warn_factor": th(
+            50.0,
+            "[PROP]; corpus",
+            "warn when med_W(grad_norm) > this x max_grad_norm (10x fired on a healthy LoRA SFT run: "
+            "pre-clip norms of 3-33 are common)",
+        ),
     },
     logic=(
         "After t0: med_W(grad_norm) > info_factor x max_grad_norm (HF default 1.0) is info; > warn_factor x "
@@ -283,14 +342,18 @@ def grad_norm_spike(c: Ctx, t: T) -> Finding | None:
         "LR is lower than configured; consider lowering the LR."
     ),
     source="[PROP], based on HF Trainer logging the pre-clip norm.",
+    gauge=True,
+    from_first=("warn",),
 )
 def always_clipped(c: Ctx, t: T) -> Finding | None:
     cmax = c.config("max_grad_norm")
     cmax = 1.0 if cmax is None and "max_grad_norm" not in c.info.config else cmax
-    if not cmax or cmax <= 0 or not c.after_t0():
+    if not cmax or cmax <= 0:
         return None
-    m = c.med()
+    m = c.lvl()
     level = level_above(m, {INFO: t["info_factor"] * cmax, WARN: t["warn_factor"] * cmax})
+    if level == INFO and not c.after_t0():
+        return None  # early norms above the clip are the warm-up; a norm 50x the clip is never routine
     return hit(level, median=m, max_grad_norm=cmax) if level else None
 
 
@@ -306,41 +369,71 @@ def always_clipped(c: Ctx, t: T) -> Finding | None:
     thresholds={
         "zero_grad_points": th(3, "[PROP]", "grad_norm == 0 for this many consecutive points"),
         "constant_points": th(5, "[PROP]", "loss identical to 6 significant digits for this many points"),
+        "tie_band": th(5e-4, "[S2]", "DPO's exact tie: |loss - ln 2| within this"),
     },
     logic=(
-        "After t0, any of: grad_norm == 0 for zero_grad_points points; loss unchanged to 6 significant "
-        "digits for constant_points points; DPO's exact tie (loss 0.6931 +- 5e-4, |margin| < 1e-6, accuracy "
-        "0)."
+        "From the first point: grad_norm exactly 0 (critical once it held for zero_grad_points points, or "
+        "at every point of a shorter run); a supervised or preference loss of exactly 0.0 (warn at once, "
+        "critical sustained). After t0 (not for GRPO/RLOO/PPO, whose loss is ~0 by construction): loss "
+        "unchanged to 6 significant digits for constant_points points; DPO's exact tie (loss ln 2 +- "
+        "tie_band, "
+        "|margin| < 1e-6, accuracy 0)."
     ),
     cause=(
         "Frozen parameters or LoRA not attached, LR = 0 (schedule), a policy object identical to the "
         "reference, all labels masked."
     ),
     action=(
-        "No update is reaching the weights ({what}). Check the trainable parameters, the PEFT adapter, the "
-        "LR schedule and the label masking."
+        "No update is reaching the weights ({condition}). Check the trainable parameters, the PEFT adapter, "
+        "the LR schedule and the label masking; in GRPO, grad-norm 0 follows from every group having the "
+        "same reward (see frac_reward_zero_std)."
     ),
     source="[PROP]; [CvC-I] #2 'spike at zero means vanishing gradients'.",
-    instant=("critical",),
+    instant=("warn",),
+    gauge=True,
+    from_first=("critical",),
 )
 def not_learning(c: Ctx, t: T) -> Finding | None:
-    if not c.after_t0():
-        return None
     g = c.v("grad_norm")
     k = int(t["zero_grad_points"])
-    if len(g) >= k and c.n("grad_norm") > c.t0("grad_norm") and bool(np.all(g[-k:] == 0.0)):
-        return hit(CRITICAL, what="grad_norm = 0", grad_norm=0.0)
+    if len(g) and c.at_step("grad_norm") and g[-1] == 0.0:
+        # One step without gradient happens (every group tied once); two in a row is a warning,
+        # zero_grad_points in a row (or every point of a shorter run) is a dead update.
+        tail = g[-k:]
+        zeros = int(np.argmin(tail[::-1] == 0.0)) if not np.all(tail == 0.0) else len(tail)
+        level = CRITICAL if zeros == len(tail) else (WARN if zeros >= 2 else 0)
+        if level:
+            return hit(
+                level,
+                condition=f"grad-norm exactly 0 at the last {zeros} logged steps",
+                grad_norm=0.0,
+                loss=c.last(),
+            )
     a = c.v("@")
+    # A cross-entropy loss of exactly 0.0 is impossible unless no token carries a loss; a DPO loss
+    # printed as 0.0 is a saturated sigmoid (margin_runaway's finding), not a dead update.
+    if c.family == "sft" and len(a) and a[-1] == 0.0:
+        last_k = a[-k:]
+        level = CRITICAL if len(last_k) >= k and bool(np.all(last_k == 0.0)) else WARN
+        return hit(level, condition="loss exactly 0.0: no token carries a loss (labels masked?)", loss=0.0)
+    if not c.after_t0() or c.family == "rl":
+        return None
     k = int(t["constant_points"])
     if len(a) >= k and np.all(np.isfinite(a[-k:])) and len({f"{x:.6g}" for x in a[-k:]}) == 1:
-        return hit(CRITICAL, what="loss constant", loss=float(a[-1]))
-    if c.has("margin") and c.has("accuracy") and _exact_tie(c):
-        return hit(CRITICAL, what="policy = reference", loss=float(a[-1]))
+        return hit(CRITICAL, condition=f"loss identical for {k} logged steps", loss=float(a[-1]))
+    if c.has("margin") and c.has("accuracy") and _exact_tie(c, t["tie_band"]):
+        return hit(
+            CRITICAL, condition="loss ln 2, margin 0, accuracy 0: policy = reference", loss=float(a[-1])
+        )
     return None
 
 
-def _exact_tie(c: Ctx) -> bool:
-    return abs(c.last("loss") - 0.6931) <= 5e-4 and abs(c.last("margin")) < 1e-6 and c.last("accuracy") == 0.0
+def _exact_tie(c: Ctx, band: float) -> bool:
+    return (
+        abs(c.last("loss") - math.log(2.0)) <= band
+        and abs(c.last("margin")) < 1e-6
+        and c.last("accuracy") == 0.0
+    )
 
 
 @rule(
@@ -650,12 +743,25 @@ def instrument_missing(c: Ctx, t: T) -> Finding | None:
     missing: list[str] = []
     advice: list[str] = []
     if c.family == "rl" and not c.has("kl"):
-        missing.append("kl (beta = 0)")
-        advice.append(
-            "With beta=0 no KL to the reference is logged, so drift is invisible ('flying without this "
-            "instrument'): set beta > 0 (even 0.001) to monitor it."
-        )
-    if c.family == "pref" and not c.has("length_mean"):
+        fw = c.info.framework
+        if fw == "verl":
+            missing.append("kl (use_kl_loss off)")
+            advice.append(
+                "No KL to the reference is logged, so drift is invisible: set "
+                "actor_rollout_ref.actor.use_kl_loss=True (or algorithm.use_kl_in_reward) with a small "
+                "kl_loss_coef to monitor it."
+            )
+        elif fw == "openrlhf":
+            missing.append("kl (init_kl_coef = 0)")
+            advice.append("No KL to the reference is logged: set --init_kl_coef > 0 to monitor drift.")
+        else:
+            missing.append("kl (beta = 0)")
+            advice.append(
+                "With beta=0 no KL to the reference is logged, so drift is invisible ('flying without "
+                "this instrument'): set beta > 0 (even 0.001) to monitor it."
+            )
+    # Offline preference trainers never generate; online DPO does and should log a length.
+    if c.family == "pref" and not c.has("length_mean") and c.info.trainer == "online_dpo":
         missing.append("generation length")
         advice.append(
             "Preference training on fixed pairs logs no generation length: sample completions "

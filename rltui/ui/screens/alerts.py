@@ -119,6 +119,6 @@ class AlertsScreen(Screen[None]):
             return
         spec = spec_for_alert(self.rltui.snapshots, f.run_index, f.alert)
         if spec is None:
-            self.app.notify("this alert names no metric to chart", severity="warning")
+            self.app.notify("this alert names no metric to chart", severity="warning", markup=False)
             return
         self.rltui.open_chart(spec)

@@ -178,6 +178,9 @@ class DashboardScreen(Screen[None]):
             note = info_note(snap)
             if note:
                 t.append(f"  {note}", style=STATUS_STYLE["info"])
+            rules = snap.rule_config.summary()
+            if rules:
+                t.append(f"  {rules}", style="bold yellow")
         return t
 
     def _sorted_alerts(self, snaps: list[RunSnapshot | None]) -> list[tuple[int, Alert]]:
@@ -349,7 +352,9 @@ class DashboardScreen(Screen[None]):
     def action_open(self) -> None:
         spec = self.chart_for_focused()
         if spec is None:
-            self.app.notify("Focus a gauge or a banner first (arrows / h j k l)", severity="warning")
+            self.app.notify(
+                "Focus a gauge or a banner first (arrows / h j k l)", severity="warning", markup=False
+            )
             return
         self.rltui.open_chart(spec)
 

@@ -53,7 +53,7 @@ class ReplayDashboardScreen(DashboardScreen):
             return
         i = bisect.bisect_right(app.alert_steps, cur)
         if i >= len(app.alert_steps):
-            app.notify("no later alert", severity="information")
+            app.notify("no later alert", severity="information", markup=False)
             return
         app.set_playing(False)
         app.seek_step(app.alert_steps[i])
@@ -65,7 +65,7 @@ class ReplayDashboardScreen(DashboardScreen):
             return
         i = bisect.bisect_left(app.alert_steps, cur) - 1
         if i < 0:
-            app.notify("no earlier alert", severity="information")
+            app.notify("no earlier alert", severity="information", markup=False)
             return
         app.set_playing(False)
         app.seek_step(app.alert_steps[i])
