@@ -32,9 +32,14 @@ _CONFIG_BYTES = 4 << 20
 
 
 def decode_scalar(buf: bytes) -> tuple[str, int | None, float, float | None]:
-    """(key, step, wall time or NaN, value) of one ScalarRecord."""
+    """(key, step, wall time or NaN, value) of one ScalarRecord.
+
+    proto3 leaves out fields at their default: a record without ``step`` is step 0, and a
+    ``value`` message without ``number`` is 0.0 (SwanLab logs ``learning_rate 0.0`` at warm-up
+    start that way). A record without a ``value`` message at all has no value (None).
+    """
     key = ""
-    step: int | None = None
+    step = 0
     wall = math.nan
     value: float | None = None
     for num, wt, a, b in pw.fields(buf):
@@ -46,6 +51,7 @@ def decode_scalar(buf: bytes) -> tuple[str, int | None, float, float | None]:
             wall = pw.timestamp(buf, a, b)
         elif num == 5 and wt == pw.LEN:
             sub = buf[a:b]
+            value = 0.0
             for n2, w2, x, _ in pw.fields(sub):
                 if n2 == 1 and w2 == pw.FIXED64:
                     value = pw.double(sub, x)
