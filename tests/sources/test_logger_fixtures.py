@@ -76,7 +76,8 @@ def test_mlflow_file_store(tmp_path: Path) -> None:
     _assert_exactly(results, "dpo_healthy")
     config = _config(results)
     assert trainer_from_config(config) == "dpo"
-    assert config["beta"] == 0.1 and config["max_steps"] == 150  # params typed back from strings
+    assert config["beta"] == 0.1  # params typed back from strings
+    assert config["max_steps"] == 150
     assert snapshot_tree(store) == before
 
 
