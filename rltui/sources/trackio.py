@@ -29,7 +29,7 @@ from rltui.sources._logger_values import (
     run_settings,
 )
 from rltui.sources._sqlite_ro import DbUnavailable, ReadOnlyDb
-from rltui.sources.fs import FileSystem
+from rltui.sources.fs import LOCAL, FileSystem, is_file
 
 _BATCH_ROWS = 20_000
 _MAX_PROBLEMS = 1000
@@ -46,6 +46,43 @@ def default_dir() -> str:
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "huggingface"
     )
     return os.path.join(hf_home, "trackio")
+
+
+def canonical_project_name(project: str) -> str:
+    """The file name stem Trackio gives a project (``trackio.utils.canonical_project_name``:
+    only letters, digits, ``-`` and ``_`` are kept; ``default`` when nothing remains)."""
+    safe = "".join(c for c in project if c.isalnum() or c in ("-", "_")).rstrip()
+    return safe or "default"
+
+
+class NoSuchProject(LookupError):
+    """``rltui --trackio PROJECT`` named a project that has no database (yet)."""
+
+
+def _project_files(folder: str) -> list[str]:
+    try:
+        return sorted(e.name for e in LOCAL.scandir(folder) if e.kind == "file" and e.name.endswith(".db"))
+    except (OSError, ValueError):
+        return []
+
+
+def project_dbs(project: str, folder: str | None = None) -> list[str]:
+    """The database of Trackio project ``project``: a path to a ``.db`` file is taken as it is,
+    else ``<folder>/<canonical name>.db`` in Trackio's folder (:func:`default_dir`); ``""``
+    means every project there. Raises :class:`NoSuchProject`, naming the projects that are
+    there, when there is none."""
+    if project.endswith(".db") and is_file(LOCAL, project):
+        return [project]
+    folder = folder or default_dir()
+    names = _project_files(folder)
+    if not project and names:
+        return [os.path.join(folder, n) for n in names]
+    path = os.path.join(folder, canonical_project_name(project) + ".db")
+    if project and is_file(LOCAL, path):
+        return [path]
+    there = f" (projects there: {', '.join(n[:-3] for n in names[:20])})" if names else " (no projects there)"
+    what = f"Trackio project {project!r}" if project else "Trackio project"
+    raise NoSuchProject(f"no {what} in {folder}{there}; TRACKIO_DIR sets the folder")
 
 
 def _wall(text: object) -> float:
