@@ -315,9 +315,11 @@ class RunSession:
     # -- completion samples (rltui.sample_feed) ------------------------------------------------
     @property
     def samples(self) -> RunSamples:
+        consoles = [f.path for f in self._followed if f.kind == "console"]
         if self._samples is None:
-            consoles = [f.path for f in self._followed if f.kind == "console"]
             self._samples = RunSamples(self.run.root, consoles, single_file=self.run.single_file)
+        else:  # an event file's inline samples may have made it before the console was found
+            self._samples.offer_consoles(consoles)
         return self._samples
 
     def read_samples(self) -> int:
@@ -617,6 +619,8 @@ class RunSession:
         f.points = (n if res.restarted else f.points + n) if (n or res.restarted) else f.points
         f.report(res.problems)
         self._report_order(f)
+        if res.samples:
+            self.samples.push(f.path, res.samples)
         for tag in CONFIG_TEXT_TAGS:
             text = res.texts.get(tag)
             if text:

@@ -8,7 +8,7 @@ from functools import partial
 
 import numpy as np
 
-from rltui.model.patterns.context import Ctx, finite
+from rltui.model.patterns.context import Ctx, L, finite
 from rltui.model.patterns.spec import (
     CRITICAL,
     INFO,
@@ -330,10 +330,16 @@ def accuracy_at_chance(c: Ctx, t: T) -> Finding | None:
         "margin": th(1.0, "[PROP]", "med_L(margins) below this ..."),
         "accuracy": th(0.7, "[PROP]", "... and accuracy below this"),
         "before": th(0.5, "[PROP]", "only before this fraction of the run"),
+        "min_points": th(
+            30,
+            "[PROP]",
+            "points after t0 needed to judge the trend over them (up to L): a full L of 50 would need 55 "
+            "points before half the run, which a run of 100 logged points never has",
+        ),
     },
     logic=(
-        "Before half the run, with a full L window: the margin trend over L is flat, med_L(margins) < "
-        "margin and med_W(accuracy) < accuracy, sustained."
+        "Before half the run, with at least min_points points after t0: the margin trend over the points "
+        "since t0 (at most L) is flat, their median < margin and med_W(accuracy) < accuracy, sustained."
     ),
     cause=(
         "LR too low, or the signal in the dataset is exhausted ('people overestimate how much signal is in "
@@ -346,11 +352,13 @@ def accuracy_at_chance(c: Ctx, t: T) -> Finding | None:
     source="[S3]; numbers [PROP].",
 )
 def margin_plateau_early(c: Ctx, t: T) -> Finding | None:
-    if c.n() < c.t0() + 50 or not c.before(t["before"]):
+    if c.n() < c.t0() + t["min_points"] or not c.before(t["before"]):
         return None
-    m = c.med("@", 50)
+    # Over the points since t0, at most L: the warm-up's first rise is not read as a trend.
+    k = min(L, c.n() - c.t0())
+    m = c.med("@", k)
     acc = _train_acc(c) if c.has("accuracy") else math.nan
-    if c.direction("@", 50) == "flat" and m < t["margin"] and acc < t["accuracy"]:
+    if c.direction("@", k) == "flat" and m < t["margin"] and acc < t["accuracy"]:
         return hit(WARN, margin=m, accuracy=acc)
     return None
 
