@@ -33,7 +33,7 @@ def trackio_dir(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    "args", [("--trackio", "rltui-fixtures!"), ("--trackio", "rltui-fixtures!"), ("--trackio",)]
+    "args", [("--trackio", "rltui-fixtures"), ("--trackio", "rltui-fixtures!"), ("--trackio",)]
 )
 def test_check_a_trackio_project_by_name(trackio_dir: Path, args: tuple[str, ...]) -> None:
     """By name (``rltui-fixtures!`` is the same project to Trackio: its canonical file name), or
