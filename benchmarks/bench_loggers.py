@@ -90,8 +90,9 @@ def own_read(kind: str, path: str) -> dict[str, float]:
     points = 0
     if kind == "wandb":
         sys.path.insert(0, ROOT)  # rltui's framing (pure Python, no dependencies): same for both
-        from rltui.sources import _leveldb_log
         from wandb.proto import wandb_internal_pb2 as pb
+
+        from rltui.sources import _leveldb_log
 
         t0 = time.perf_counter()
         with open(path, "rb") as fh:
@@ -185,7 +186,9 @@ def _reader(kind: str, target: str) -> Any:
     if kind == "mlflow-file":
         import glob
 
-        (run,) = [p for p in glob.glob(os.path.join(target, "*", "*")) if os.path.isdir(os.path.join(p, "metrics"))]
+        (run,) = [
+            p for p in glob.glob(os.path.join(target, "*", "*")) if os.path.isdir(os.path.join(p, "metrics"))
+        ]
         return mlflow.MlflowRunReader(run)
     (uuid, _name, _exp) = mlflow.db_runs(target)[0]
     return mlflow.MlflowDbReader(target, uuid)
@@ -214,7 +217,9 @@ def time_rltui(kind: str, target: str, repeats: int = 3) -> tuple[float, float, 
 def time_tfevents() -> tuple[float, int] | None:
     import glob
 
-    files = glob.glob(os.path.join(HERE, "data", "trl_30x20000", "**", "events.out.tfevents.*"), recursive=True)
+    files = glob.glob(
+        os.path.join(HERE, "data", "trl_30x20000", "**", "events.out.tfevents.*"), recursive=True
+    )
     if not files:
         return None
     sys.path.insert(0, ROOT)
@@ -262,7 +267,9 @@ def main() -> int:
         print(line)
     for module, dist in (("wandb", "wandb"), ("mlflow", "mlflow-skinny"), ("trackio", "trackio")):
         c = _tracker(py, "--costs", module, dist)
-        print(f"{dist:16} import {c['import_s']:5.2f} s, {c['install_mb']:6.0f} MB in {c['packages']} packages")
+        print(
+            f"{dist:16} import {c['import_s']:5.2f} s, {c['install_mb']:6.0f} MB in {c['packages']} packages"
+        )
     return 0
 
 
