@@ -226,7 +226,8 @@ class RunSession:
         self.run = run
         #: Which rltui.toml files shaped the rules, shown by check and the dashboard header.
         self.rule_config = rule_config if rule_config is not None else RuleConfig()
-        self._store = MetricStore()
+        self._track_sources = False
+        self._store = MetricStore(track_sources=self._track_sources)
         self._followed: list[_Followed] = []
         self._problems: list[Problem] = list(problems)
         self._problem_keys: set[tuple[str, int | None, str]] = set()
@@ -283,14 +284,23 @@ class RunSession:
     def path(self) -> str:
         return self.run.root
 
+    def track_sources(self) -> None:
+        """Count which source's value each stored point holds (``SourceInfo.won``; ``check``).
+        Call before the first read; a dashboard leaves it off (it costs a map per shared step)."""
+        self._track_sources = True
+        self._store.track_sources = True
+
     def sources(self) -> tuple[SourceInfo, ...]:
         """Every followed source, in read order (console logs skipped for event files are left out)."""
         skip_console = self._events_have_points()
-        return tuple(
-            SourceInfo(f.kind, f.path, f.points, tuple(f.problems))
-            for f in self._ordered()
-            if not (skip_console and f.kind in ("console", "tmux") and f.points == 0 and not f.problems)
-        ) + tuple(self._samples.sources() if self._samples is not None else ())
+        won = self._store.points_by_source() if self._track_sources else None
+        out: list[SourceInfo] = []
+        for f in self._ordered():
+            if skip_console and f.kind in ("console", "tmux") and f.points == 0 and not f.problems:
+                continue
+            count = None if won is None else won.pop(f.source_id, 0)
+            out.append(SourceInfo(f.kind, f.path, f.points, tuple(f.problems), count))
+        return tuple(out) + tuple(self._samples.sources() if self._samples is not None else ())
 
     def watch_paths(self) -> list[str]:
         """Folders to watch: the run folder (recursively), or the folder of a single file."""
@@ -390,7 +400,7 @@ class RunSession:
         """Forget everything read: a fresh store, fresh readers, no length, config or hints."""
         self.close()
         self._followed = []
-        self._store = MetricStore()
+        self._store = MetricStore(track_sources=self._track_sources)
         self._model = None
         if self._samples is not None:
             self._samples.forget_store()
@@ -679,7 +689,7 @@ class RunSession:
     def _rebuild(self, progress: Progress | None) -> int:
         """Re-read everything into a fresh store (console steps were scaled by a guess)."""
         self.close()
-        self._store = MetricStore()
+        self._store = MetricStore(track_sources=self._track_sources)
         self._model = None
         if self._samples is not None:
             self._samples.forget_store()

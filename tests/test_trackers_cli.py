@@ -96,3 +96,24 @@ def test_swanlab_without_pyyaml_names_the_extra(tmp_path: Path, monkeypatch: pyt
     assert "args" not in result.texts
     messages = [p.message for p in result.problems]
     assert messages == ["config.yaml not read: install PyYAML (pip install 'rltui[swanlab]')"]
+
+
+def test_tensorboard_and_wandb_of_one_training_are_one_run_and_wandb_wins(tmp_path: Path) -> None:
+    """A project folder holding the HF output_dir and the ``wandb/`` folder its training wrote
+    (the run's config names ``output_dir`` relative to the project): one run, both sources, and
+    ``won`` says the tracker's float64 values hold every step they share (design.md §4)."""
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "fixtures" / "runs" / "dpo_margin_explosion", project / "dpo_margin_explosion")
+    shutil.copytree(LOGGERS / "wandb_project" / "wandb", project / "wandb", symlinks=True)
+    proc = _rltui("check", str(project), "--json", "--no-samples", trackio_dir=tmp_path / "none")
+    out = json.loads(proc.stdout)
+    (run,) = out["runs"]
+    assert (run["name"], run["trainer"], run["last_step"]) == ("dpo_margin_explosion", "dpo", 800)
+    by_kind: dict[str, list[dict[str, object]]] = {}
+    for s in run["sources"]:
+        by_kind.setdefault(s["kind"], []).append(s)
+    stored = sum(m["points"] for m in run["metrics"].values())
+    (wandb,) = by_kind["wandb"]
+    assert wandb["won"] == stored
+    assert all(s["won"] == 0 for k in ("tfevents", "trainer_state") for s in by_kind[k])
+    assert sum(int(s["won"]) for s in run["sources"] if "won" in s) == stored

@@ -48,6 +48,7 @@ def snapshot_to_json(snap: RunSnapshot) -> dict[str, object]:
                 "kind": s.kind,
                 "path": s.path,
                 "points": s.points,
+                **({"won": s.won} if s.won is not None else {}),
                 "problems": [p.to_json() for p in s.problems],
             }
             for s in snap.sources
@@ -259,6 +260,7 @@ def run_check(args: argparse.Namespace) -> int:
     snaps: list[RunSnapshot] = []
     with_samples = check_samples.wanted(args)
     for session in sessions:
+        session.track_sources()  # sources' `won`: which source's value each stored point holds
         session.load()
         if with_samples:
             session.read_samples()
