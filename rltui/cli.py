@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         "paths", nargs="*", metavar="PATH", help="run folder, sweep folder or log file (default .)"
     )
     watch.add_argument("--tmux", metavar="TARGET", help="follow a tmux pane, e.g. SESSION:WIN.PANE")
+    _add_tracker_options(watch)
     _add_poll_options(watch)
     _add_display_options(watch)
 
@@ -110,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_display_options(replay)
 
     compare = sub.add_parser("compare", help="runs side by side", description="Compare runs side by side.")
-    compare.add_argument("paths", nargs="+", metavar="PATH", help="runs, or one sweep folder")
+    compare.add_argument("paths", nargs="*", metavar="PATH", help="runs, or one sweep folder")
+    _add_tracker_options(compare)
     _add_poll_options(compare)
     _add_display_options(compare)
 
@@ -120,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Evaluate runs without a terminal UI. Exit 0: nothing at or above --fail-on; "
         "1: something is; 2: bad usage or no readable run.",
     )
-    check.add_argument("paths", nargs="+", metavar="PATH")
+    check.add_argument("paths", nargs="*", metavar="PATH")
+    _add_tracker_options(check)
     check.add_argument("--json", action="store_true", help="print the JSON contract (design.md §6)")
     check.add_argument("--fail-on", choices=("warn", "critical"), default="critical")
     check.add_argument(
@@ -152,6 +155,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_tracker_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--trackio",
+        metavar="PROJECT",
+        action="append",
+        nargs="?",
+        const="",
+        help="a Trackio project from TRACKIO_DIR or ~/.cache/huggingface/trackio (every project there "
+        "without PROJECT; or a path to its .db)",
+    )
+
+
+def _tracker_paths(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Turn ``--trackio PROJECT`` into the project's database path, added to the PATHs; a
+    command that needs a PATH and got neither is a usage error (exit 2), as before."""
+    projects = getattr(args, "trackio", None) or []
+    if projects:
+        from rltui.sources.trackio import project_dbs
+
+        args.paths = [*(args.paths or []), *(db for p in projects for db in project_dbs(p))]
+    if args.command in ("check", "compare") and not args.paths:
+        parser.error(f"{args.command}: give a PATH or --trackio PROJECT")
+
+
 def _normalise_argv(argv: list[str]) -> list[str]:
     """``rltui RUN`` means ``rltui watch RUN``: insert the default command when none is given."""
     if not argv:
@@ -166,6 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = _normalise_argv(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     args = parser.parse_args(args_list)
+    try:
+        _tracker_paths(args, parser)
+    except LookupError as exc:  # --trackio PROJECT that does not exist
+        return _usage_error(str(exc))
     try:
         if args.command == "check":
             from rltui.commands.check import run_check
@@ -187,6 +218,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         # Exit 1 means "an alert at or above --fail-on": a crash must never read as one in CI.
         return _unexpected(exc)
+
+
+def _usage_error(message: str) -> int:
+    """One sanitised line on stderr for a PATH or project that does not exist; exit code 2."""
+    from rltui.text import sanitize
+
+    print(f"rltui: error: {sanitize(message, single_line=True, max_len=500)}", file=sys.stderr)
+    return 2
 
 
 def _unexpected(exc: BaseException) -> int:

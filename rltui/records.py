@@ -14,7 +14,18 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-SourceKind = Literal["tfevents", "trainer_state", "console", "jsonl", "tmux", "completions"]
+SourceKind = Literal[
+    "tfevents",
+    "trainer_state",
+    "console",
+    "jsonl",
+    "tmux",
+    "completions",
+    "wandb",
+    "mlflow",
+    "trackio",
+    "swanlab",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

@@ -25,12 +25,19 @@ file wins; a checkpoint written later re-states its steps at full precision. All
 a run feed the store as ONE source, in creation order, so a resumed run (a new event file starting
 again from an earlier step) rewinds the series instead of leaving the abandoned steps behind.
 
-Console logs are not read once the run's event files have given points: every value on the console
-is also in the event file (at float32 instead of 4 digits, with the true step instead of one
-inferred from ``logging_steps``), so reading it would only add a chance of a worse value winning a
-step. They are read (and listed as sources) while no event file has given a point: none exists,
-no event-file reader, or every event file is unreadable (corrupt or torn). Event files are read
-first in a poll to decide this, but ingested last, so they keep their precedence.
+Experiment trackers (W&B, MLflow, Trackio, SwanLab; ``sources/logger_discovery``) are read after
+the event files: they keep the float64 the script logged where an event file has float32, so in
+a run with both, a step both give takes the tracker's value. A tracker run that stands alone is a
+run of its own (one per MLflow/Trackio run of a store, ``SourceFile.select``). The transaction
+logs of one W&B run are one stream, like event files.
+
+Console logs are not read once the run's event files (or a tracker) have given points: every
+value on the console is also in the event file (at float32 instead of 4 digits, with the true
+step instead of one inferred from ``logging_steps``), so reading it would only add a chance of a
+worse value winning a step. They are read (and listed as sources) while no event file has given a
+point: none exists, no event-file reader, or every event file is unreadable (corrupt or torn).
+Event files are read first in a poll to decide this, but ingested last, so they keep their
+precedence.
 
 A source that restarts (file truncated or replaced) voids what it gave from its new first step on,
 except ``trainer_state.json``, whose rewrites re-state its history (``MetricStore.add``).
@@ -74,15 +81,37 @@ READERS: dict[str, tuple[str, str]] = {
     "console": ("rltui.sources.console", "ConsoleLogReader"),
     "jsonl": ("rltui.sources.jsonl", "JsonlReader"),
     "tmux": ("rltui.sources.tmux", "TmuxPaneReader"),
+    "wandb": ("rltui.sources.wandb", "WandbReader"),
+    "swanlab": ("rltui.sources.swanlab", "SwanlabReader"),
+    "mlflow": ("rltui.sources.mlflow", "open_reader"),
+    "trackio": ("rltui.sources.trackio", "TrackioReader"),
 }
 #: Read order within a poll: least precise first, so the most precise source wins a step.
-_RANK: dict[str, int] = {"console": 0, "tmux": 1, "jsonl": 2, "trainer_state": 3, "tfevents": 4}
+#: Trackers after event files: they keep the float64 the script logged, event files float32.
+_RANK: dict[str, int] = {
+    "console": 0,
+    "tmux": 1,
+    "jsonl": 2,
+    "trainer_state": 3,
+    "tfevents": 4,
+    "mlflow": 5,
+    "trackio": 6,
+    "swanlab": 7,
+    "wandb": 8,
+}
+#: Sources that carry every logged value with its true step: console logs are not read beside them.
+_PRECISE = frozenset({"tfevents", "wandb", "mlflow", "trackio", "swanlab"})
+#: Experiment trackers' sources (``sources/logger_discovery``).
+_TRACKERS = frozenset({"wandb", "mlflow", "trackio", "swanlab"})
 #: Text summary tags whose JSON is the run's config.
 CONFIG_TEXT_TAGS = ("args/text_summary", "args")
 #: Problems kept per source (readers dedupe; this bounds a pathological file).
 MAX_PROBLEMS_PER_SOURCE = 200
 
-LOOKED_FOR = "events.out.tfevents.*, trainer_state.json, *.log, *.jsonl"
+LOOKED_FOR = (
+    "events.out.tfevents.*, trainer_state.json, *.log, *.jsonl, wandb/, mlruns/, mlflow.db, swanlog/, "
+    "trackio/"
+)
 
 _PENDING = "step went back from {high} to {step} at the end of what is written"
 #: How a step that went backwards was read (``MetricStore`` order notes), as told to the user.
@@ -96,6 +125,16 @@ _ORDER_MESSAGES = {
 
 class NoRunError(Exception):
     """Nothing readable under the given paths; the message is meant for the user as is."""
+
+
+def _tracker_fs(path: str) -> FileSystem:
+    """The file system a tracker's reader is confined to: the folder of its log or database, or
+    the MLflow run folder itself (``mlruns/<exp>/<run>/``)."""
+    try:
+        is_dir = LOCAL.stat(path).kind == "dir"
+    except (OSError, ValueError):
+        is_dir = False
+    return LOCAL.confined(path if is_dir else os.path.dirname(os.path.abspath(path)))
 
 
 def _load_reader_class(kind: str) -> Any:
@@ -126,6 +165,8 @@ class _Followed:
     #: The ``logging_steps`` a console reader was created with (None: a guess of 1).
     logging_steps: int | None = None
     bytes_read: int = 0
+    #: The run inside a multi-run store (``SourceFile.select``).
+    select: str | None = None
     #: Left out of the store: its steps are counted, not logged, and a source with true steps
     #: covers the run (see :meth:`RunSession._guessed_beside_true`).
     excluded: bool = False
@@ -136,8 +177,11 @@ class _Followed:
 
     @property
     def source_id(self) -> str:
-        # All event files of a run are one stream: a resume rewinds it (module docstring).
-        return "tfevents" if self.kind == "tfevents" else f"{self.kind}:{self.path}"
+        # All event files of a run are one stream: a resume rewinds it (module docstring); so are
+        # the transaction logs of a resumed W&B run.
+        if self.kind in ("tfevents", "wandb"):
+            return self.kind
+        return f"{self.kind}:{self.path}" + (f"#{self.select}" if self.select else "")
 
     def report(self, problems: Sequence[Problem]) -> None:
         for p in problems:
@@ -182,7 +226,8 @@ class RunSession:
         self.run = run
         #: Which rltui.toml files shaped the rules, shown by check and the dashboard header.
         self.rule_config = rule_config if rule_config is not None else RuleConfig()
-        self._store = MetricStore()
+        self._track_sources = False
+        self._store = MetricStore(track_sources=self._track_sources)
         self._followed: list[_Followed] = []
         self._problems: list[Problem] = list(problems)
         self._problem_keys: set[tuple[str, int | None, str]] = set()
@@ -239,14 +284,23 @@ class RunSession:
     def path(self) -> str:
         return self.run.root
 
+    def track_sources(self) -> None:
+        """Count which source's value each stored point holds (``SourceInfo.won``; ``check``).
+        Call before the first read; a dashboard leaves it off (it costs a map per shared step)."""
+        self._track_sources = True
+        self._store.track_sources = True
+
     def sources(self) -> tuple[SourceInfo, ...]:
         """Every followed source, in read order (console logs skipped for event files are left out)."""
         skip_console = self._events_have_points()
-        return tuple(
-            SourceInfo(f.kind, f.path, f.points, tuple(f.problems))
-            for f in self._ordered()
-            if not (skip_console and f.kind in ("console", "tmux") and f.points == 0 and not f.problems)
-        ) + tuple(self._samples.sources() if self._samples is not None else ())
+        won = self._store.points_by_source() if self._track_sources else None
+        out: list[SourceInfo] = []
+        for f in self._ordered():
+            if skip_console and f.kind in ("console", "tmux") and f.points == 0 and not f.problems:
+                continue
+            count = None if won is None else won.pop(f.source_id, 0)
+            out.append(SourceInfo(f.kind, f.path, f.points, tuple(f.problems), count))
+        return tuple(out) + tuple(self._samples.sources() if self._samples is not None else ())
 
     def watch_paths(self) -> list[str]:
         """Folders to watch: the run folder (recursively), or the folder of a single file."""
@@ -346,7 +400,7 @@ class RunSession:
         """Forget everything read: a fresh store, fresh readers, no length, config or hints."""
         self.close()
         self._followed = []
-        self._store = MetricStore()
+        self._store = MetricStore(track_sources=self._track_sources)
         self._model = None
         if self._samples is not None:
             self._samples.forget_store()
@@ -376,9 +430,9 @@ class RunSession:
         problems: list[Problem] = []
         files = run_files(self.run.root, jsonl_only=self.run.jsonl_only, problems=problems)
         self._run_problems(problems)
-        known = {(f.kind, f.path) for f in self._followed}
+        known = {(f.kind, f.path, f.select) for f in self._followed}
         for sf in files:
-            if (sf.kind, sf.path) not in known:
+            if (sf.kind, sf.path, sf.select) not in known:
                 self._add(sf)
         if self.run.model_card is None:
             card = os.path.join(self.run.root, "README.md")
@@ -419,7 +473,7 @@ class RunSession:
         return self._order
 
     def _add(self, sf: SourceFile) -> None:
-        self._followed.append(_Followed(sf.kind, sf.path, self._next_order()))
+        self._followed.append(_Followed(sf.kind, sf.path, self._next_order(), select=sf.select))
 
     def _ordered(self) -> list[_Followed]:
         return sorted(self._followed, key=lambda f: (_RANK[f.kind], f.order))
@@ -429,7 +483,7 @@ class RunSession:
 
         A run whose event files are all unreadable (corrupt, torn) falls back to its console log.
         """
-        if any(f.kind == "tfevents" and f.points > 0 for f in self._followed):
+        if any(f.kind in _PRECISE and f.points > 0 for f in self._followed):
             return True
         return any(r is not None and r.points > 0 for r in (held or {}).values())
 
@@ -461,6 +515,11 @@ class RunSession:
                 )
             elif f.kind == "tmux":
                 f.reader = cls(f.path, socket=self._tmux_socket)
+            elif f.kind in _TRACKERS:
+                # A tracker's folder is often beside the run's output_dir, not in it: its reader
+                # is confined to the tracker's own folder instead.
+                extra = {"select": f.select} if f.select is not None else {}
+                f.reader = cls(f.path, fs=_tracker_fs(f.path), **extra)
             else:
                 f.reader = cls(f.path, fs=self._fs)
         except Exception as exc:  # a reader that cannot start is a problem, not a crash
@@ -475,7 +534,7 @@ class RunSession:
         order = [f for f in ordered if not (skip_console and f.kind in consoles) and not f.excluded]
         # Whether consoles are read depends on the event files' points: while that is open, read
         # the event files first but ingest them last, in rank order, so they keep their precedence.
-        undecided = not skip_console and any(f.kind == "tfevents" for f in order)
+        undecided = not skip_console and any(f.kind in _PRECISE for f in order)
         undecided = undecided and any(f.kind in consoles for f in order)
         total_bytes = done = 0
         if progress is not None:  # counting consoles in only once they are known to be read
@@ -484,7 +543,7 @@ class RunSession:
         held: dict[int, ReadResult | None] = {}
         if undecided:
             for f in order:
-                if f.kind == "tfevents":
+                if f.kind in _PRECISE:
                     held[id(f)] = self._read(f)
                     done = self._progressed(f, progress, done, total_bytes)
             if self._events_have_points(held):
@@ -637,7 +696,7 @@ class RunSession:
     def _rebuild(self, progress: Progress | None) -> int:
         """Re-read everything into a fresh store (console steps were scaled by a guess)."""
         self.close()
-        self._store = MetricStore()
+        self._store = MetricStore(track_sources=self._track_sources)
         self._model = None
         if self._samples is not None:
             self._samples.forget_store()
@@ -833,10 +892,10 @@ def open_new_sessions(
     paths: Sequence[str], known: Sequence[RunSession], *, config_path: str | None = None
 ) -> list[RunSession]:
     """Sessions for runs that appeared under ``paths`` after ``known`` were opened (a sweep grows)."""
-    have = {(os.path.realpath(s.run.root), s.run.jsonl_only) for s in known if s.run.root}
+    have = {s.run.key for s in known if s.run.root}
     out: list[RunSession] = []
     for run in find_runs(list(paths) or ["."]).runs:
-        if (os.path.realpath(run.root), run.jsonl_only) in have:
+        if run.key in have:
             continue
         try:
             out.append(_session(run, config_path))

@@ -62,6 +62,7 @@ def snapshot_to_json(snap: RunSnapshot) -> dict[str, object]:
                 "kind": s.kind,
                 "path": _clean(s.path),
                 "points": s.points,
+                **({"won": s.won} if s.won is not None else {}),
                 "problems": [problem_json(p) for p in s.problems],
             }
             for s in snap.sources
@@ -293,6 +294,7 @@ def _check_one(i: int) -> tuple[RunSnapshot, _SampleAnswers | None]:
     instruments' chart traces, which ``check`` never prints, stay behind instead of being copied."""
     at_step, with_samples = _FORKED_ARGS[0]
     session = _FORKED[i]
+    session.track_sources()  # sources' `won`: which source's value each stored point holds
     session.load()
     answers = None
     if with_samples:
@@ -350,6 +352,7 @@ def _snapshots(
         return snaps, answers
     snaps = []
     for session in sessions:
+        session.track_sources()  # sources' `won`: which source's value each stored point holds
         session.load()
         if with_samples:
             session.read_samples()

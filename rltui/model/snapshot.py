@@ -43,6 +43,10 @@ class SourceInfo:
     path: str
     points: int
     problems: tuple[Problem, ...] = ()
+    #: Stored points holding this source's value: in a run several sources feed (TensorBoard and
+    #: a tracker), which one won the steps they share. None where it does not apply (samples).
+    #: The event files of a run (and a W&B run's logs) are one stream: its count is on the first.
+    won: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -257,7 +257,7 @@ class OrderNote:
 class MetricStore:
     """All series of one run, plus the per-source bookkeeping that decides rewinds."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, track_sources: bool = False) -> None:
         self._series: dict[str, Series] = {}
         # (source id, metric) -> last step that source gave for that metric
         self._source_last: dict[tuple[str, str], int] = {}
@@ -268,6 +268,14 @@ class MetricStore:
         #: Resume/stray decisions for the session to report (:meth:`take_order_notes`).
         self.order_notes: list[OrderNote] = []
         self.version = 0
+        # Which source's value each point holds (``points_by_source``), when asked for (``check``;
+        # a live dashboard does not show it and does not pay for it): a series fed by one source
+        # so far is just that source's name; only a series a second source feeds (TensorBoard and
+        # W&B of one run) gets a step -> source map. Steps a rewind removed may linger in the map;
+        # they are filtered out against the series when counted.
+        self.track_sources = track_sources
+        self._only_source: dict[str, str] = {}
+        self._owners: dict[str, dict[int, str]] = {}
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self._series and len(self._series[name]) > 0
@@ -335,6 +343,7 @@ class MetricStore:
             series = self._series.get(name)
             if series is None:
                 series = self._series[name] = Series(name)
+            self._own(source, name, series, chunk)
             self._merge_ordered(source, name, series, chunk)
         if total:
             self.version += 1
@@ -414,6 +423,37 @@ class MetricStore:
         """The resume/stray decisions made since the last call (the session reports them)."""
         notes, self.order_notes = self.order_notes, []
         return notes
+
+    def _own(self, source: str, name: str, series: Series, chunk: PointChunk) -> None:
+        """Record that ``source`` gave the values at ``chunk``'s steps (newest wins, as in merge)."""
+        if not self.track_sources:
+            return
+        owners = self._owners.get(name)
+        if owners is None:
+            only = self._only_source.setdefault(name, source)
+            if only == source:
+                return
+            owners = self._owners[name] = dict.fromkeys(series.steps.tolist(), only)
+        owners.update(dict.fromkeys(chunk.steps.tolist(), source))
+
+    def points_by_source(self) -> dict[str, int]:
+        """How many stored points hold each source's value: which source won the steps that
+        several gave (``check --json`` sources' ``won``). Empty unless ``track_sources``."""
+        out: dict[str, int] = {}
+        for name, series in self._series.items():
+            if not len(series):
+                continue
+            owners = self._owners.get(name)
+            if owners is None:
+                only = self._only_source.get(name)
+                if only is not None:
+                    out[only] = out.get(only, 0) + len(series)
+                continue
+            for step in series.steps.tolist():
+                src = owners.get(step)
+                if src is not None:
+                    out[src] = out.get(src, 0) + 1
+        return out
 
     def _void_from(self, source: str, step: int) -> None:
         """``source`` started over at ``step``: cut what it fed at and after it, forget its past."""

@@ -21,8 +21,9 @@ Rules (design.md §3, metrics.md §1 point 4):
   at the top and in ``checkpoint-*/``; logs and JSONL at the top only.
 
 The walk is bounded (depth, number of folders, entries per folder), skips trees that never hold
-runs (``.git``, ``node_modules``, ``wandb``, virtualenvs, tool caches, ``build``/``dist`` and
-``*.egg-info`` build outputs, ...) below the path given, follows symlinks at most once per
+runs (``.git``, ``node_modules``, virtualenvs, tool caches, ``build``/``dist`` and
+``*.egg-info`` build outputs, ...) below the path given (trackers' folders, ``wandb``, ``mlruns``,
+``swanlog``, are read by ``logger_discovery`` instead), follows symlinks at most once per
 real folder (no loops), and reports unreadable folders as problems instead of raising.
 """
 
@@ -35,6 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from rltui.records import Problem, SourceKind
+from rltui.sources import logger_discovery
 from rltui.sources.fs import LOCAL, Entry, FileSystem, describe, is_file, read_head, within
 
 #: How deep below the given path runs are looked for (sweep/output_dir/runs/<stamp>/events = 4).
@@ -104,6 +106,8 @@ class SourceFile:
 
     kind: SourceKind
     path: str
+    #: Which run of a multi-run store (MLflow run uuid, Trackio run name); None for a plain file.
+    select: str | None = None
 
 
 @dataclass(slots=True)
@@ -119,6 +123,13 @@ class DiscoveredRun:
     model_card: str | None = None
     #: Only this JSONL file of its folder belongs to the run (verl's one-file-per-experiment).
     jsonl_only: str | None = None
+    #: The run of a multi-run tracker store this run is (``SourceFile.select``).
+    select: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str | None, str | None]:
+        """What makes two discovered runs the same run."""
+        return (os.path.realpath(self.root), self.jsonl_only, self.select)
 
 
 @dataclass(slots=True)
@@ -473,6 +484,10 @@ def discover(path: str, *, max_depth: int = MAX_DEPTH) -> Discovery:
         result.problems.append(Problem(path, None, "not a regular file or folder (a FIFO or device?)"))
         return result
     if info.kind == "file":
+        trackers = logger_discovery.file_runs(path)
+        if trackers is not None:
+            result.runs.extend(_standalone(t, set()) for t in trackers)
+            return result
         kind = classify(path, explicit=True)
         if kind is None:
             result.problems.append(
@@ -480,7 +495,7 @@ def discover(path: str, *, max_depth: int = MAX_DEPTH) -> Discovery:
                     path,
                     None,
                     "not a file rltui reads (events.out.tfevents.*, trainer_state.json, "
-                    "*.log, *.txt, *.out, *.jsonl)",
+                    "*.log, *.txt, *.out, *.jsonl, *.wandb, *.swanlab, an MLflow or Trackio *.db)",
                 )
             )
             return result
@@ -499,19 +514,74 @@ def discover(path: str, *, max_depth: int = MAX_DEPTH) -> Discovery:
         node = walker.dirs.get(run.root)
         if node is not None and "README.md" in node.files:
             run.model_card = card
+    runs = _with_trackers(walker, path, runs)
     result.runs = [r for r in runs if r.files]
     return result
+
+
+def _standalone(t: logger_discovery.TrackerRun, names: set[str]) -> DiscoveredRun:
+    name = t.name if t.name not in names else f"{t.name} ({t.select or os.path.basename(t.path)})"
+    names.add(name)
+    files = [SourceFile(t.kind, t.path, t.select)] + [SourceFile(k, p) for k, p in t.extras]
+    return DiscoveredRun(t.path, name, files, single_file=True, select=t.select)
+
+
+def _with_trackers(walker: _Walker, top: str, runs: list[DiscoveredRun]) -> list[DiscoveredRun]:
+    """Add the tracker runs (``logger_discovery``): merged into the run of their ``output_dir``,
+    else runs of their own; generic runs inside a tracker's folders are dropped."""
+    found: list[logger_discovery.TrackerRun] = []
+    seen: set[tuple[str, str | None]] = set()
+
+    def add(trackers: list[logger_discovery.TrackerRun], into: list[logger_discovery.TrackerRun]) -> None:
+        for t in trackers:
+            key = (os.path.realpath(t.path), t.select)
+            if key not in seen and len(seen) < logger_discovery.MAX_TRACKER_RUNS:
+                seen.add(key)
+                into.append(t)
+
+    for folder, node in sorted(walker.dirs.items()):
+        add(logger_discovery.runs_in(folder, node.files), found)
+    # `rltui out/`: trackers beside the run folder given, for runs whose output_dir it is.
+    neighbours: list[logger_discovery.TrackerRun] = []
+    if any(r.root == top for r in runs):
+        parent = os.path.dirname(os.path.abspath(top))
+        add(logger_discovery.runs_in(parent, _file_names(parent)), neighbours)
+    claimed = [c for c in map(logger_discovery.claimed_folder, found) if c is not None]
+    kept = [
+        r
+        for r in runs
+        if not any(os.path.abspath(r.root) == c or _is_under(os.path.abspath(r.root), c) for c in claimed)
+    ]
+    by_root = {os.path.realpath(r.root): r for r in kept if not r.single_file}
+    names = {r.name for r in kept}
+    out = list(kept)
+    found_ids = {id(t) for t in found}
+    for t in found + neighbours:
+        target = by_root.get(logger_discovery.resolved_output_dir(t) or "")
+        if target is not None:
+            target.files.append(SourceFile(t.kind, t.path, t.select))
+        elif id(t) in found_ids:
+            out.append(_standalone(t, names))
+    return out
+
+
+def _file_names(folder: str) -> list[str]:
+    try:
+        entries = LOCAL.scandir(folder)
+        return [e.name for _, e in zip(range(MAX_ENTRIES), entries, strict=False) if e.kind == "file"]
+    except (OSError, ValueError):
+        return []
 
 
 def find_runs(paths: Iterable[str]) -> Discovery:
     """:func:`discover` over several paths; a run reached twice is kept once."""
     out = Discovery()
-    seen: set[tuple[str, str | None]] = set()
+    seen: set[tuple[str, str | None, str | None]] = set()
     for p in paths:
         d = discover(p)
         out.problems.extend(d.problems)
         for run in d.runs:
-            key = (os.path.realpath(run.root), run.jsonl_only)
+            key = run.key
             if key not in seen:
                 seen.add(key)
                 out.runs.append(run)

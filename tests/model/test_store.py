@@ -385,3 +385,42 @@ def test_series_is_usable_on_its_own() -> None:
     assert s.first_step == 1
     assert s.last_step == 3
     assert s.count_upto(2) == 2
+
+
+def _chunk(steps: list[int], value: float) -> PointChunk:
+    n = len(steps)
+    return PointChunk(np.array(steps, np.int64), np.full(n, 1.7e9), np.full(n, value))
+
+
+def test_points_by_source_says_which_source_won_each_shared_step() -> None:
+    """TensorBoard gives steps 1-10, a tracker 6-15 afterwards: the tracker's values hold 6-15
+    (newest wins), TensorBoard's 1-5; a third series only TensorBoard fed counts for it whole."""
+    store = MetricStore(track_sources=True)
+    store.add("tfevents", {"loss": _chunk(list(range(1, 11)), 1.0), "lr": _chunk([1, 2, 3], 0.1)})
+    store.add("wandb", {"loss": _chunk(list(range(6, 16)), 2.0)})
+    assert store.points_by_source() == {"tfevents": 5 + 3, "wandb": 10}
+    loss = store["loss"]
+    assert loss.values[loss.steps.tolist().index(7)] == 2.0
+    # A later TensorBoard point at a shared step takes it back (newest wins, counted the same way).
+    store.add("tfevents", {"loss": _chunk([15], 3.0)})
+    assert store.points_by_source() == {"tfevents": 9, "wandb": 9}
+
+
+def test_points_by_source_after_a_rewind_counts_only_what_is_stored() -> None:
+    store = MetricStore(track_sources=True)
+    store.add("tfevents", {"loss": _chunk(list(range(1, 11)), 1.0)})
+    store.add("wandb", {"loss": _chunk(list(range(1, 11)), 2.0)})
+    store.add("wandb", {"loss": _chunk([4, 5], 3.0)}, restarted=True)  # the tracker started over
+    # The restart cut the series from step 4 (its 6-10 and TensorBoard's beneath them); 1-3 hold
+    # the tracker's values from before, 4-5 its new ones; the stale map entries are not counted.
+    assert store["loss"].steps.tolist() == [1, 2, 3, 4, 5]
+    assert store["loss"].values.tolist() == [2.0, 2.0, 2.0, 3.0, 3.0]
+    assert store.points_by_source() == {"wandb": 5}
+
+
+def test_points_by_source_costs_nothing_unless_asked() -> None:
+    store = MetricStore()
+    store.add("tfevents", {"loss": _chunk([1, 2], 1.0)})
+    store.add("wandb", {"loss": _chunk([1, 2], 2.0)})
+    assert store.points_by_source() == {}
+    assert store._owners == {}
