@@ -37,6 +37,8 @@ _MAX_LINE = 4096
 _PARAM_BYTES = 64 << 10
 _BATCH_ROWS = 100_000
 _PARAMS_EVERY_S = 5.0
+_MAX_NAMES = 100_000
+_UNSEEN = ""  # not a name metric_name returns
 
 
 def parse_metric_line(line: bytes) -> tuple[int, float, float] | None:
@@ -220,6 +222,8 @@ class MlflowDbReader:
         self.problems: list[Problem] = []
         self._db = ReadOnlyDb(path, fs)
         self._rowid = 0
+        #: Logged key -> canonical name (None: unusable), so each key is mapped once.
+        self._names: dict[object, str | None] = {}
         self._params_at = -math.inf
         self._params_count = -1
         self._state: str | None = None
@@ -253,18 +257,31 @@ class MlflowDbReader:
                 "WHERE run_uuid = ? AND rowid > ? ORDER BY rowid LIMIT ?",
                 (self.run_uuid, self._rowid, _BATCH_ROWS),
             )
-            for rowid, key, value, stamp, step, is_nan in rows:
-                self._row(key, value, stamp, step, is_nan, builder)
-                self._rowid = rowid
+            names = self._names
+            add = builder.add
+            for _rowid, key, value, stamp, step, is_nan in rows:
+                name = names.get(key, _UNSEEN)
+                if name is _UNSEEN:
+                    name = metric_name(key) if isinstance(key, str) else None
+                    if len(names) < _MAX_NAMES:
+                        names[key] = name
+                if name is None:
+                    continue
+                # What MLflow writes (an integer step and time, a REAL value) is taken as is
+                # (SQLite integers are int64: always a valid step); anything else is checked.
+                if type(step) is int and type(value) is float and type(stamp) is int and not is_nan:
+                    add(name, step, stamp / 1000.0, value)
+                else:
+                    self._row(name, value, stamp, step, is_nan, builder)
+            if rows:
+                self._rowid = rows[-1][0]
             if len(rows) < _BATCH_ROWS:
                 return
 
     @staticmethod
     def _row(
-        key: object, value: object, stamp: object, step: object, is_nan: object, builder: ChunkBuilder
+        name: str, value: object, stamp: object, step: object, is_nan: object, builder: ChunkBuilder
     ) -> None:
-        if not isinstance(key, str):
-            return
         s = as_step(step)
         if s is None:
             return
@@ -275,9 +292,7 @@ class MlflowDbReader:
         else:
             return
         wall = stamp / 1000.0 if isinstance(stamp, int) and not isinstance(stamp, bool) else math.nan
-        name = metric_name(key)
-        if name is not None:
-            builder.add(name, s, wall, v)
+        builder.add(name, s, wall, v)
 
     def _read_params(self, result: ReadResult) -> None:
         now = time.monotonic()
