@@ -63,6 +63,7 @@ from rltui.sources.base import SourceReader
 from rltui.sources.detect import Detection, detect, parse_config, read_model_card
 from rltui.sources.discovery import DiscoveredRun, Discovery, SourceFile, discover, find_runs, run_files
 from rltui.sources.fs import LOCAL, FileSystem
+from rltui.sources.wake import TmuxPaneWaker, Waker
 from rltui.text import sanitize
 
 Progress = Callable[[int, int], None]
@@ -217,6 +218,7 @@ class RunSession:
         #: True for the empty stand-in of a watched folder with no run yet (``wait=True``):
         #: the dashboard replaces it when a real run appears there.
         self.placeholder = False
+        self._waker: Waker | None = None
         for f in run.files:
             self._add(f)
         if tmux is not None:
@@ -255,6 +257,21 @@ class RunSession:
         if self.run.single_file:
             return [os.path.dirname(os.path.abspath(self.run.root))]
         return [self.run.root]
+
+    def waker(self) -> Waker | None:
+        """What wakes this run when nothing on disk changes (a tmux pane), or None.
+
+        Files wake the dashboard through watchfiles; a pane has no file, so without this it was
+        read only with ``--poll`` (rltui.sources.wake).
+        """
+        if self._tmux is not None and self._waker is None:
+            self._waker = TmuxPaneWaker(self._tmux, self._tmux_socket)
+        return self._waker
+
+    def close_waker(self) -> None:
+        if self._waker is not None:
+            self._waker.close()
+            self._waker = None
 
     def load(self, progress: Progress | None = None) -> int:
         """The first read, reporting ``progress(bytes_done, bytes_total)`` after each file.

@@ -33,7 +33,7 @@ from rltui.ui.chart_spec import ChartSpec
 from rltui.ui.export import output_dir, output_name, write_csv
 from rltui.ui.glyphs import safe
 from rltui.ui.off_loop import off_loop
-from rltui.ui.runs import RunSource
+from rltui.ui.runs import RunSource, Waker
 from rltui.ui.screens.alerts import AlertsScreen
 from rltui.ui.screens.dashboard import DashboardScreen
 from rltui.ui.screens.detail import DetailScreen
@@ -302,6 +302,8 @@ class RltuiApp(App[int]):
         # baseline, and only later transitions (a new alert, an escalation) ring or notify.
         self._reset_tracker_after_compute = True
         self.request_snapshots()
+        if not self.options.poll:
+            self._follow_wakers()
         if self.options.poll:
             polls = 0
             while not self._stop.is_set():
@@ -326,6 +328,23 @@ class RltuiApp(App[int]):
                 await self._discover()
             if await off_loop(self._read_all, added) or added:
                 self.request_snapshots()
+
+    def _follow_wakers(self) -> None:
+        """A worker per run that has a wake-up besides file events (a tmux pane)."""
+        for run in self.runs:
+            get = getattr(run, "waker", None)
+            waker = get() if callable(get) else None
+            if waker is not None:
+                self.run_worker(self._wake_loop(run, waker), group="wake")
+
+    async def _wake_loop(self, run: RunSource, waker: Waker) -> None:
+        try:
+            while not self._stop.is_set():
+                woke = await off_loop(waker.wait, 1.0)
+                if woke and not self._stop.is_set() and await off_loop(run.poll):
+                    self.request_snapshots()
+        finally:
+            waker.close()
 
     def _sweep_roots(self) -> list[str]:
         return list(self.options.watch_roots) if self.options.reopen else []
