@@ -29,6 +29,7 @@ commands:
   rltui replay PATH [--speed X]   play a finished run back with alerts firing as they would have
   rltui compare PATH PATH ...     runs side by side, charts overlaid
   rltui check PATH ... [--json]   headless verdict for scripts and CI (exit 1 at --fail-on)
+  rltui check --follow PATH ...   headless following: one line per new alert until the runs end
   rltui demo                      replay a bundled real run that fails (offline)
   rltui explain ID                a failure pattern's logic, thresholds, cause, action, source
 
@@ -37,6 +38,7 @@ examples:
   rltui watch --tmux train:0.0
   rltui check out/ --json --fail-on warn
   rltui check out/ --at-step 200      # when would rltui have warned?
+  rltui check --follow out/ --on-alert 'notify-send "$RLTUI_RUN: $RLTUI_ALERT_ID"'
 """
 
 
@@ -75,7 +77,8 @@ def _add_display_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--on-alert",
         metavar="CMD",
-        help="run CMD (through the shell) for each new warn or critical alert, alert JSON on stdin",
+        help="run CMD (through the shell) for each new warn or critical alert: the alert in RLTUI_* "
+        "environment variables (RLTUI_ALERT_ID, RLTUI_RUN, ...), its JSON on stdin",
     )
     p.add_argument("--config", metavar="FILE", help="rltui.toml to use instead of the usual lookup")
 
@@ -127,6 +130,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--at-step", type=int, metavar="N", help="evaluate as if the run had only reached step N"
     )
     check.add_argument("--config", metavar="FILE", help="rltui.toml to use instead of the usual lookup")
+    check.add_argument(
+        "--follow",
+        action="store_true",
+        help="keep reading until the runs reach max_steps or Ctrl+C; print each new warn/critical "
+        "alert as one line (one JSON object per line with --json)",
+    )
+    check.add_argument(
+        "--on-alert",
+        metavar="CMD",
+        help="with --follow: run CMD (through the shell) for each new warn or critical alert; the "
+        "alert is in RLTUI_ALERT_ID, RLTUI_ALERT_SEVERITY, RLTUI_RUN, RLTUI_STEP, ... and its JSON "
+        "on stdin",
+    )
     check.add_argument(
         "--samples",
         action=argparse.BooleanOptionalAction,

@@ -250,12 +250,29 @@ def run_check(args: argparse.Namespace) -> int:
     if args.at_step is not None and args.at_step < 0:
         return usage_error("--at-step must be >= 0")
     paths = list(args.paths) or ["."]
+    follow = bool(getattr(args, "follow", False))
+    if follow and args.at_step is not None:
+        return usage_error("--at-step and --follow do not go together")
+    if getattr(args, "on_alert", None) and not follow:
+        return usage_error("--on-alert needs --follow")
     try:
-        sessions = open_sessions(paths, config_path=getattr(args, "config", None))
+        # Following, a folder the training has not written into yet is waited on.
+        sessions = open_sessions(paths, config_path=getattr(args, "config", None), wait=follow)
     except NoRunError as exc:
         return usage_error(str(exc))
     except ConfigError as exc:
         return usage_error(f"bad configuration: {exc}")
+    if follow:
+        from rltui.commands.follow import Follower
+
+        return Follower(
+            sessions,
+            paths=paths,
+            as_json=as_json,
+            fail_on=args.fail_on,
+            on_alert=getattr(args, "on_alert", None),
+            config_path=getattr(args, "config", None),
+        ).run()
     snaps: list[RunSnapshot] = []
     with_samples = check_samples.wanted(args)
     for session in sessions:

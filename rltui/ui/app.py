@@ -28,7 +28,7 @@ from textual.css.query import NoMatches
 from textual.timer import Timer
 
 from rltui.model.snapshot import Alert, RunSnapshot
-from rltui.ui.alerting import AlertTracker, alert_json, osc9
+from rltui.ui.alerting import AlertTracker, alert_env, alert_json, osc9
 from rltui.ui.chart_spec import ChartSpec
 from rltui.ui.export import output_dir, output_name, write_csv
 from rltui.ui.glyphs import safe
@@ -341,7 +341,9 @@ class RltuiApp(App[int]):
         try:
             while not self._stop.is_set():
                 woke = await off_loop(waker.wait, 1.0)
-                if woke and not self._stop.is_set() and await off_loop(run.poll):
+                if not woke or self._stop.is_set():
+                    continue
+                if await off_loop(run.poll):
                     self.request_snapshots()
         finally:
             waker.close()
@@ -427,7 +429,8 @@ class RltuiApp(App[int]):
                 self._write_terminal(seq)
         if self.options.on_alert and alert.severity != "info":
             self.run_worker(
-                self._run_on_alert(self.options.on_alert, alert_json(snap, alert)), group="on-alert"
+                self._run_on_alert(self.options.on_alert, alert_json(snap, alert), alert_env(snap, alert)),
+                group="on-alert",
             )
 
     def _write_terminal(self, data: str) -> None:
@@ -436,7 +439,7 @@ class RltuiApp(App[int]):
             driver.write(data)
             driver.flush()
 
-    async def _run_on_alert(self, cmd: str, payload: str) -> None:
+    async def _run_on_alert(self, cmd: str, payload: str, env: dict[str, str] | None = None) -> None:
         try:
             # Its own process group, so that quitting ends the command and all it started.
             proc = await asyncio.create_subprocess_shell(
@@ -445,6 +448,7 @@ class RltuiApp(App[int]):
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
+                env={**os.environ, **(env or {})},
             )
             self._children.add(proc.pid)
             try:
