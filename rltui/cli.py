@@ -20,8 +20,9 @@ rltui watches RL post-training runs (TRL DPO/PPO/GRPO/RLOO/KTO/ORPO/SFT, verl, O
 terminal and tells you what is going wrong: reward margin explosions, KL runaways, clipping,
 length hacking, non-finite losses, with the cause and what to change.
 
-It reads TensorBoard event files, trainer_state.json, console logs, JSONL and tmux panes,
-never writes into a run directory and never opens a network connection."""
+It reads TensorBoard event files, trainer_state.json, console logs, JSONL and tmux panes, here
+or on other hosts (host:path, ssh://[user@]host[:port]/path, through your own ssh), never writes
+into a run directory, and connects only to the hosts named on the command line, only to read."""
 
 EPILOG = """\
 commands:

@@ -200,7 +200,9 @@ def _dump_json(doc: dict[str, object]) -> Callable[[TextIO], None]:
 
 def _under(root: str, path: str) -> bool:
     """Whether a run found at ``root`` came from the named ``path`` (the path itself or below it)."""
-    r, p = os.path.abspath(root), os.path.abspath(path)
+    from rltui.sources.locations import absolute
+
+    r, p = absolute(root), absolute(path)
     return r == p or r.startswith(p.rstrip(os.sep) + os.sep)
 
 
@@ -236,7 +238,7 @@ def _discovery_lines(path: str, discovery: list[Problem]) -> list[str]:
 def run_check(args: argparse.Namespace) -> int:
     from rltui.commands import check_samples
     from rltui.model.config import ConfigError
-    from rltui.session import NoRunError, open_sessions
+    from rltui.session import NoRunError, open_sessions, resolve_paths
 
     as_json = bool(args.json)
 
@@ -256,6 +258,7 @@ def run_check(args: argparse.Namespace) -> int:
     if getattr(args, "on_alert", None) and not follow:
         return usage_error("--on-alert needs --follow")
     try:
+        paths = resolve_paths(paths)  # host:rel -> ssh://host/abs (may connect: errors say why)
         # Following, a folder the training has not written into yet is waited on.
         sessions = open_sessions(paths, config_path=getattr(args, "config", None), wait=follow)
     except NoRunError as exc:

@@ -220,6 +220,14 @@ class Follower:
                 self._alert_line(snap, alert, new=True)
                 self._run_on_alert(snap, alert)
 
+    def _link_note(self, session: Any, before: list[Any]) -> None:
+        """A remote host lost or back: said on stderr (stdout stays one alert per line)."""
+        now = [p.message for p in session.problems if p.transient]
+        if now:
+            self._note(now[0])
+        elif any(p.transient for p in before):
+            self._note(f"{session.info.path}: connection back")
+
     def _discover(self) -> None:
         """Runs that appeared in a named sweep folder (or where a watched folder had none yet)."""
         from rltui.session import open_new_sessions
@@ -267,7 +275,11 @@ class Follower:
                 for s in self.sessions:
                     if rescan:
                         s.rescan()
+                    link = s.problems if getattr(s, "revision", None) is not None else []
+                    before = getattr(s, "revision", 0)
                     new += s.poll()
+                    if getattr(s, "revision", 0) != before:
+                        self._link_note(s, link)
                 grew = len(self.sessions)
                 if rescan:
                     last_rescan = time.monotonic()

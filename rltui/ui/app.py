@@ -343,7 +343,8 @@ class RltuiApp(App[int]):
                 woke = await off_loop(waker.wait, 1.0)
                 if not woke or self._stop.is_set():
                     continue
-                if await off_loop(run.poll):
+                revision = getattr(run, "revision", 0)
+                if await off_loop(run.poll) or getattr(run, "revision", 0) != revision:
                     self.request_snapshots()
         finally:
             waker.close()
