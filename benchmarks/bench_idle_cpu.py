@@ -11,7 +11,11 @@ What remains while idle is the watcher sleeping in the OS file-event wait and th
 With ``--tmux`` the dashboard follows a quiet tmux pane (``--tmux train:0.0``, default mode) and
 the CPU of its children (the tmux control-mode client that wakes it) is counted too.
 
-Usage: ``python3 benchmarks/bench_idle_cpu.py [--seconds 20] [--history 300] [--poll] [--tmux]``
+With ``--ssh`` the run is watched as ``ssh://rltui-test/RUN`` through a throw-away sshd on
+127.0.0.1; the ssh client (rltui's child) is counted, the sshd and the remote helper are not (on
+a real setup they run on the GPU box).
+
+Usage: ``python3 benchmarks/bench_idle_cpu.py [--seconds 20] [--history 300] [--poll] [--tmux] [--ssh]``
 """
 
 from __future__ import annotations
@@ -26,7 +30,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_frame import machine
-from benchmarks.bench_latency import WAIT_FOR_TRAIN, log_dict, start_pane_training, wait_step
+from benchmarks.bench_latency import (
+    WAIT_FOR_TRAIN,
+    log_dict,
+    start_pane_training,
+    stop_sshd,
+    wait_step,
+    watch_argv,
+)
 from tests.e2e._tmux import Tmux, rltui
 from tests.e2e._writer import DPO_CONFIG, TrlEventWriter, healthy_dpo
 
@@ -81,6 +92,7 @@ def main() -> None:
     ap.add_argument("--settle", type=float, default=3.0, help="seconds to wait after the load")
     ap.add_argument("--poll", action="store_true", help="run the dashboard with --poll (1 s)")
     ap.add_argument("--tmux", action="store_true", help="follow a quiet tmux pane instead of files")
+    ap.add_argument("--ssh", action="store_true", help="watch the run as ssh://HOST/path via a local sshd")
     a = ap.parse_args()
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp, Tmux() as term:
@@ -96,7 +108,7 @@ def main() -> None:
                 writer.write_args(DPO_CONFIG | {"max_steps": a.history * 2})
                 for step in range(1, a.history + 1):
                     writer.log(step, healthy_dpo(step))
-            term.start(rltui("watch", *poll, str(run)))
+            term.start(watch_argv(a, run, tmp))
         wait_step(term, a.history, timeout=60)
         pid = rltui_pid(term)
 
@@ -109,10 +121,13 @@ def main() -> None:
         time.sleep(a.seconds)
         c1, t1 = cpu(), time.monotonic()
         still = term.capture()
+        stop_sshd()
     if "step" not in still:
         raise SystemExit(f"the dashboard is gone:\n{still}")
     pct = (c1 - c0) / (t1 - t0) * 100
     mode = "--poll (1 s)" if a.poll else "file events (watchfiles)"
+    if a.ssh:
+        mode = "over ssh (rltui + its ssh client; the remote helper's CPU is the host's)"
     if a.tmux:
         mode = "--tmux pane" + (" --poll (1 s)" if a.poll else ", default mode (control-mode wake-up)")
     print(f"rltui watch, {mode}, pid {pid}: startup + load {startup:.2f} CPU s")

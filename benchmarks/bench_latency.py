@@ -12,7 +12,7 @@ The figure is the wall time from the start of the write to the first capture sho
 includes the flush, the OS file event, watchfiles' debounce, the read, the model, Textual's
 redraw and tmux itself (each capture costs ~3-5 ms, the measurement's resolution).
 
-Usage: ``python3 benchmarks/bench_latency.py [--appends 30] [--history 300] [--poll] [--tmux]``
+Usage: ``python3 benchmarks/bench_latency.py [--appends 30] [--history 300] [--poll] [--tmux] [--ssh]``
 (``--poll``: the dashboard's ``--poll`` mode, 1 s interval, for NFS-like setups. ``--tmux``: the
 training prints HF log dicts in a pane of a second tmux session and the dashboard follows that
 pane with ``--tmux train:0.0``, in the default mode; the figure is then print -> on screen.)
@@ -72,6 +72,7 @@ def main() -> None:
     ap.add_argument("--history", type=int, default=300)
     ap.add_argument("--poll", action="store_true", help="run the dashboard with --poll")
     ap.add_argument("--tmux", action="store_true", help="follow a tmux pane instead of files")
+    ap.add_argument("--ssh", action="store_true", help="watch the run as ssh://HOST/path via a local sshd")
     a = ap.parse_args()
     print(f"machine: {machine()}")
     rng = random.Random(0)
@@ -79,6 +80,8 @@ def main() -> None:
     ms = sorted(x * 1000 for x in latencies)
     p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
     mode = "--poll (1 s)" if a.poll else "file events (watchfiles)"
+    if a.ssh:
+        mode = "over ssh (a real sshd on 127.0.0.1, one round trip per 0.25 s poll)"
     if a.tmux:
         mode = "--tmux pane" + (" --poll (1 s)" if a.poll else ", default mode")
     print(f"rltui watch, {mode}: {len(ms)} appends after {a.history} steps of history")
@@ -87,6 +90,27 @@ def main() -> None:
         f"min {ms[0]:.0f} ms  max {ms[-1]:.0f} ms"
     )
     print(f"target p95 <= 500 ms -> {'met' if p95 <= 500 else 'NOT met'}")
+
+
+_SSHD: list[object] = []
+
+
+def watch_argv(a: argparse.Namespace, run: Path, tmp: str) -> list[str]:
+    """``rltui watch RUN``, or with ``--ssh`` the same run as ``ssh://rltui-test/RUN`` through a
+    throw-away sshd on 127.0.0.1 (tests/remote/_sshd.py; the ssh client counts as rltui's child)."""
+    poll = ["--poll"] if a.poll else []
+    if not a.ssh:
+        return rltui("watch", *poll, str(run))
+    from tests.remote._sshd import ALIAS, Sshd
+
+    server = Sshd(Path(tmp) / "sshd")
+    _SSHD.append(server)
+    return ["env", f"RLTUI_SSH_COMMAND={server.ssh_command}", *rltui("watch", *poll, f"ssh://{ALIAS}{run}")]
+
+
+def stop_sshd() -> None:
+    while _SSHD:
+        _SSHD.pop().close()  # type: ignore[attr-defined]
 
 
 def pane_latencies(a: argparse.Namespace, rng: random.Random) -> list[float]:
@@ -117,7 +141,7 @@ def file_latencies(a: argparse.Namespace, rng: random.Random) -> list[float]:
             writer.write_args(DPO_CONFIG | {"max_steps": total})
             for step in range(1, a.history + 1):
                 writer.log(step, healthy_dpo(step))
-            term.start(rltui("watch", *(["--poll"] if a.poll else []), str(run)))
+            term.start(watch_argv(a, run, tmp))
             wait_step(term, a.history, timeout=60)
             time.sleep(1.0)
             for step in range(a.history + 1, total + 1):
@@ -125,6 +149,7 @@ def file_latencies(a: argparse.Namespace, rng: random.Random) -> list[float]:
                 t0 = time.perf_counter()
                 writer.log(step, healthy_dpo(step))
                 latencies.append(wait_step(term, step, timeout=15) - t0)
+    stop_sshd()
     return latencies
 
 

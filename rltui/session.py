@@ -273,7 +273,11 @@ class RunSession:
         read only with ``--poll`` (rltui.sources.wake).
         """
         if self._waker is None:
-            if self._remote or (self._tmux is not None and is_remote(self._tmux)):
+            if self._remote and not self.run.root.startswith("ssh://"):
+                from rltui.sources import objstore  # each poll costs a request per file
+
+                self._waker = IntervalWaker(objstore.POLL_INTERVAL_S)
+            elif self._remote or (self._tmux is not None and is_remote(self._tmux)):
                 # Nothing crosses ssh unasked: each poll is one round trip for all the run's files.
                 from rltui.sources.ssh import POLL_INTERVAL_S
 
@@ -817,7 +821,10 @@ def resolve_paths(paths: Sequence[str]) -> list[str]:
     out = []
     for p in paths:
         try:
-            out.append(canonical(p))
+            path = canonical(p)
+            if is_remote(path):
+                fs_for(path)  # a store whose backend is not installed: the install command, now
+            out.append(path)
         except BadLocation as exc:
             raise NoRunError(str(exc)) from None
         except OSError as exc:

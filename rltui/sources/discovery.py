@@ -476,8 +476,8 @@ def _card_near(path: str, fs: FileSystem = LOCAL) -> str | None:
 def discover(path: str, *, max_depth: int = MAX_DEPTH) -> Discovery:
     """The runs under ``path`` (a file, a run folder or a sweep folder). Never raises."""
     result = Discovery()
-    fs = fs_for(path)
     try:
+        fs = fs_for(path)
         info = fs.stat(path)
     except OSError as exc:
         result.problems.append(Problem(path, None, f"cannot read: {describe(exc)}"))

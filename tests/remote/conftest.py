@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from rltui.sources import ssh
+from tests.remote._s3 import S3Server
 from tests.remote._sshd import Sshd
 
 
@@ -28,3 +29,27 @@ def remote(sshd: Sshd, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sshd]:
         yield sshd
     finally:
         ssh.close_all()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    server = S3Server()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def s3(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
+    """The server, configured for rltui in this process (fsspec config) and in children (env)."""
+    import fsspec.config
+
+    for k, v in s3_server.env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setitem(fsspec.config.conf, "s3", dict(s3_server.options))
+    import s3fs
+
+    s3fs.S3FileSystem.clear_instance_cache()
+    yield s3_server
+    s3fs.S3FileSystem.clear_instance_cache()
