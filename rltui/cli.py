@@ -192,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from rltui.commands.explain import run_explain
 
             return run_explain(args)
-        from rltui.ui.launch import launch
+        from rltui.commands.launch import launch
 
         return launch(args)
     except KeyboardInterrupt:

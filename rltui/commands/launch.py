@@ -1,5 +1,9 @@
 """Entry point for the interactive commands (watch, replay, compare, demo), called by cli.py.
 
+Wiring, not UI: it opens sessions (``rltui.session``) and hands them to the Textual app, so it
+lives beside the other commands and ``rltui.ui`` never imports ``session`` or ``sources``
+(tests/test_layers.py).
+
 Everything that can fail before the first frame (no run at the path, unreadable files, a bad
 config) is turned into one clear line on stderr and exit code 2, never a traceback.
 """
