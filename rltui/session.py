@@ -46,6 +46,7 @@ import importlib
 import math
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -64,6 +65,7 @@ from rltui.sources.detect import Detection, detect, parse_config, read_model_car
 from rltui.sources.discovery import DiscoveredRun, Discovery, SourceFile, discover, find_runs, run_files
 from rltui.sources.fs import LOCAL, FileSystem
 from rltui.sources.locations import BadLocation, canonical, fs_for, is_remote, parse_ssh, real
+from rltui.sources.ssh import SshFS, SshWaker
 from rltui.sources.wake import IntervalWaker, TmuxPaneWaker, Waker
 from rltui.text import sanitize
 
@@ -227,6 +229,7 @@ class RunSession:
         self._waker: Waker | None = None
         #: Bumped when what a snapshot shows changed without new points (a host lost or back).
         self.revision = 0
+        self._last_rescan = 0.0
         for f in run.files:
             self._add(f)
         if tmux is not None:
@@ -277,8 +280,11 @@ class RunSession:
                 from rltui.sources import objstore  # each poll costs a request per file
 
                 self._waker = IntervalWaker(objstore.POLL_INTERVAL_S)
+            elif self._remote and isinstance(self._fs, SshFS):
+                # The host watches the files and answers one outstanding request when they change.
+                self._waker = SshWaker(self._fs, self.run.root)
             elif self._remote or (self._tmux is not None and is_remote(self._tmux)):
-                # Nothing crosses ssh unasked: each poll is one round trip for all the run's files.
+                # A remote pane: polled, one round trip (two tmux commands there) per poll.
                 from rltui.sources.ssh import POLL_INTERVAL_S
 
                 self._waker = IntervalWaker(POLL_INTERVAL_S)
@@ -349,6 +355,9 @@ class RunSession:
         """Read what every followed source has appended since the last call; new points."""
         with self._lock:
             try:
+                take = getattr(self._waker, "take_rescan", None)
+                if callable(take) and take():
+                    self._rescan(force=True)  # a folder of the remote run changed
                 if self._folder_gone():
                     return 0
                 return self._poll(None)
@@ -431,9 +440,18 @@ class RunSession:
         with self._lock:
             self._rescan()
 
-    def _rescan(self) -> None:
+    #: A remote run's folders are watched by its host (SshWaker asks for a rescan when one
+    #: changes); the periodic rescans callers do for local runs go over the wire only this often.
+    REMOTE_RESCAN_S = 30.0
+
+    def _rescan(self, force: bool = False) -> None:
         if self.run.single_file or not self.run.root:
             return
+        if self._remote and not force:
+            now = time.monotonic()
+            if now - self._last_rescan < self.REMOTE_RESCAN_S:
+                return
+        self._last_rescan = time.monotonic()
         problems: list[Problem] = []
         files = run_files(self.run.root, jsonl_only=self.run.jsonl_only, problems=problems)
         self._run_problems(problems)

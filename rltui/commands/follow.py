@@ -185,7 +185,7 @@ class Follower:
     def _wake_on(self, waker: Any) -> None:
         try:
             while not self._stop.is_set():
-                if waker.wait(1.0):
+                if waker.wait(10.0):
                     self._wake.set()
         finally:
             waker.close()

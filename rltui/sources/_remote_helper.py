@@ -14,6 +14,8 @@ and runs no command but ``tmux display-message`` / ``tmux capture-pane`` (remote
 Protocol (binary, both ways): a frame is ``struct ">II"`` (JSON length, data length), the JSON
 header, then the raw data. Requests carry ``{"id", "op", ...}``; replies ``{"id", "ok", ...}`` or
 ``{"id", "ok": false, "errno", "error"}``. The first reply is ``{"hello": 1, "home": ...}``.
+Replies come in the order the work finishes: a ``wait`` (block until a file changes) runs in a
+thread of its own while the other requests are answered; the client matches replies by id.
 This file is also imported by tests (the protocol functions run locally the same way).
 """
 
@@ -24,6 +26,8 @@ import stat
 import struct
 import subprocess
 import sys
+import threading
+import time
 import zlib
 
 VERSION = 1
@@ -271,15 +275,63 @@ def read_frame(stream):
     return json.loads(body.decode()), data
 
 
+def _signature(path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def op_wait(req):
+    """Block until a file or folder differs from the signature the client last saw (or timeout).
+
+    Why here: the stat loop runs next to the files (every ``interval`` s, on the remote CPU) and
+    the client sleeps in one outstanding request, so a quiet run costs nothing locally and the
+    wire carries nothing but the reply. Entries are [path, [size, mtime_ns, ino] or None]; for a
+    folder only its mtime counts (an entry added or removed).
+    """
+    files = [(p, sig) for p, sig in req.get("files") or []][:MAX_ENTRIES]
+    dirs = [(p, sig) for p, sig in req.get("dirs") or []][:MAX_ENTRIES]
+    interval = min(max(float(req.get("interval", 0.1)), 0.02), 5.0)
+    deadline = time.monotonic() + min(max(float(req.get("timeout", 20)), 0.0), 60.0)
+    while True:
+        changed = [p for p, sig in files if _signature(p) != sig]
+        for p, sig in dirs:
+            now = _signature(p)
+            if (now is None) != (sig is None) or (now is not None and now[1] != sig[1]):
+                changed.append(p)
+        if changed or time.monotonic() >= deadline:
+            return {"changed": changed}, b""
+        time.sleep(interval)
+
+
+#: Operations that may block: each runs in a thread of its own, so the others are not held up.
+SLOW_OPS = ("wait",)
+OPS["wait"] = op_wait
+
+
 def main():
     inp, out = sys.stdin.buffer, sys.stdout.buffer
-    write_frame(out, {"hello": VERSION, "home": os.path.expanduser("~"), "python": sys.version.split()[0]})
+    lock = threading.Lock()
+
+    def reply(request):
+        header, data = handle(request)
+        with lock:
+            write_frame(out, header, data)
+
+    with lock:
+        write_frame(
+            out, {"hello": VERSION, "home": os.path.expanduser("~"), "python": sys.version.split()[0]}
+        )
     while True:
         frame = read_frame(inp)
         if frame is None:
             return
-        header, data = handle(frame[0])
-        write_frame(out, header, data)
+        if frame[0].get("op") in SLOW_OPS:
+            threading.Thread(target=reply, args=(frame[0],), daemon=True).start()
+        else:
+            reply(frame[0])
 
 
 if __name__ == "__main__":

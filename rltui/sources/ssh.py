@@ -11,6 +11,10 @@ running their ``ssh`` binary (or ``RLTUI_SSH_COMMAND``, split like git's ``GIT_S
   for bytes from them; a poll asks for the info of all of a run's files in one round trip
   (:meth:`SshFS.prefetch`). The 64-byte head check readers do on each read (a file rewritten in
   place) is answered from a local copy when the remote CRC of those bytes is unchanged.
+* Nothing is polled from here: :class:`SshWaker` keeps one ``wait`` request outstanding, which
+  the helper answers when a file or folder of the run differs from what was last read. Requests
+  are multiplexed by id (a reader thread hands each reply to its caller), so a blocked wait does
+  not hold up reads.
 * ``BatchMode=yes``: a host that wants a password or a passphrase, or has an unknown host key,
   fails at once with a message saying how to fix it, instead of a prompt hanging the TUI.
 * A lost connection raises :class:`RemoteUnavailable` (an ``OSError``: readers report it as a
@@ -51,7 +55,7 @@ CONNECT_TIMEOUT_S = 20.0
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 HEAD = 64
 _HELPER = Path(__file__).with_name("_remote_helper.py")
-#: How often a remote run is polled (no file events cross ssh; each poll is one round trip).
+#: How often a remote tmux pane is polled (one round trip, two tmux commands on the host).
 POLL_INTERVAL_S = 0.25
 
 
@@ -117,6 +121,16 @@ def _utc(t: float) -> str:
     return time.strftime("%H:%M:%S UTC", time.gmtime(t))
 
 
+class _Slot:
+    """Where the reader thread leaves the reply to one request."""
+
+    __slots__ = ("event", "reply")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.reply: tuple[dict[str, Any], bytes] | None = None
+
+
 class SshHost:
     """One long-lived ssh connection to a host, shared by everything read there."""
 
@@ -134,6 +148,13 @@ class SshHost:
         self._next_try = 0.0
         #: Connections made so far (a reconnect adds one): for tests and the status line.
         self.connects = 0
+        self._pending: dict[int, _Slot] = {}
+        #: What was last seen of each file and folder read on this host (the baseline a
+        #: :class:`SshWaker` waits against): [size, mtime_ns, inode], or None when missing.
+        self.seen_files: dict[str, list[int] | None] = {}
+        self.seen_dirs: dict[str, list[int] | None] = {}
+        #: Per path: (identity, CRC, bytes) of its first HEAD bytes as last read.
+        self.heads: dict[str, tuple[tuple[int, int], int, bytes]] = {}
 
     # -- the process ----------------------------------------------------------------------
     def argv(self) -> list[str]:
@@ -183,13 +204,13 @@ class SshHost:
                 self._stderr.append(sanitize(decode(raw), single_line=True, max_len=300))
 
     @staticmethod
-    def _read_exact(proc: subprocess.Popen[bytes], n: int, deadline: float) -> bytes | None:
+    def _read_exact(proc: subprocess.Popen[bytes], n: int, deadline: float | None) -> bytes | None:
         assert proc.stdout is not None
         fd = proc.stdout.fileno()
         parts: list[bytes] = []
         while n > 0:
-            left = deadline - time.monotonic()
-            if left <= 0:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
                 return None
             ready, _, _ = select.select([fd], [], [], left)
             if not ready:
@@ -202,7 +223,7 @@ class SshHost:
         return b"".join(parts)
 
     def _read_frame(
-        self, proc: subprocess.Popen[bytes], deadline: float
+        self, proc: subprocess.Popen[bytes], deadline: float | None
     ) -> tuple[dict[str, Any], bytes] | None:
         head = self._read_exact(proc, 8, deadline)
         if head is None:
@@ -214,10 +235,32 @@ class SshHost:
             return None
         return json.loads(body.decode()), data
 
+    def _replies(self, proc: subprocess.Popen[bytes]) -> None:
+        """The connection's reader thread: hands each reply to the call waiting for its id."""
+        while True:
+            try:
+                frame = self._read_frame(proc, None)
+            except (OSError, ValueError):
+                frame = None
+            if frame is None:
+                break
+            rid = frame[0].get("id")
+            slot = self._pending.pop(rid, None) if isinstance(rid, int) else None
+            if slot is not None:
+                slot.reply = frame
+                slot.event.set()
+        with self._lock:
+            if self._proc is proc:
+                last = "\n".join(self._stderr).strip().splitlines()
+                self._lose("the connection closed" + (f" ({last[-1][:120]})" if last else ""))
+
     def _lose(self, why: str) -> None:
         proc, self._proc = self._proc, None
         if proc is not None:
             _end(proc)
+        pending, self._pending = self._pending, {}
+        for slot in pending.values():
+            slot.event.set()  # no reply: the callers raise RemoteUnavailable
         if self.lost_at is None:
             self.lost_at = time.time()
             self.lost_why = why
@@ -248,10 +291,15 @@ class SshHost:
             self.lost_at = None
             self.lost_why = ""
             self._failures = 0
+            threading.Thread(target=self._replies, args=(self._proc,), daemon=True).start()
 
-    def call(self, header: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
-        """One request, its reply. Raises :class:`RemoteUnavailable` (lost, or not retried yet),
-        or the ``OSError`` the remote side met (file not found, refused, ...)."""
+    def call(self, header: dict[str, Any], timeout: float = CALL_TIMEOUT_S) -> tuple[dict[str, Any], bytes]:
+        """One request, its reply (requests from several threads share the connection).
+
+        Raises :class:`RemoteUnavailable` (lost, or not retried yet), or the ``OSError`` the
+        remote side met (file not found, refused, ...).
+        """
+        slot = _Slot()
         with self._lock:
             if self._proc is None:
                 if time.monotonic() < self._next_try:
@@ -260,21 +308,23 @@ class SshHost:
             proc = self._proc
             assert proc is not None
             self._ids += 1
-            header = {**header, "id": self._ids}
-            body = json.dumps(header).encode()
+            rid = self._ids
+            self._pending[rid] = slot
+            body = json.dumps({**header, "id": rid}).encode()
             try:
                 _write_all(proc, struct.pack(">II", len(body), 0) + body)
-                reply = self._read_frame(proc, time.monotonic() + CALL_TIMEOUT_S)
             except (OSError, ValueError):
-                reply = None
-            if reply is None or reply[0].get("id") != self._ids:
-                why = "the connection closed" if proc.poll() is not None else "no reply"
-                last = "\n".join(self._stderr).strip().splitlines()
-                if last:
-                    why += f" ({last[-1][:120]})"
-                self._lose(why)
-                raise self._unavailable()
-        head, data = reply
+                self._lose("the connection closed")
+                raise self._unavailable() from None
+        if not slot.event.wait(timeout):
+            with self._lock:
+                self._pending.pop(rid, None)
+                if self._proc is proc:
+                    self._lose(f"no reply in {timeout:.0f} s")
+            raise self._unavailable()
+        if slot.reply is None:
+            raise self._unavailable()
+        head, data = slot.reply
         if not head.get("ok"):
             raise _remote_error(head, str(header.get("path", "")))
         return head, data
@@ -350,6 +400,11 @@ def close_all() -> None:
         h.close()
 
 
+def _signature(d: dict[str, Any]) -> list[int]:
+    """What the helper's ``wait`` compares: size, mtime, inode."""
+    return [int(d["size"]), int(d["mtime_ns"]), int(d["ino"])]
+
+
 def _info(d: dict[str, Any]) -> FileInfo:
     kind = d.get("kind")
     return FileInfo(
@@ -370,7 +425,7 @@ class SshFile:
         self._head_crc = head_crc
 
     def read_at(self, offset: int, size: int) -> bytes:
-        cached = self._fs._heads.get(self.path)
+        cached = self._fs.host.heads.get(self.path)
         if (
             offset == 0
             and size <= HEAD
@@ -392,7 +447,7 @@ class SshFile:
         )
         if offset == 0 and len(data) >= min(HEAD, self.info.size):
             head_bytes = data[:HEAD]
-            self._fs._heads[self.path] = (self.info.identity, zlib.crc32(head_bytes), head_bytes)
+            self._fs.host.heads[self.path] = (self.info.identity, zlib.crc32(head_bytes), head_bytes)
         return data
 
     def close(self) -> None:
@@ -415,8 +470,6 @@ class SshFS:
         self.prefix = host.target.prefix
         self.root = root
         self.remote_root = self.remote(root) if root else None
-        #: Per path: (identity, CRC, bytes) of its first HEAD bytes as last read.
-        self._heads: dict[str, tuple[tuple[int, int], int, bytes]] = {}
         #: Infos fetched for a whole poll by :meth:`prefetch`, each used once.
         self._batch: dict[str, dict[str, Any]] = {}
         self._reals: dict[str, str] = {}
@@ -431,9 +484,7 @@ class SshFS:
         return self.prefix + remote
 
     def confined(self, root: str | None) -> SshFS:
-        fs = SshFS(self.host, root)
-        fs._heads = self._heads
-        return fs
+        return SshFS(self.host, root)
 
     def status(self) -> str | None:
         return self.host.status()
@@ -452,17 +503,26 @@ class SshFS:
             return
         results = head.get("results") or []
         self._batch = {p: r for p, r in zip(mine, results, strict=False) if "error" not in r}
+        for p, r in zip(mine, results, strict=False):
+            self.host.seen_files[p] = None if "error" in r else _signature(r)
 
     def open(self, path: str) -> SshFile:
         info = self._batch.pop(path, None)
         if info is None:
-            info, _ = self.host.call({"op": "open", "path": self.remote(path), "root": self.remote_root})
+            try:
+                info, _ = self.host.call({"op": "open", "path": self.remote(path), "root": self.remote_root})
+            except FileNotFoundError:
+                self.host.seen_files[path] = None
+                raise
+            self.host.seen_files[path] = _signature(info)
         return SshFile(self, path, _info(info), info.get("head_crc"))
 
     def stat(self, path: str) -> FileInfo:
         head, _ = self.host.call({"op": "stat", "path": self.remote(path), "root": self.remote_root})
         if head.get("real"):
             self._reals[path] = self.local(str(head["real"]))
+        if head.get("kind") == "dir":
+            self.host.seen_dirs[path] = _signature(head)
         return _info(head)
 
     def realpath(self, path: str) -> str:
@@ -493,3 +553,55 @@ class SshFS:
         """``tmux ARGS`` on the host (display-message and capture-pane only): rc, stdout, stderr."""
         head, data = self.host.call({"op": "tmux", "args": args})
         return int(head.get("rc", 1)), data, str(head.get("stderr", ""))
+
+
+class SshWaker:
+    """Wakes a remote run when one of its files or folders changes on the host.
+
+    One outstanding ``wait`` request per run: the helper compares, next to the files, what the
+    run's readers last saw (``SshHost.seen_files``/``seen_dirs``, kept by every open, poll and
+    listing) with the files now, every 0.1 s, and answers when something differs. A quiet run
+    therefore costs nothing here and nothing on the wire. A changed folder (a new checkpoint, a
+    new event file) also asks for a rescan (:meth:`take_rescan`). While the host is unreachable
+    it wakes once a second, so the run shows the lost connection and retries.
+    """
+
+    def __init__(self, fs: SshFS, root: str) -> None:
+        self.fs = fs
+        self.root = root.rstrip("/")
+        self._closed = threading.Event()
+        self._rescan = False
+
+    def _mine(self, seen: dict[str, list[int] | None]) -> list[list[Any]]:
+        root = self.root
+        return [
+            [self.fs.remote(p), sig] for p, sig in list(seen.items()) if p == root or p.startswith(root + "/")
+        ]
+
+    def take_rescan(self) -> bool:
+        due, self._rescan = self._rescan, False
+        return due
+
+    def wait(self, timeout: float) -> bool:
+        if self._closed.is_set():
+            return False
+        host = self.fs.host
+        files, dirs = self._mine(host.seen_files), self._mine(host.seen_dirs)
+        if not files and not dirs:
+            self._closed.wait(min(timeout, 1.0))
+            return not self._closed.is_set()
+        try:
+            head, _ = host.call(
+                {"op": "wait", "files": files, "dirs": dirs, "timeout": timeout, "interval": 0.1},
+                timeout=timeout + CALL_TIMEOUT_S,
+            )
+        except OSError:
+            self._closed.wait(min(timeout, 1.0))  # lost: poll (and so retry) once a second
+            return not self._closed.is_set()
+        changed = {str(p) for p in head.get("changed") or []}
+        if changed & {d for d, _ in dirs}:
+            self._rescan = True
+        return bool(changed) and not self._closed.is_set()
+
+    def close(self) -> None:
+        self._closed.set()

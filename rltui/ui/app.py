@@ -54,6 +54,8 @@ MIN_TICK_S = 0.1
 WATCH_STEP_MS = 100
 #: Longest a burst of file events is gathered before the readers run.
 WATCH_DEBOUNCE_MS = 100
+#: Longest one wait of a run's waker (tmux pane, remote run) before it is simply asked again.
+WAKE_TIMEOUT_S = 10.0
 SPEEDS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 40.0, 100.0, 250.0, 1000.0)
 
 
@@ -340,7 +342,7 @@ class RltuiApp(App[int]):
     async def _wake_loop(self, run: RunSource, waker: Waker) -> None:
         try:
             while not self._stop.is_set():
-                woke = await off_loop(waker.wait, 1.0)
+                woke = await off_loop(waker.wait, WAKE_TIMEOUT_S)
                 if not woke or self._stop.is_set():
                     continue
                 revision = getattr(run, "revision", 0)

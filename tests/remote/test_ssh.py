@@ -251,3 +251,33 @@ def test_check_follow_a_remote_run_to_its_end(remote: Sshd, tmp_path: Path) -> N
     (done,) = [x for x in lines if x["event"] == "finished"]
     assert done["step"] == max_steps
     assert done["path"] == f"ssh://{ALIAS}{run}"
+
+
+def test_the_host_wakes_a_quiet_remote_run_on_a_change_and_a_new_file(remote: Sshd, tmp_path: Path) -> None:
+    """No polling: one outstanding wait, answered by the host when a file or folder changes."""
+    run = tmp_path / "dpo-wake"
+    with TrlEventWriter(run) as writer:
+        writer.write_args(DPO_CONFIG | {"max_steps": 50})
+        for step in range(1, 4):
+            writer.log(step, healthy_dpo(step))
+        (path,) = resolve_paths([f"{ALIAS}:{run}"])
+        (session,) = open_sessions([path])
+        session.load()
+        waker = session.waker()
+        assert isinstance(waker, ssh.SshWaker)
+        began = time.monotonic()
+        assert waker.wait(0.6) is False  # quiet: the wait runs out, nothing changed
+        assert time.monotonic() - began >= 0.5
+        writer.log(4, healthy_dpo(4))
+        began = time.monotonic()
+        assert waker.wait(10) is True
+        assert time.monotonic() - began < 2
+        assert session.poll() > 0
+        # A console log appears in the run folder: the folder changed, so the next poll rescans.
+        (run / "train.log").write_text(
+            "{'loss': 0.5, 'grad_norm': 1.0, 'learning_rate': 1e-05, 'epoch': 0.01}\n"
+        )
+        assert waker.wait(10) is True
+        session.poll()
+        assert any(f.path.endswith("/train.log") for f in session._followed)
+        waker.close()
