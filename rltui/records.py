@@ -125,7 +125,8 @@ class ReadResult:
     nothing (see :meth:`rltui.model.store.MetricStore.add`).
 
     ``texts`` carries run metadata such as TensorBoard's ``args/text_summary`` (already sanitised
-    of escape sequences).
+    of escape sequences). ``samples`` carries generations a log holds inline (verl's
+    ``val/generations`` text summaries), for the run's sample book rather than its metric store.
     """
 
     chunks: dict[str, PointChunk] = field(default_factory=dict)
@@ -134,6 +135,7 @@ class ReadResult:
     restarted: bool = False
     max_steps: int | None = None
     logging_steps: int | None = None
+    samples: list[Sample] = field(default_factory=list)
 
     @property
     def points(self) -> int:

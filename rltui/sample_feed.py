@@ -28,7 +28,7 @@ from rltui.model.samples import SampleBook, pick_evidence, stats_chunks
 from rltui.model.snapshot import Alert, RunInfo, SourceInfo
 from rltui.model.store import MetricStore
 from rltui.records import Problem, Sample
-from rltui.sources.completions import MissingExtra, SampleFolder, find_sample_folders
+from rltui.sources.completions import InlineSamples, MissingExtra, SampleFolder, find_sample_folders
 from rltui.sources.rich_samples import RichTableLog
 
 #: Trainers whose runs may sample completions (unknown included: verl, custom loops).
@@ -69,6 +69,8 @@ class RunSamples:
         self.active = False
         self._fed: set[int] = set()
         self._missing: str | None = None
+        #: Samples that logs hold inline (event-file text summaries), by log path.
+        self._inline: dict[str, _FolderState] = {}
 
     # -- what exists ------------------------------------------------------------------------
     def _states(self) -> list[_FolderState]:
@@ -82,9 +84,29 @@ class RunSamples:
                 self._folders = [_FolderState(f) for f in found]
                 self.book = SampleBook()
                 self._fed.clear()
+                for inline in self._inline.values():
+                    inline.read.clear()
             elif self._folders is None:
                 self._folders = [_FolderState(RichTableLog(p)) for p in self._consoles]
-        return self._folders
+        return [*self._folders, *self._inline.values()]
+
+    def offer_consoles(self, console_logs: Sequence[str]) -> None:
+        """The run's console logs as now known; used until the folders were first looked at."""
+        if self._folders is None:
+            self._consoles = list(console_logs)
+
+    def push(self, path: str, samples: Sequence[Sample]) -> None:
+        """Samples a log reader found inline (``ReadResult.samples``); shown, not fed to rules."""
+        if not samples:
+            return
+        state = self._inline.get(path)
+        if state is None:
+            state = self._inline[path] = _FolderState(InlineSamples(path))
+        folder = state.folder
+        assert isinstance(folder, InlineSamples)
+        folder.add(list(samples))
+        # A step read before more of its samples arrived is read again when next asked for.
+        state.read.difference_update({s.step for s in samples})
 
     @property
     def full(self) -> bool:
@@ -210,10 +232,10 @@ class RunSamples:
 
     def sources(self) -> list[SourceInfo]:
         """One entry per sample folder (points: completions read), for ``sources()``."""
-        if self._folders is None:
+        if self._folders is None and not self._inline:
             return []
         return [
             SourceInfo("completions", s.folder.path, s.completions, tuple(s.problems))
-            for s in self._folders
+            for s in self._states()
             if s.read or s.problems
         ]

@@ -314,9 +314,11 @@ class RunSession:
     # -- completion samples (rltui.sample_feed) ------------------------------------------------
     @property
     def samples(self) -> RunSamples:
+        consoles = [f.path for f in self._followed if f.kind == "console"]
         if self._samples is None:
-            consoles = [f.path for f in self._followed if f.kind == "console"]
             self._samples = RunSamples(self.run.root, consoles, single_file=self.run.single_file)
+        else:  # an event file's inline samples may have made it before the console was found
+            self._samples.offer_consoles(consoles)
         return self._samples
 
     def read_samples(self) -> int:
@@ -655,14 +657,19 @@ class RunSession:
         f.points = (n if res.restarted else f.points + n) if (n or res.restarted) else f.points
         f.report(res.problems)
         self._report_order(f)
+        if res.samples:
+            self.samples.push(f.path, res.samples)
         for tag in CONFIG_TEXT_TAGS:
             text = res.texts.get(tag)
             if text:
                 parsed = parse_config(text)
                 if parsed is not None:
                     self._config = parsed
-        if res.texts.get("rltui/framework") == "unsloth":
+        announced = res.texts.get("rltui/framework")
+        if announced == "unsloth":
             self._framework_hint = "unsloth"
+        elif announced == "mlx":
+            self._framework_hint = "mlx"
         self._trainer_hint = res.texts.get("rltui/trainer") or self._trainer_hint
         # trainer_state.json knows the run's length best; a log's counter fills the gap.
         best = f.kind == "trainer_state" or self._max_steps is None or not self._max_steps_from_state

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from rltui.model.patterns import CATALOGUE  # noqa: E402
 from rltui.session import open_sessions  # noqa: E402
-from tests.wild.test_wild_verdicts import TABLE, WILD, judge  # noqa: E402
+from tests.wild.test_wild_verdicts import HELD_OUT, TABLE, WILD, judge  # noqa: E402
 
 
 def _runs() -> list[Path]:
@@ -32,10 +32,10 @@ def _runs() -> list[Path]:
     return lab + wild
 
 
-def main() -> None:
-    results = [(e, judge(e)) for e in TABLE]
+def _tally(title: str, table: list[dict[str, object]]) -> None:
+    results = [(e, judge(e)) for e in table]
     right = sum(j.right for _, j in results)
-    print(f"### Tally: {right} of {len(TABLE)} right ({100 * right / len(TABLE):.0f} %)\n")
+    print(f"### {title}: {right} of {len(table)} right ({100 * right / len(table):.0f} %)\n")
     print("| run | framework / trainer | health | verdict | what was wrong |")
     print("|---|---|---|---|---|")
     for e, j in results:
@@ -44,6 +44,12 @@ def main() -> None:
         if e.get("xfail"):
             why = f"{why} — {e['xfail']}"
         print(f"| `{e['name']}` | {e['framework']} / {e['trainer']} | {e['health']} | {mark} | {why} |")
+
+
+def main() -> None:
+    _tally("Tally", TABLE)
+    print()
+    _tally("Held-out tally", HELD_OUT)
     lead: dict[str, list[tuple[int, int]]] = defaultdict(list)
     runs_of: dict[str, set[str]] = defaultdict(set)
     for path in _runs():

@@ -198,3 +198,26 @@ def test_json_into_a_closed_pipe_exits_quietly_with_the_verdict() -> None:
     assert proc.wait(timeout=120) == 1  # the computed verdict: the run is critical
     assert "Traceback" not in err
     assert "BrokenPipe" not in err
+
+
+def test_json_report_carries_no_terminal_control_from_run_names_or_keys(tmp_path: Path) -> None:
+    """A folder name and a metric key are run text: ``jq -r`` must not print an escape sequence."""
+    run = tmp_path / "run\x1b]0;pwned\x07\x1b[31m\u202eevil"
+    run.mkdir()
+    rows = [json.dumps({"step": i, "loss\x1b[2J": 1.0 / i, "reward\u202e": float(i)}) for i in range(1, 30)]
+    (run / "metrics.jsonl").write_text("\n".join(rows) + "\n{broken\x1b[5m\n", encoding="utf-8")
+    _, doc = check_json(run)
+
+    def strings(x: object) -> list[str]:
+        if isinstance(x, str):
+            return [x]
+        if isinstance(x, dict):
+            return [s for k, v in x.items() for s in strings(k) + strings(v)]
+        if isinstance(x, list):
+            return [s for v in x for s in strings(v)]
+        return []
+
+    found = strings(doc)
+    assert any(s.endswith("runevil") for s in found)  # the name is there, its escape sequences are not
+    bad = [s for s in found if any(ch in s for ch in "\x1b\x07\u202e\x9b")]
+    assert bad == []

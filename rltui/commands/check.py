@@ -26,12 +26,21 @@ from rltui.text import sanitize
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
+def _clean(text: str) -> str:
+    """A path or message for the report: a folder name is run text too (escape sequences, bidi)."""
+    return sanitize(text, single_line=True)
+
+
+def problem_json(p: Problem) -> dict[str, object]:
+    return {"path": _clean(p.path), "offset": p.offset, "message": _clean(p.message)}
+
+
 def snapshot_to_json(snap: RunSnapshot) -> dict[str, object]:
     """One entry of the contract's ``runs`` array (check.schema.json)."""
     info = snap.info
     return {
-        "path": info.path,
-        "name": info.name,
+        "path": _clean(info.path),
+        "name": _clean(info.name),
         "framework": info.framework,
         "trainer": info.trainer,
         "last_step": snap.step,
@@ -46,9 +55,9 @@ def snapshot_to_json(snap: RunSnapshot) -> dict[str, object]:
         "sources": [
             {
                 "kind": s.kind,
-                "path": s.path,
+                "path": _clean(s.path),
                 "points": s.points,
-                "problems": [p.to_json() for p in s.problems],
+                "problems": [problem_json(p) for p in s.problems],
             }
             for s in snap.sources
         ],
@@ -69,8 +78,8 @@ def snapshot_to_json(snap: RunSnapshot) -> dict[str, object]:
                 "id": r.id,
                 "status": r.status,
                 "value": r.value if r.value is not None and _finite(r.value) else None,
-                "summary": r.summary,
-                **({"reason": r.reason} if r.status == "unavailable" else {}),
+                "summary": _clean(r.summary),
+                **({"reason": _clean(r.reason)} if r.status == "unavailable" else {}),
             }
             for r in snap.instruments
         ],
@@ -83,8 +92,8 @@ def snapshot_to_json(snap: RunSnapshot) -> dict[str, object]:
                 **({"raised_step": a.raised_step} if a.raised_step is not None else {}),
                 "active": a.active,
                 "kind": a.kind,
-                "message": a.message,
-                "action": a.action,
+                "message": _clean(a.message),
+                "action": _clean(a.action),
                 "evidence": {k: _evidence_value(v) for k, v in a.evidence.items()},
             }
             for a in snap.alerts
@@ -173,7 +182,7 @@ def _json_doc(snaps: list[RunSnapshot], problems: list[dict[str, object]]) -> di
     return {
         "rltui_version": __version__,
         "runs": [snapshot_to_json(s) for s in snaps],
-        "problems": [p.to_json() for s in snaps for p in s.problems] + problems,
+        "problems": [problem_json(p) for s in snaps for p in s.problems] + problems,
     }
 
 
@@ -291,7 +300,7 @@ def run_check(args: argparse.Namespace) -> int:
         for line in lines + _discovery_lines(path, run_problems):
             print(f"rltui check: {sanitize(line, single_line=True)}", file=sys.stderr)
         # Run-level problems are in the JSON's problems already; the files' problems are not.
-        extra.append({"path": path, "message": "; ".join(x.strip() for x in lines)})
+        extra.append({"path": _clean(path), "message": _clean("; ".join(x.strip() for x in lines))})
     if unreadable:
         code = EXIT_USAGE
     else:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import bisect
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -285,3 +285,29 @@ def matches(sample: Sample, needle: str) -> bool:
     """Case-insensitive text filter over prompt and completion."""
     n = needle.casefold()
     return n in sample.prompt.casefold() or n in sample.completion.casefold()
+
+
+def same_prompt(
+    prompt: str,
+    near: int | None,
+    steps: Sequence[int],
+    read: Callable[[int], Sequence[Sample]],
+    max_reads: int = 16,
+) -> tuple[int | None, list[Sample]]:
+    """Another run's completions of ``prompt``: at the sample step nearest ``near`` that has it.
+
+    Runs of a sweep usually see the same prompts at the same steps (same data order and seed),
+    so the step nearest the one being read is tried first, then its neighbours, reading at most
+    ``max_reads`` steps (each read may load a file). Prompts match on their text with outer
+    whitespace ignored. (None, []) when no step tried has the prompt.
+    """
+    want = prompt.strip()
+    if not want or not steps:
+        return None, []
+    centre = near if near is not None else steps[-1]
+    order = sorted(steps, key=lambda s: (abs(s - centre), -s))
+    for step in order[:max_reads]:
+        found = [s for s in read(step) if s.prompt.strip() == want]
+        if found:
+            return step, found
+    return None, []

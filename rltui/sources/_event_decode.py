@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from rltui.records import Sample
+from rltui.sources.text_generations import is_generations_tag, parse_generations
 from rltui.text import sanitize
 
 I64 = npt.NDArray[np.int64]
@@ -64,6 +66,8 @@ class Decoded:
     points: dict[str, tuple[I64, I64, F64, F64]] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
     problems: list[tuple[int, str]] = field(default_factory=list)
+    #: Generations logged as text summaries (verl ``val/generations``), in record order.
+    samples: list[Sample] = field(default_factory=list)
 
 
 def decode(buf: bytes, record_starts: I64, data_lengths: I64) -> Decoded:
@@ -247,7 +251,10 @@ def _decode_slow(
             if kind == "simple_value":
                 scalar: float | None = float(value.simple_value)
             elif kind == "tensor" and plugin == "text":
-                out.texts[value.tag] = sanitize(_tensor_text(value.tensor))
+                text = sanitize(_tensor_text(value.tensor))
+                out.texts[value.tag] = text
+                if is_generations_tag(value.tag):
+                    out.samples.extend(parse_generations(text, int(event.step)))
                 continue
             elif kind == "tensor" and plugin == "scalars":
                 scalar = _tensor_scalar(value.tensor)

@@ -315,3 +315,33 @@ class RolloutFolder:
             if len(out.samples) >= MAX_ROWS:
                 break
         return out
+
+
+class InlineSamples:
+    """Samples a log holds inline (verl's ``val/generations`` text summaries in an event file).
+
+    The event-file reader finds them while it decodes (no second pass over the file) and the
+    session hands them over; this folder only keeps them by step. They are a handful of
+    validation generations per step, not every completion of a training step, so they are shown
+    but give no statistics to the rules (``kind`` is not ``completions``).
+    """
+
+    kind = "tensorboard"
+    #: Samples kept per step at most (verl logs ``log_val_generations`` of them, 10 or so).
+    MAX_PER_STEP = 256
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._steps: dict[int, list[Sample]] = {}
+
+    def add(self, samples: list[Sample]) -> None:
+        for s in samples:
+            got = self._steps.setdefault(s.step, [])
+            if len(got) < self.MAX_PER_STEP:
+                got.append(s)
+
+    def listing(self) -> dict[int, str]:
+        return dict.fromkeys(self._steps, self.path)
+
+    def read(self, step: int) -> StepRead:
+        return StepRead(samples=list(self._steps.get(step, ())))

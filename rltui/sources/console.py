@@ -23,6 +23,14 @@ end-of-training summary (``train_runtime`` ...) take the step of the latest trai
 matches ``trainer_state.json`` for a run that started at step 0 and prints every log; a resumed
 run's console restarts the count at 1 (use the event file or trainer_state for those). verl and
 OpenRLHF lines carry their step and set it explicitly.
+
+The HF Trainer's start banner (``***** Running training *****``) says ``Num Epochs = E`` and
+``Total optimization steps = T``. With both, the first step-less train dict's ``epoch`` tells
+where that first log fell (``epoch x T / E``), which is ``logging_steps`` for a run that started
+at step 0; when the epoch's two printed decimals pin it to within a tenth of itself, the count is
+scaled by it and the steps are no guess (a run logged every 10 steps ends at step 170, not 16),
+and each later dict's epoch puts it on that grid (a log line missing from a paste leaves a gap
+instead of shifting every later step). ``T`` is also the run's ``max_steps``.
 """
 
 from __future__ import annotations
@@ -59,7 +67,7 @@ PROGRESS_KEYS = frozenset({"percentage", "elapsed_time", "remaining_time", SWIFT
 #: MLX-LM: ``Iter 10: Train loss 2.345, Learning Rate 1.000e-05, It/sec 0.512, ...`` and
 #: ``Iter 10: Val loss 2.876, Val took 12.3s``.
 _MLX = re.compile(r"\s*Iter\s+(\d{1,18})\s*:\s*(Train|Val)\s+loss\s+(.*)$", re.IGNORECASE)
-_MLX_FIELD = re.compile(r"\s*([A-Za-z][A-Za-z /]*?)\s+([-+0-9.eE]+|nan|inf)\s*(?:[A-Za-z]{1,3})?\s*$")
+_MLX_FIELD = re.compile(r"\s*([A-Za-z][A-Za-z0-9_ /]*?)\s+([-+0-9.eE]+|nan|inf)\s*(?:[A-Za-z]{1,3})?\s*$")
 _MLX_NAMES = {
     "chosen reward": "rewards/chosen",
     "rejected reward": "rewards/rejected",
@@ -71,7 +79,15 @@ _MLX_NAMES = {
     "trained tokens": "num_tokens",
     "peak mem": "peak_mem_gb",
     "val took": "eval_runtime",
+    # MLX-LM-LoRA's GRPO trainer (``--training-mode grpo``); its Val fields use underscores.
+    "total rewards mean": "reward",
+    "total rewards std": "reward_total_std",
+    "grouped rewards mean": "reward_grouped_mean",
+    "grouped rewards std": "reward_std",
+    "kl": "kl",
 }
+#: An MLX reward function's own mean/std (``r1_int_reward_func mean``): TRL's ``rewards/<f>/mean``.
+_MLX_FUNC = re.compile(r"([a-z][a-z0-9_]{0,80}?)[ _](mean|std)")
 _GLOBAL_STEP = re.compile(r"Global step\s+(\d{1,18})\s*:\s*$")
 _EVAL_METRICS = re.compile(r"eval_metrics\s*:\s*$")
 # verl: "step:12 - a:1 - b:2", possibly behind a Ray prefix "(TaskRunner pid=42) ".
@@ -262,7 +278,11 @@ def parse_mlx(text: str) -> ParsedLine | None:
             continue
         label = f.group(1).strip().lower()
         val = label.startswith("val ") and label != "val took"
-        name = _MLX_NAMES.get(label[4:] if val else label)
+        bare = label[4:] if val else label
+        name = _MLX_NAMES.get(bare) or _MLX_NAMES.get(bare.replace("_", " "))
+        func = _MLX_FUNC.fullmatch(bare) if name is None else None
+        if func is not None:
+            name = f"rewards/{func.group(1)}/{func.group(2)}"
         value = to_float(f.group(2))
         if name is not None and value is not None:
             metrics[f"eval_{name}" if val and not name.startswith("eval_") else name] = value
@@ -353,6 +373,11 @@ def parse_line(line: str) -> ParsedLine | None:
     return ParsedLine(metrics, "train", int(v.group(1)))
 
 
+_BANNER = re.compile(r"\b(Num Epochs|Total optimization steps) = ([\d,]{1,24})\s*$")
+#: HF rounds the logged epoch to 2 decimals (``round(epoch, 2)`` in ``Trainer.log``).
+EPOCH_RESOLUTION = 0.005
+
+
 class ConsoleStepper:
     """Assigns steps to parsed lines (see the module docstring for the inference rule).
 
@@ -367,14 +392,46 @@ class ConsoleStepper:
         self.train_count = 0
         self.last_step = 0
         self.guessed = False
+        #: From the HF start banner: ``Num Epochs`` and ``Total optimization steps``.
+        self.num_epochs: int | None = None
+        self.total_steps: int | None = None
+        #: (logging_steps, known_scale) before the banner's epoch set them; None if it did not.
+        self.assumed: tuple[int, bool] | None = None
+        #: Optimisation steps per epoch once the banner set the scale: each dict's epoch then
+        #: places it on the logging grid (a log line missing from a paste does not shift the rest).
+        self.per_epoch: float | None = None
+
+    def _scale_from_epoch(self, parsed: ParsedLine) -> None:
+        """Before the first counted train dict: ``logging_steps`` from its epoch and the banner."""
+        epoch = parsed.metrics.get("epoch")
+        if self.known_scale or self.train_count or epoch is None:
+            return
+        if not self.num_epochs or not self.total_steps:
+            return
+        per_epoch = self.total_steps / self.num_epochs
+        at = epoch * per_epoch
+        if not math.isfinite(at) or at < 0.5 or at > self.total_steps:
+            return
+        if EPOCH_RESOLUTION * per_epoch <= 0.1 * at:
+            self.assumed = (self.logging_steps, self.known_scale)
+            self.logging_steps = max(1, round(at))
+            self.known_scale = True
+            self.per_epoch = per_epoch
 
     def step_of(self, parsed: ParsedLine) -> int:
+        if parsed.step is None and parsed.kind == "train":
+            self._scale_from_epoch(parsed)
         if parsed.step is not None:
             self.last_step = parsed.step
             if parsed.kind == "train":
                 self.train_count = parsed.step // self.logging_steps
         elif parsed.kind == "train":
-            self.train_count += 1
+            epoch = parsed.metrics.get("epoch")
+            n = self.train_count + 1
+            if self.per_epoch is not None and epoch is not None and math.isfinite(epoch):
+                on_grid = round(epoch * self.per_epoch / self.logging_steps)
+                n = on_grid if self.train_count < on_grid < self.train_count + 1_000_000 else n
+            self.train_count = n
             self.last_step = self.train_count * self.logging_steps
             if not self.known_scale:
                 self.guessed = True
@@ -519,7 +576,9 @@ class ConsoleParser:
         return self.stepper.guessed
 
     def reset(self) -> None:
-        self.stepper = ConsoleStepper(self.stepper.logging_steps, known_scale=self.stepper.known_scale)
+        # A scale read off the old banner is not the new run's (the file started over).
+        scale = self.stepper.assumed or (self.stepper.logging_steps, self.stepper.known_scale)
+        self.stepper = ConsoleStepper(scale[0], known_scale=scale[1])
         self.points = 0
         self.max_steps = None
         self._wrapped = None
@@ -542,10 +601,14 @@ class ConsoleParser:
         line = _unquote(line)
         if self.framework_hint is None and "Unsloth" in line:
             self.framework_hint = "unsloth"
+        if self.framework_hint is None and "Iter" in line and _MLX.match(strip_escapes(line)):
+            self.framework_hint = "mlx"  # MLX-LM's own report line; no other trainer prints it
         if self.trainer_hint is None and "raining" in line:
             m = _STARTING.search(line)
             if m is not None:
                 self.trainer_hint = (m.group(1) or m.group(2)).lower()
+        if " = " in line and ("Num Epochs" in line or "Total optimization" in line):
+            self._banner(strip_escapes(line).rstrip())
         if self._table is not None:
             row = self._table.row(strip_escapes(line))
             if row is True:
@@ -596,6 +659,20 @@ class ConsoleParser:
             if parsed.step is not None and " - " in line and len(line) >= MIN_WRAP_WIDTH:
                 self._verl_tail = (line, parsed.step, dict(parsed.metrics))
         return out
+
+    def _banner(self, line: str) -> None:
+        """The HF Trainer's start banner: epochs and the run's length (see the module docstring)."""
+        m = _BANNER.search(line)
+        if m is None:
+            return
+        value = int(m.group(2).replace(",", "") or 0)
+        if not 0 < value < STEP_LIMIT:
+            return
+        if m.group(1) == "Num Epochs":
+            self.stepper.num_epochs = value
+        else:
+            self.stepper.total_steps = value
+            self.max_steps = value
 
     def _reprinted(self, parsed: ParsedLine) -> bool:
         """A step-less train dict seen before, ``epoch`` included: a terminal redrew or a paste repeated it.

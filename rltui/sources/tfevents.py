@@ -154,6 +154,7 @@ class TfEventsReader:
         for rel, msg in decoded.problems:
             result.problems.append(Problem(self.path, base + rel, msg))
         result.texts.update(decoded.texts)
+        result.samples.extend(decoded.samples)
         for tag, (ordinal, steps, walls, values) in decoded.points.items():
             # Two raw tags can share one canonical name, e.g. "train/x" and "x": both are kept.
             key = sanitize(canonical_tb_tag(tag), single_line=True)

@@ -173,3 +173,47 @@ def test_rewind_rebuilds() -> None:
     assert eng.step == 50
     eng.advance(store)
     assert eng.alerts() == before
+
+
+def test_a_steadily_rising_kl_is_no_runaway_whatever_the_noise() -> None:
+    """A straight line with noise: each half's slope scatters around the same value, so a bare
+    ``s2 > s1`` called it accelerating at some stretch of every one of these 16 seeds (ratio 1.3:
+    3 of 16; 1.5: none)."""
+    fired = []
+    for seed in range(16):
+        kl = np.linspace(0.1, 0.5, N) * (1 + noise(0.0, 0.05, seed=100 + seed))
+        fired += [seed for a in run("grpo", grpo(kl=kl), GRPO_CFG) if a.id == "kl_runaway"]
+    assert fired == []
+    # ... while a KL that truly speeds up (x e every 10 steps from step 50) still fires.
+    i = np.arange(N, dtype=float)
+    kl = (0.1 + 0.0005 * i + 0.1 * (np.exp(np.clip(i - 50, 0, None) / 10) - 1)) * (
+        1 + noise(0.0, 0.05, seed=12)
+    )
+    assert _of(run("grpo", grpo(kl=kl), GRPO_CFG), "kl_runaway")
+
+
+def test_zero_group_std_without_a_fraction_is_no_signal_from_the_first_point() -> None:
+    """MLX and older TRL log reward_std (the groups' mean std) but no frac_reward_zero_std."""
+    base = {k: v for k, v in grpo().items() if k != "frac_reward_zero_std"}
+    dead = run("grpo", {**base, "reward_std": np.zeros(N)}, GRPO_CFG)
+    (alert,) = _of(dead, "zero_signal_groups")
+    assert (alert.severity, alert.first_step) == ("critical", 1)
+    assert _of(run("grpo", {**base, "reward_std": noise(0.05, 0.01)}, GRPO_CFG), "zero_signal_groups") == []
+    # With the fraction logged, the fraction decides (a batch may have std 0 in a few groups only).
+    both = run("grpo", {**grpo(), "reward_std": np.zeros(N)}, GRPO_CFG)
+    assert _of(both, "zero_signal_groups") == []
+
+
+def _eval_run(rise: float) -> list[Alert]:
+    """Train falls; eval falls to 1.0 at step 60, then rises for 3 evals to ``1 + rise``."""
+    steps = np.arange(10, 101, 10)
+    ev = np.array([1.4, 1.3, 1.2, 1.1, 1.05, 1.0, 1.0 + rise / 3, 1.0 + 2 * rise / 3, 1.0 + rise, 1.0 + rise])
+    ev[-1] += 1e-4
+    series = sft(loss=ramp(1.2, 0.9, 0, sd=0.005), eval_loss=ev)  # train: -0.03 per eval interval
+    return _of(run("sft", series, steps={"eval_loss": steps}), "train_eval_divergence")
+
+
+def test_eval_rising_three_evals_is_graded_by_how_far_above_its_best() -> None:
+    assert {a.severity for a in _eval_run(0.01)} == {"info"}
+    assert max(a.severity for a in _eval_run(0.035)) == "warn"
+    assert "critical" in {a.severity for a in _eval_run(0.08)}

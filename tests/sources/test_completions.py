@@ -234,3 +234,41 @@ def test_samples_witness_where_the_logs_lack_length(tmp_path: Path) -> None:
     samples = next(r for r in snap.instruments if r.id == "samples")
     assert samples.status != "unavailable"
     assert "zero-std groups 100%" in samples.summary
+
+
+def _varied(step: int, i: int) -> str:
+    words = [f"w{step}_{i}_{j}" for j in range(6 + 3 * i)]
+    return " ".join(words) + "."
+
+
+def _looping(step: int, i: int) -> str:
+    return "the answer is " + "so the answer is " * (3 + 2 * i) + "."
+
+
+@pytest.mark.parametrize("loops_from", [20, None], ids=["loops", "near_miss"])
+def test_repetition_loops_in_the_samples_raise_diversity_collapse(
+    tmp_path: Path, loops_from: int | None
+) -> None:
+    """A second witness no trainer logs: completions falling into repetition loops (samples only)."""
+    run = tmp_path / "run"
+    (run / "completions").mkdir(parents=True)
+    rows = []
+    for step in range(1, 61):
+        rows.append(json.dumps({"step": step, "reward": 0.5 + step / 200}))
+        looping = loops_from is not None and step >= loops_from
+        texts = [(_looping if looping else _varied)(step, i) for i in range(4)]
+        if not looping and step % 3 == 0:
+            texts[0] = "a b c d e a b c f g."  # one repeated 3-gram now and then: a near miss
+        _write(run / "completions" / f"completions_{step:05d}.parquet", step, texts, [1.0, 0.0, 1.0, 0.0])
+    (run / "metrics.jsonl").write_text("\n".join(rows) + "\n")
+    session = open_sessions([str(run)])[0]
+    session.load()
+    alerts = [a for a in session.snapshot().alerts if a.id == "diversity_collapse"]
+    if loops_from is None:
+        assert alerts == []
+        return
+    assert alerts, "repetition loops in every completion went unnoticed"
+    alert = alerts[0]
+    assert alert.severity == "warn"
+    assert "repeat themselves" in alert.action
+    assert loops_from <= alert.first_step <= loops_from + 15

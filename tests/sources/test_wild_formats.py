@@ -194,3 +194,60 @@ def test_counted_steps_are_never_merged_with_true_steps(tmp_path: Path) -> None:
     assert bool(np.all(loss.values < 2.0))
     jsonl = next(src for src in s.sources() if src.kind == "jsonl")
     assert any("not merged" in p.message for p in jsonl.problems)
+
+
+def test_hf_start_banner_scales_the_counted_steps() -> None:
+    """The HF banner (2 epochs, 170 steps) and a first log at epoch 0.12: logged every 10 steps."""
+    path = WILD / "tsa_llamafactory_dpo_qwen7b_sql_runaway" / "console.log"
+    reader = ConsoleLogReader(str(path))
+    result = reader.read()
+    epoch_at = dict(
+        zip(result.chunks["epoch"].steps.tolist(), result.chunks["epoch"].values.tolist(), strict=True)
+    )
+    steps = result.chunks["loss"].steps.tolist()
+    # Logged every 10 steps; the paste lacks the log of step 120 (epoch 1.41): a gap, not a shift.
+    assert steps == [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 130, 140, 150, 160, 170]
+    # each step agrees with its own epoch (170 steps over 2 epochs = 85 per epoch, epoch printed to 0.01)
+    assert all(abs(s - epoch_at[s] * 85) <= 0.005 * 85 + 0.5 for s in steps)
+    assert result.max_steps == 170
+    assert not reader.steps_guessed
+
+
+@pytest.mark.parametrize(
+    ("banner", "first", "want", "guessed"),
+    [
+        (["  Num Epochs = 3", "  Total optimization steps = 1,500"], 0.1, [50, 100, 150], False),
+        # 10000 steps in one epoch: epoch 0.01 is 100 +- 50 steps, too coarse to read a scale off
+        (["  Num Epochs = 1", "  Total optimization steps = 10,000"], 0.01, [1, 2, 3], True),
+        (["  Total optimization steps = 300"], 0.1, [1, 2, 3], True),  # no epochs: no scale
+    ],
+)
+def test_banner_scale_only_when_the_epoch_pins_it(
+    banner: list[str], first: float, want: list[int], guessed: bool
+) -> None:
+    parser = ConsoleParser("x.log")
+    builder = ChunkBuilder()
+    lines = [f"[INFO|trainer.py:2527] 2025-12-30 19:57:56,487 >> {b}" for b in banner]
+    lines += [f"{{'loss': {0.7 - i / 100}, 'epoch': {round(first * (i + 1), 2)}}}" for i in range(3)]
+    for i, line in enumerate(lines):
+        parser.feed(i, line, float("nan"), builder)
+    assert builder.build()["loss"].steps.tolist() == want
+    assert parser.steps_guessed is guessed
+
+
+def test_mlx_grpo_report_lines_keep_their_reward_fields() -> None:
+    """MLX-LM-LoRA's GRPO trainer: total/grouped rewards, KL and each reward function's mean/std."""
+    data = _feed(
+        (WILD / "_holdout" / "ho_x_mlx_grpo_all_zero_rewards" / "console.log")
+        .read_text(encoding="utf-8")
+        .splitlines()
+    )
+    assert data["reward"] == [(1, 0.0)]
+    assert data["reward_std"] == [(1, 0.0)]  # the groups' std: what TRL logs as reward_std
+    assert data["kl"] == [(1, 0.0)]
+    assert data["eval_rewards/r1_int_reward_func/mean"] == [(1, 0.0)]
+    assert data["rewards/r1_accuracy_reward_func/std"] == [(1, 0.0)]
+    assert "rewards/total/std" not in data  # the batch std is not a reward component
+    parser = ConsoleParser("x.log")
+    parser.feed(0, "Iter 1: Train loss 0.5, Total rewards mean 0.2, KL 0.01", float("nan"), ChunkBuilder())
+    assert parser.framework_hint == "mlx"

@@ -179,3 +179,49 @@ async def test_markup_and_escapes_in_a_completion_reach_the_screen_as_plain_text
         text = screen_text(app)
         assert "[bold red]not bold[/bold red] tail" in text
         assert "title" not in text
+
+
+async def test_compare_shows_the_same_prompt_across_runs() -> None:
+    """Two runs of one sweep see the same prompts at step 150: ``x`` puts their completions together."""
+    healthy, hacking = _session("grpo_healthy"), _session("grpo_length_hacking")
+    app = RltuiApp([healthy, hacking], UiOptions(follow=False, frozen_now=FROZEN_NOW))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SamplesScreen)
+        assert screen.step == 150
+        prompt = screen.rows[0].prompt
+        await pilot.press("x")
+        await settle(pilot)
+        assert screen.across == prompt
+        names = [name for name, _, found in screen.across_rows if found]
+        assert len(names) == 2, screen.across_rows
+        text = screen_text(app)
+        assert "across 2 of 2 runs" in text
+        # Each run's own completions of that prompt: the healthy run's short answers, the word salad.
+        assert all(s.prompt == prompt for s in screen.rows)
+        steps = {step for _, step, _ in screen.across_rows}
+        assert steps == {150}
+        hacked = [s for name, _, found in screen.across_rows if "hacking" in name for s in found]
+        assert hacked
+        assert all(len(s.completion) > 40 for s in hacked)
+        await pilot.press("x")
+        await settle(pilot)
+        assert screen.across is None
+        assert "across" not in screen_text(app).split("\n")[1]
+
+
+async def test_across_runs_is_not_offered_with_one_run() -> None:
+    app = _app(_session())
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SamplesScreen)
+        assert screen.across is None
+        assert "Across runs" not in screen_text(app)

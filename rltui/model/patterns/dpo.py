@@ -8,7 +8,7 @@ from functools import partial
 
 import numpy as np
 
-from rltui.model.patterns.context import Ctx, finite
+from rltui.model.patterns.context import Ctx, L, finite
 from rltui.model.patterns.spec import (
     CRITICAL,
     INFO,
@@ -202,22 +202,26 @@ def margin_runaway(c: Ctx, t: T) -> Finding | None:
         nats=m / beta(c),
         accuracy=acc,
         loss=loss,
-        condition=_runaway_condition(m, acc, loss, t),
+        condition=_runaway_condition(m, acc, loss, eval_acc, t),
     )
 
 
-def _runaway_condition(m: float, acc: float, loss: float, t: T) -> str:
+def _runaway_condition(m: float, acc: float, loss: float, eval_acc: float, t: T) -> str:
     """Which of margin_runaway's conditions holds, in words (the strongest first)."""
     if m > t["critical_margin"]:
         return f"margin above {t['critical_margin']:g}"
-    if loss < t["critical_loss"] and acc >= t["warn_accuracy"]:
+    if loss < t["critical_loss"] and acc >= t["warn_accuracy"] and m > t["info_margin"]:
         saturated = f"loss below {t['critical_loss']:g} with accuracy >= {t['warn_accuracy']:g}"
         return saturated + ": the sigmoid is saturated"
+    if eval_acc <= acc - t["eval_gap"]:
+        return f"eval accuracy {eval_acc:.3g} is {acc - eval_acc:.2g} below train accuracy {acc:.3g}"
     if m > t["warn_margin"]:
         return f"margin above {t['warn_margin']:g}"
     if loss < t["warn_loss"] and acc >= t["warn_accuracy"]:
         return f"loss below {t['warn_loss']:g} with accuracy >= {t['warn_accuracy']:g}"
-    return f"margin above {t['info_margin']:g}"
+    if m > t["info_margin"]:
+        return f"margin above {t['info_margin']:g}"
+    return f"margin rising and accelerating with accuracy >= {t['trend_accuracy']:g}"
 
 
 @preference_rule(
@@ -330,10 +334,16 @@ def accuracy_at_chance(c: Ctx, t: T) -> Finding | None:
         "margin": th(1.0, "[PROP]", "med_L(margins) below this ..."),
         "accuracy": th(0.7, "[PROP]", "... and accuracy below this"),
         "before": th(0.5, "[PROP]", "only before this fraction of the run"),
+        "min_points": th(
+            30,
+            "[PROP]",
+            "points after t0 needed to judge the trend over them (up to L): a full L of 50 would need 55 "
+            "points before half the run, which a run of 100 logged points never has",
+        ),
     },
     logic=(
-        "Before half the run, with a full L window: the margin trend over L is flat, med_L(margins) < "
-        "margin and med_W(accuracy) < accuracy, sustained."
+        "Before half the run, with at least min_points points after t0: the margin trend over the points "
+        "since t0 (at most L) is flat, their median < margin and med_W(accuracy) < accuracy, sustained."
     ),
     cause=(
         "LR too low, or the signal in the dataset is exhausted ('people overestimate how much signal is in "
@@ -346,11 +356,13 @@ def accuracy_at_chance(c: Ctx, t: T) -> Finding | None:
     source="[S3]; numbers [PROP].",
 )
 def margin_plateau_early(c: Ctx, t: T) -> Finding | None:
-    if c.n() < c.t0() + 50 or not c.before(t["before"]):
+    if c.n() < c.t0() + t["min_points"] or not c.before(t["before"]):
         return None
-    m = c.med("@", 50)
+    # Over the points since t0, at most L: the warm-up's first rise is not read as a trend.
+    k = min(L, c.n() - c.t0())
+    m = c.med("@", k)
     acc = _train_acc(c) if c.has("accuracy") else math.nan
-    if c.direction("@", 50) == "flat" and m < t["margin"] and acc < t["accuracy"]:
+    if c.direction("@", k) == "flat" and m < t["margin"] and acc < t["accuracy"]:
         return hit(WARN, margin=m, accuracy=acc)
     return None
 

@@ -305,7 +305,7 @@ class PatternEngine:
 
 
 #: Evidence entries that are words, not numbers: said in the message or the action, not listed.
-_PROSE_KEYS = frozenset({"what", "advice", "condition"})
+_PROSE_KEYS = frozenset({"what", "advice", "condition", "hint", "cap_words"})
 #: How evidence names read in a sentence.
 _LABELS = {"rz": "robust z", "g": "grad-norm", "frac": "share", "pct": "percent", "n": "points"}
 
@@ -320,6 +320,8 @@ def _message(title: str, key: str, raw: Evidence, numbers: Evidence) -> str:
     shown: list[str] = []
     for k, v in numbers.items():
         if isinstance(v, str) and v in ("NaN", "Infinity", "-Infinity") and k not in (key, "value", "loss"):
+            continue
+        if isinstance(v, str) and not v.strip():  # an empty hint or label is no number to show
             continue
         shown.append(f"{_LABELS.get(k, k)} {_fmt(v)}")
     head = f"{title} on {key}"

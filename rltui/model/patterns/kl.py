@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from functools import partial
 from typing import TypeVar
 
-from rltui.model.patterns.context import Ctx, finite, med
+from rltui.model import stats
+from rltui.model.patterns.context import Ctx, L, finite, med
 from rltui.model.patterns.spec import CRITICAL, INFO, WARN, Finding, RuleSpec, hit, level_above, rule, th
 
 RULES: list[RuleSpec] = []
@@ -46,7 +47,29 @@ def kl_level(c: Ctx, limits: Mapping[int, float] | None = None) -> int:
     return level_above(c.med("kl"), limits if limits is not None else kl_limits(c))
 
 
-def kl_runaway_now(c: Ctx, min_token: float = 0.3, min_seq: float = 1.0) -> bool:
+#: KL-02: the second half's slope over L must be this many times the first half's to accelerate.
+ACCELERATION = 1.5
+
+
+def accelerating(c: Ctx, role: str, ratio: float = ACCELERATION, n: int = L) -> bool:
+    """Second-half slope over the last ``n`` points > ``ratio`` x the first-half slope > 0.
+
+    A plain ``s2 > s1`` is a coin toss on a straight line with noise (each half's Theil-Sen slope
+    scatters around the same value), so a steadily rising KL read as accelerating at some stretch
+    of nearly every run (16 of 16 noisy straight lines in the test; 1.3: 3 of 16; 1.5: none).
+    """
+    a = c.v(role)[-n:]
+    half = len(a) // 2
+    first, second = a[:half], a[half:]
+    if len(finite(first)) < 10 or len(finite(second)) < 10:
+        return False
+    s1, s2 = stats.theil_sen(first), stats.theil_sen(second)
+    return bool(math.isfinite(s1) and math.isfinite(s2) and s1 > 0 and s2 > ratio * s1)
+
+
+def kl_runaway_now(
+    c: Ctx, min_token: float = 0.3, min_seq: float = 1.0, acceleration: float = ACCELERATION
+) -> bool:
     """KL-02's condition: rising and accelerating over L, or doubling within W while the reward is flat."""
     if not c.has("kl") or c.n("kl") < c.t0("kl") + 20:
         return False
@@ -54,7 +77,7 @@ def kl_runaway_now(c: Ctx, min_token: float = 0.3, min_seq: float = 1.0) -> bool
     if not m > per_scale(c, min_token, min_seq):
         return False
     tr = c.trend("kl", 20, 50)
-    if tr.direction == "rising" and tr.accelerating:
+    if tr.direction == "rising" and tr.accelerating and accelerating(c, "kl", acceleration):
         return True
     w = finite(c.v("kl")[-20:])
     first, last = med(w[:5]), med(w[-5:])
@@ -103,9 +126,16 @@ def kl_level_rule(c: Ctx, t: T) -> Finding | None:
     thresholds={
         "min_token": th(0.3, "[PROP]", "ignore while med_W(kl) is below this (per token; calibrated)"),
         "min_sequence": th(1.0, "[PROP]", "ignore while med_W(kl) is below this (per sequence)"),
+        "acceleration": th(
+            ACCELERATION,
+            "[PROP]",
+            "accelerating: second-half slope over L above this x the first-half slope (1.0 fired on "
+            "every noisy straight line tried)",
+        ),
     },
     logic=(
-        "KL rising over W and accelerating over L (second-half slope > first-half slope > 0), or KL "
+        "KL rising over W and accelerating over L (second-half slope > acceleration x first-half slope "
+        "> 0), or KL "
         "doubling within W while the reward is flat; only once med_W(kl) > min_*; sustained."
     ),
     cause="Runaway drift from the reference: beta/kl_coef too low, LR too high, or clipping not working.",
@@ -116,7 +146,8 @@ def kl_level_rule(c: Ctx, t: T) -> Finding | None:
     source="[S3] 'growing without bound' (kl/trend, kl/acceleration over 50); the floor [PROP].",
 )
 def kl_runaway(c: Ctx, t: T) -> Finding | None:
-    return hit(WARN, kl=c.med()) if kl_runaway_now(c, t["min_token"], t["min_sequence"]) else None
+    runaway = kl_runaway_now(c, t["min_token"], t["min_sequence"], t["acceleration"])
+    return hit(WARN, kl=c.med()) if runaway else None
 
 
 @kl_rule(

@@ -34,15 +34,19 @@ online_rule = partial(rule, RULES, families=ONLINE_RL)
     severities=("warn", "critical"),
     title="Prompt groups without learning signal",
     instrument="reward",
-    primary="frac_reward_zero_std",
-    roles=("frac_reward_zero_std", "reward"),
+    primary="frac_reward_zero_std|reward_std",
+    roles=("frac_reward_zero_std", "reward_std", "reward"),
     thresholds={
         "warn": th(0.8, "[PROP]", "med_W(frac_reward_zero_std) above this (0.5 fired on healthy GRPO)"),
         "critical": th(0.9, "[PROP]", "above this, <= 10% of prompts carry any gradient"),
+        "zero_std": th(
+            1e-9, "[PROP]", "no fraction logged: reward_std (the mean group std) at or below this is critical"
+        ),
     },
     logic=(
         "lvl_W(frac_reward_zero_std) > warn is warn, > critical critical, sustained (from the first points "
-        "on a short run). The cause depends on "
+        "on a short run). A run that logs no fraction (MLX, older TRL) but a reward_std (the mean of the "
+        "groups' reward std) of exactly 0: every group is without signal, critical. The cause depends on "
         "whether the reward is near the top or the bottom of its observed range."
     ),
     cause=(
@@ -56,7 +60,11 @@ online_rule = partial(rule, RULES, families=ONLINE_RL)
 )
 def zero_signal_groups(c: Ctx, t: T) -> Finding | None:
     # A level, not a change: every group without reward variance is a dead signal from step 1.
-    m = c.lvl()
+    if c.key == c.name("reward_std"):
+        std = c.lvl()
+        m = 1.0 if abs(std) <= t["zero_std"] else 0.0
+    else:
+        m = c.lvl()
     level = level_above(m, {WARN: t["warn"], CRITICAL: t["critical"]})
     if not level:
         return None
@@ -383,7 +391,7 @@ def clipping(c: Ctx, t: T) -> Finding | None:
         "never produced (stop token, chat template)."
     ),
     action=(
-        "{pct}% of completions hit max_completion_length ({cap}). Raise the limit (TRL default 512), set "
+        "{pct}% of completions hit max_completion_length{cap_words}. Raise the limit (TRL default 512), set "
         "mask_truncated_completions=True (DAPO overlong filtering), add a soft overlong punishment "
         "(trl.rewards.get_soft_overlong_punishment), and check the EOS/stop token and chat template."
     ),
@@ -400,12 +408,16 @@ def truncation(c: Ctx, t: T) -> Finding | None:
                 WARN,
                 pct=100.0,
                 eos_tokens=0.0,
-                cap=int(cap) if cap else "?",
+                **({"cap": int(cap)} if cap else {}),
+                cap_words=f" ({int(cap)})" if cap else "",
                 condition="no completion contains an EOS token",
             )
         return None
     x = c.lvl()
-    ev = {"pct": 100.0 * x, "clipped": x, "cap": int(cap) if cap else "?"}
+    ev: dict[str, float | int | str] = {"pct": 100.0 * x, "clipped": x, "cap_words": ""}
+    if cap:
+        ev["cap"] = int(cap)
+        ev["cap_words"] = f" ({int(cap)})"
     term = c.lvl("terminated_length_mean") if c.has("terminated_length_mean") else 0.0
     if x > t["critical"] or (x > t["nothing_ends"] and not term > 0):
         return hit(CRITICAL, **ev, condition=f"{100.0 * x:.0f}% of completions cut at the length cap")
@@ -507,34 +519,59 @@ def length_collapse(c: Ctx, t: T) -> Finding | None:
     id="diversity_collapse",
     code="RL-11",
     severities=("warn",),
-    title="Output lengths stopped varying",
+    title="Outputs stopped varying",
     instrument="length",
-    primary="length_max",
-    roles=("length_max", "length_min"),
-    thresholds={"fraction": th(0.5, "[S3]", "med_W(max_length - min_length) below this x its baseline")},
+    primary="length_max|sample_repeated",
+    roles=("length_max", "length_min", "sample_repeated"),
+    thresholds={
+        "fraction": th(0.5, "[S3]", "med_W(max_length - min_length) below this x its baseline"),
+        "repeated": th(
+            0.2, "[PROP]", "samples: med_W(share of word 3-grams repeated within a completion) above this"
+        ),
+        "repeated_rise": th(0.1, "[PROP]", "samples: ... and this far above its baseline"),
+    },
     logic=(
         "spread = completions/max_length - completions/min_length; after t0, med_W(spread) < fraction x "
-        "B(spread), sustained."
+        "B(spread), sustained. Second witness from the completion samples (when the run wrote them): "
+        "med_W(repeated 3-gram share) > repeated and > B + repeated_rise, sustained (repetition loops)."
     ),
-    cause="The policy may be collapsing onto a template (mode collapse).",
+    cause="The policy may be collapsing onto a template (mode collapse) or into repetition loops.",
     action=(
         "Output lengths have stopped varying (spread {spread} vs {baseline} at the start): the policy may "
         "be collapsing onto a template. Raise the temperature or add an entropy bonus; read samples."
     ),
-    source="[S3] '> 50% variance change', 'variance collapse = mode collapse'.",
+    source="[S3] '> 50% variance change', 'variance collapse = mode collapse'; repetition share [PROP].",
 )
 def diversity_collapse(c: Ctx, t: T) -> Finding | None:
-    if not c.has("length_min") or not c.after_t0():
+    if not c.after_t0():
         return None
-    hi, lo = c.v("@"), c.v("length_min")
-    k = min(len(hi), len(lo))
-    spread = hi[-k:] - lo[-k:] if k else np.empty(0)
-    t0 = c.t0()
-    base = finite(spread[t0 : t0 + 10])
-    if len(base) < 5:
-        return None
-    b, m = med(base), med(finite(spread[-20:]))
-    return hit(WARN, spread=m, baseline=b) if b > 0 and m < t["fraction"] * b else None
+    if c.has("length_min") and c.has("length_max"):
+        hi, lo = c.v("length_max"), c.v("length_min")
+        k = min(len(hi), len(lo))
+        spread = hi[-k:] - lo[-k:] if k else np.empty(0)
+        t0 = c.t0()
+        base = finite(spread[t0 : t0 + 10])
+        if len(base) >= 5:
+            b, m = med(base), med(finite(spread[-20:]))
+            if b > 0 and m < t["fraction"] * b:
+                return hit(WARN, spread=m, baseline=b, what="output lengths have stopped varying")
+    if c.has("sample_repeated"):
+        rep = c.v("sample_repeated")
+        base_rep = finite(rep[c.t0() : c.t0() + 10])
+        now = med(finite(rep[-10:]))
+        b = med(base_rep) if len(base_rep) >= 3 else 0.0
+        if now > t["repeated"] and now > b + t["repeated_rise"]:
+            return Finding(
+                WARN,
+                {"repeated_share": now, "baseline": b, "what": "completions repeat themselves"},
+                action=(
+                    "Completions repeat themselves ({repeated_share} of word 3-grams repeated within a "
+                    "completion, {baseline} at the start): the policy is falling into repetition loops. "
+                    "Read samples; raise the temperature, add a repetition penalty or an entropy bonus, "
+                    "and check that the reward does not pay for length or for repeated phrases."
+                ),
+            )
+    return None
 
 
 @online_rule(
@@ -635,7 +672,8 @@ def reward_unstable(c: Ctx, t: T) -> Finding | None:
 )
 def train_inference_mismatch(c: Ctx, t: T) -> Finding | None:
     m = c.med()
-    bad = not (t["low"] <= m <= t["high"])
+    # A NaN median (fewer than 5 points) is no evidence: "not (low <= NaN <= high)" fired on every run.
+    bad = m < t["low"] or m > t["high"]
     if c.has("is_ratio_min") and np.mean(c.win("is_ratio_min") < t["min_ratio"]) > 0.5:
         bad = True
     if c.has("is_ratio_max") and np.mean(c.win("is_ratio_max") > t["c_max"]) > 0.5:

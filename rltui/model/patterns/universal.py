@@ -564,15 +564,26 @@ def lr_schedule(c: Ctx, t: T) -> Finding | None:
         "gap_velocity_rel": th(0.1, "[PROP]", "DPO-family: gap velocity above this fraction of eval_loss"),
         "min_delta": th(0.001, "[CvC-I]", "an eval improves when it beats the best by this much"),
         "patience": th(5, "[CvC-I]", "info after this many evals without improvement"),
-        "rising_evals": th(
-            3, "[PROP]", "critical: eval_loss rising this many evals in a row while train falls"
+        "rising_evals": th(3, "[PROP]", "eval_loss rising this many evals in a row while train falls: warn"),
+        "rising_warn": th(
+            0.02,
+            "[PROP]",
+            "... info while eval_loss is at most this fraction above its best (a creep that names the best "
+            "checkpoint), warn above it",
+        ),
+        "rising_critical": th(
+            0.05,
+            "[PROP]",
+            "... critical when eval_loss is more than this fraction above its best (a 1.7% creep over "
+            "3 evals of a 7B SFT read as 'severe' before)",
         ),
     },
     logic=(
         "At each eval: gap = eval_loss - median(last 3 train losses). gap - previous gap > gap_velocity "
         "(DPO: > gap_velocity_rel x eval_loss) with eval above train and not improving (calibrated) is "
         "warn; no improvement > min_delta for patience evals is info (converged); eval_loss rising "
-        "rising_evals evals in a row while the train loss falls is critical."
+        "rising_evals evals in a row while the train loss falls is info while eval_loss is within "
+        "rising_warn of its best, warn above that, critical once it is more than rising_critical above it."
     ),
     cause="Overfitting (LoRA: the rank may be too high for the dataset size), or convergence.",
     action="{what} Best eval so far: step {best_step}. Stop, or add regularisation or data.",
@@ -602,10 +613,20 @@ def train_eval_divergence(c: Ctx, t: T) -> Finding | None:
         and len(trains) > k
         and trains[-1] < trains[-k - 1]
     ):
+        best = float(st["best"])
+        rise = (e - best) / abs(best) if best else math.inf
+        level = level_above(rise, {INFO: -math.inf, WARN: t["rising_warn"], CRITICAL: t["rising_critical"]})
+        words = {
+            INFO: "overfitting may be starting.",
+            WARN: "overfitting has begun.",
+            CRITICAL: "severe overfitting.",
+        }
         return hit(
-            CRITICAL,
-            what="Eval loss is rising while train loss falls: severe overfitting.",
+            level,
+            what=f"Eval loss rose {k} evals in a row, {100 * rise:.1f}% above its best, while train loss "
+            f"falls: {words[level]}",
             eval_loss=e,
+            rise=rise,
             gap=gap,
             best_step=st["best_step"],
         )

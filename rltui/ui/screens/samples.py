@@ -4,7 +4,8 @@ Opens on the newest sample step (in replay: the newest at or before the replayed
 follows the cursor until you pick a step yourself). ``←``/``→`` walk the sample steps, ``/``
 filters by text, ``o`` orders by reward or length, ``g`` shows each prompt group side by side,
 ``enter`` shows a completion whole below the table, ``e`` exports the step as JSONL (texts whole,
-never into the run folder).
+never into the run folder). With several runs open (compare), ``x`` shows the highlighted prompt
+across the runs: each run's completions of that same prompt at its nearest sample step.
 
 Opened on an alert (``c`` on a banner or in the alert list) it is the evidence view: the samples
 that explain the alert at its raised step come first, marked, then the rest of that step.
@@ -27,7 +28,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from rltui.model.samples import groups, is_zero_std, matches, pick_evidence, sort_samples
+from rltui.model.samples import groups, is_zero_std, matches, pick_evidence, same_prompt, sort_samples
 from rltui.model.snapshot import Alert
 from rltui.records import Sample
 from rltui.text import sanitize
@@ -80,6 +81,7 @@ class SamplesScreen(Screen[None]):
         Binding("o", "order", "Order"),
         Binding("g", "groups", "Groups"),
         Binding("e", "export", "Export"),
+        Binding("x", "across", "Across runs"),
         Binding("j", "cursor(1)", "Down", show=False),
         Binding("k", "cursor(-1)", "Up", show=False),
     ]
@@ -100,6 +102,10 @@ class SamplesScreen(Screen[None]):
         self.evidence: list[Sample] = []
         self.rows: list[Sample] = []
         self._drawn: tuple[object, ...] | None = None
+        #: The prompt shown across the open runs (``x``), or None for this run's step.
+        self.across: str | None = None
+        #: (run name, its sample step, that run's completions of the prompt), one per run.
+        self.across_rows: list[tuple[str, int | None, list[Sample]]] = []
 
     @property
     def rltui(self) -> RltuiApp:
@@ -148,7 +154,15 @@ class SamplesScreen(Screen[None]):
     # -- drawing -------------------------------------------------------------------------------
     def show(self) -> None:
         self._load()
-        key = (self.step, id(self.samples), self.filter_text, self.order, self.grouped, len(self.evidence))
+        key = (
+            self.step,
+            id(self.samples),
+            self.filter_text,
+            self.order,
+            self.grouped,
+            len(self.evidence),
+            self.across,
+        )
         if key == self._drawn:
             return
         self._drawn = key
@@ -156,6 +170,9 @@ class SamplesScreen(Screen[None]):
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear(columns=True)
+        if self.across is not None:
+            self._draw_across(table)
+            return
         items = self.visible_samples()
         self.rows = items
         if self.grouped:
@@ -194,6 +211,43 @@ class SamplesScreen(Screen[None]):
             cells += [""] * (width - len(g))
             table.add_row(*cells)
 
+    def _load_across(self, prompt: str) -> None:
+        """Each open run's completions of ``prompt``, at the sample step nearest this one."""
+        out: list[tuple[str, int | None, list[Sample]]] = []
+        for i, run in enumerate(self.rltui.runs):
+            src = sample_run(run)
+            name = sanitize(run.info.name, single_line=True, max_len=40)
+            if src is None:
+                out.append((name, None, []))
+                continue
+            near = (
+                self.step
+                if i == self.run_index
+                else (self.rltui.view_step(i) if self.step is None else self.step)
+            )
+
+            def read(step: int, src: SampleRun = src) -> tuple[Sample, ...]:
+                return src.sample_step(step)[1] if src.sample_step(step)[0] == step else ()
+
+            step, found = same_prompt(prompt, near, src.sample_steps(), read)
+            out.append((name, step, found))
+        self.across_rows = out
+
+    def _draw_across(self, table: DataTable[object]) -> None:
+        """One row per completion of the prompt, run by run (a run without it says so)."""
+        table.add_columns("run", "step", "completion", "reward", "chars")
+        self.rows = []
+        for name, step, found in self.across_rows:
+            if not found:
+                table.add_row(name, "", Text("this prompt is not in its samples", style="dim"), "", "")
+                continue
+            for s in found:
+                self.rows.append(s)
+                table.add_row(
+                    name, str(step), one_line(s.completion, CELL), _num(s.reward), str(len(s.completion))
+                )
+        self._detail(self.rows[0] if self.rows else None)
+
     def _title(self) -> None:
         runs = self.rltui.runs
         src = self._source()
@@ -214,6 +268,11 @@ class SamplesScreen(Screen[None]):
                 t.append("  groups", style="dim")
             if self.filter_text:
                 t.append(f"  filter: {sanitize(self.filter_text, single_line=True, max_len=40)}", style="dim")
+        if self.across is not None:
+            shown = sum(1 for _, _, found in self.across_rows if found)
+            t.append(f"\nacross {shown} of {len(self.across_rows)} runs: ", style="bold")
+            t.append(one_line(self.across, CELL))
+            t.append("  (x: back to this run)", style="dim")
         if self.alert is not None:
             raised = self.alert.raised_step if self.alert.raised_step is not None else self.alert.last_step
             t.append(f"\nevidence for {self.alert.id} (raised at step {raised}): ", style="bold")
@@ -240,8 +299,27 @@ class SamplesScreen(Screen[None]):
 
     # -- keys ----------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """While the filter box has focus, the arrows and home/end edit it instead of the step."""
+        """While the filter box has focus, the arrows and home/end edit it instead of the step.
+
+        ``x`` (across runs) exists only with several runs open.
+        """
+        if action == "across":
+            return len(self.rltui.runs) > 1
         return not (action in ("step", "edge") and isinstance(self.focused, Input))
+
+    def action_across(self) -> None:
+        """Toggle: the highlighted prompt across every open run, or back to this run's step."""
+        if self.across is not None:
+            self.across, self.across_rows = None, []
+        else:
+            row = self.query_one(DataTable).cursor_row
+            if not self.rows or self.grouped:
+                hint = "highlight a completion first (not in the group view)"
+                self.notify(hint, severity="warning", markup=False)
+                return
+            self.across = self.rows[min(max(row, 0), len(self.rows) - 1)].prompt
+            self._load_across(self.across)
+        self.show()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if not self.grouped and 0 <= event.cursor_row < len(self.rows):
