@@ -109,7 +109,10 @@ class TmuxPaneWaker:
                 stdin=subprocess.PIPE,  # control mode ends when its stdin closes: kept open
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
-                start_new_session=True,  # Ctrl+C in the user's terminal is not for it
+                # Same process group as rltui: when the pane rltui runs in is killed (its tmux server
+                # going away), the hangup ends this client too. A new session here left the client
+                # and a dying server waiting on each other forever.
+                start_new_session=False,
             )
         except (OSError, subprocess.SubprocessError):
             return

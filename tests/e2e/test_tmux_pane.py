@@ -69,3 +69,31 @@ def test_watch_follows_a_pane_without_poll(tmp_path: Path) -> None:
         # to nothing (the dashboard's own pane is the only client).
         clients = term._run("list-clients", "-F", "#{client_flags}", check=False).stdout
         assert "control-mode" not in clients
+
+
+def test_killing_the_tmux_server_leaves_no_control_client_behind(tmp_path: Path) -> None:
+    """The server rltui and the pane live in goes away (kill-server) without a ``q``: the
+    control-mode client must end with the dashboard, not wait on the dying server forever."""
+    import subprocess
+
+    out = tmp_path / "train.out"
+    out.write_text("".join(log_dict(s) for s in range(1, 4)))
+    with Tmux() as term:
+        wait = 'until tmux has-session -t train 2>/dev/null; do sleep 0.05; done; exec "$@"'
+        term.start(["sh", "-c", wait, "sh", *rltui("watch", "--tmux", "train:0.0")])
+        term._run(
+            "new-session", "-d", "-x", "120", "-y", "40", "-s", "train", "-n", "log", f"tail -n +1 -f {out}"
+        )
+        term.wait_for(lambda s: header_step(s) == 3, "the header at step 3")
+        socket = term.socket
+    deadline = time.monotonic() + 10
+    left = ""
+    while time.monotonic() < deadline:
+        ps = subprocess.run(["ps", "-eo", "stat=,args="], capture_output=True, text=True, check=False).stdout
+        left = "\n".join(
+            line for line in ps.splitlines() if socket in line and not line.lstrip().startswith("Z")
+        )
+        if not left:
+            break
+        time.sleep(0.2)
+    assert left == "", left
