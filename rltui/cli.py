@@ -20,8 +20,9 @@ rltui watches RL post-training runs (TRL DPO/PPO/GRPO/RLOO/KTO/ORPO/SFT, verl, O
 terminal and tells you what is going wrong: reward margin explosions, KL runaways, clipping,
 length hacking, non-finite losses, with the cause and what to change.
 
-It reads TensorBoard event files, trainer_state.json, console logs, JSONL and tmux panes,
-never writes into a run directory and never opens a network connection."""
+It reads TensorBoard event files, trainer_state.json, console logs, JSONL and tmux panes, here
+or on other hosts (host:path, ssh://[user@]host[:port]/path, through your own ssh), never writes
+into a run directory, and connects only to the hosts named on the command line, only to read."""
 
 EPILOG = """\
 commands:
@@ -29,6 +30,7 @@ commands:
   rltui replay PATH [--speed X]   play a finished run back with alerts firing as they would have
   rltui compare PATH PATH ...     runs side by side, charts overlaid
   rltui check PATH ... [--json]   headless verdict for scripts and CI (exit 1 at --fail-on)
+  rltui check --follow PATH ...   headless following: one line per new alert until the runs end
   rltui demo                      replay a bundled real run that fails (offline)
   rltui explain ID                a failure pattern's logic, thresholds, cause, action, source
 
@@ -37,6 +39,7 @@ examples:
   rltui watch --tmux train:0.0
   rltui check out/ --json --fail-on warn
   rltui check out/ --at-step 200      # when would rltui have warned?
+  rltui check --follow out/ --on-alert 'notify-send "$RLTUI_RUN: $RLTUI_ALERT_ID"'
 """
 
 
@@ -75,7 +78,8 @@ def _add_display_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--on-alert",
         metavar="CMD",
-        help="run CMD (through the shell) for each new warn or critical alert, alert JSON on stdin",
+        help="run CMD (through the shell) for each new warn or critical alert: the alert in RLTUI_* "
+        "environment variables (RLTUI_ALERT_ID, RLTUI_RUN, ...), its JSON on stdin",
     )
     p.add_argument("--config", metavar="FILE", help="rltui.toml to use instead of the usual lookup")
 
@@ -130,6 +134,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--at-step", type=int, metavar="N", help="evaluate as if the run had only reached step N"
     )
     check.add_argument("--config", metavar="FILE", help="rltui.toml to use instead of the usual lookup")
+    check.add_argument(
+        "--follow",
+        action="store_true",
+        help="keep reading until the runs reach max_steps or Ctrl+C; print each new warn/critical "
+        "alert as one line (one JSON object per line with --json)",
+    )
+    check.add_argument(
+        "--on-alert",
+        metavar="CMD",
+        help="with --follow: run CMD (through the shell) for each new warn or critical alert; the "
+        "alert is in RLTUI_ALERT_ID, RLTUI_ALERT_SEVERITY, RLTUI_RUN, RLTUI_STEP, ... and its JSON "
+        "on stdin",
+    )
     check.add_argument(
         "--samples",
         action=argparse.BooleanOptionalAction,
@@ -206,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from rltui.commands.explain import run_explain
 
             return run_explain(args)
-        from rltui.ui.launch import launch
+        from rltui.commands.launch import launch
 
         return launch(args)
     except KeyboardInterrupt:

@@ -53,6 +53,7 @@ import importlib
 import math
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -70,6 +71,9 @@ from rltui.sources.base import SourceReader
 from rltui.sources.detect import Detection, detect, parse_config, read_model_card
 from rltui.sources.discovery import DiscoveredRun, Discovery, SourceFile, discover, find_runs, run_files
 from rltui.sources.fs import LOCAL, FileSystem
+from rltui.sources.locations import BadLocation, canonical, fs_for, is_remote, parse_ssh
+from rltui.sources.ssh import SshFS, SshWaker
+from rltui.sources.wake import IntervalWaker, TmuxPaneWaker, Waker
 from rltui.text import sanitize
 
 Progress = Callable[[int, int], None]
@@ -255,13 +259,22 @@ class RunSession:
         self._samples: RunSamples | None = None
         #: Every file of the run is read through this seam, confined to the run's root: a file
         #: replaced by a symlink out of the run is refused (a single named file is the user's).
-        self._fs: FileSystem = LOCAL if run.single_file or not run.root else LOCAL.confined(run.root)
+        #: Local, ssh or an object store (rltui.sources.locations), the same seam for all.
+        base = fs_for(run.root) if run.root else LOCAL
+        self._fs: FileSystem = base if run.single_file or not run.root else base.confined(run.root)
+        self._remote = bool(run.root) and is_remote(run.root)
+        #: The run-level problem shown while the run's host cannot be reached (which, since when).
+        self._link_problem: Problem | None = None
         #: Ingest (load/poll/rescan) and snapshot run in worker threads while the UI reads
         #: series: every entry point that touches the store or the readers holds this lock.
         self._lock = threading.RLock()
         #: True for the empty stand-in of a watched folder with no run yet (``wait=True``):
         #: the dashboard replaces it when a real run appears there.
         self.placeholder = False
+        self._waker: Waker | None = None
+        #: Bumped when what a snapshot shows changed without new points (a host lost or back).
+        self.revision = 0
+        self._last_rescan = 0.0
         for f in run.files:
             self._add(f)
         if tmux is not None:
@@ -304,11 +317,39 @@ class RunSession:
 
     def watch_paths(self) -> list[str]:
         """Folders to watch: the run folder (recursively), or the folder of a single file."""
-        if not self.run.root:
-            return []  # a tmux pane: nothing on disk to watch
+        if not self.run.root or self._remote:
+            return []  # a tmux pane or a remote run: no local file events (see waker())
         if self.run.single_file:
             return [os.path.dirname(os.path.abspath(self.run.root))]
         return [self.run.root]
+
+    def waker(self) -> Waker | None:
+        """What wakes this run when nothing on disk changes (a tmux pane), or None.
+
+        Files wake the dashboard through watchfiles; a pane has no file, so without this it was
+        read only with ``--poll`` (rltui.sources.wake).
+        """
+        if self._waker is None:
+            if self._remote and not self.run.root.startswith("ssh://"):
+                from rltui.sources import objstore  # each poll costs a request per file
+
+                self._waker = IntervalWaker(objstore.POLL_INTERVAL_S)
+            elif self._remote and isinstance(self._fs, SshFS):
+                # The host watches the files and answers one outstanding request when they change.
+                self._waker = SshWaker(self._fs, self.run.root)
+            elif self._remote or (self._tmux is not None and is_remote(self._tmux)):
+                # A remote pane: polled, one round trip (two tmux commands there) per poll.
+                from rltui.sources.ssh import POLL_INTERVAL_S
+
+                self._waker = IntervalWaker(POLL_INTERVAL_S)
+            elif self._tmux is not None:
+                self._waker = TmuxPaneWaker(self._tmux, self._tmux_socket)
+        return self._waker
+
+    def close_waker(self) -> None:
+        if self._waker is not None:
+            self._waker.close()
+            self._waker = None
 
     def load(self, progress: Progress | None = None) -> int:
         """The first read, reporting ``progress(bytes_done, bytes_total)`` after each file.
@@ -318,7 +359,9 @@ class RunSession:
         """
         with self._lock:
             new = self._poll(progress)
-            if self.samples.needed_as_witness(self._store, self._info):
+            if self._remote:
+                self._link_status()
+            elif self.samples.needed_as_witness(self._store, self._info):
                 new += self._read_samples()
             return new
 
@@ -367,9 +410,16 @@ class RunSession:
     def poll(self) -> int:
         """Read what every followed source has appended since the last call; new points."""
         with self._lock:
-            if self._folder_gone():
-                return 0
-            return self._poll(None)
+            try:
+                take = getattr(self._waker, "take_rescan", None)
+                if callable(take) and take():
+                    self._rescan(force=True)  # a folder of the remote run changed
+                if self._folder_gone():
+                    return 0
+                return self._poll(None)
+            finally:
+                if self._remote:
+                    self._link_status()
 
     #: The run-level problem shown while the run's folder is missing.
     GONE = "run folder deleted: waiting for it to come back"
@@ -383,7 +433,7 @@ class RunSession:
         root = self.run.root
         if not root or self.run.single_file:
             return False
-        here = os.path.isdir(root)
+        here = self._is_dir(root)
         if not here:
             if not self._gone:
                 self._gone = True
@@ -395,6 +445,32 @@ class RunSession:
             self._problem_keys = {k for k in self._problem_keys if k[2] != self.GONE}
             self._start_over()
         return False
+
+    def _is_dir(self, root: str) -> bool:
+        """Whether the run folder is there; a host that cannot be reached is not "deleted"."""
+        if not self._remote:
+            return os.path.isdir(root)
+        try:
+            return self._fs.stat(root).kind == "dir"
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return True  # unreachable or unreadable: the link problem says so, the run stays
+
+    def _link_status(self) -> None:
+        """Show (or clear) the run-level problem of a remote run whose host is unreachable."""
+        status = getattr(self._fs, "status", None)
+        message = status() if callable(status) else None
+        old = self._link_problem
+        if old is not None and (message is None or message != old.message):
+            self._problems = [p for p in self._problems if p is not old]
+            self._problem_keys.discard((old.path, old.offset, old.message))
+            self._link_problem = None
+        if message is not None and self._link_problem is None:
+            self._link_problem = Problem(self.run.root, None, message, transient=True)
+            self._run_problems([self._link_problem])
+        if self._link_problem is not old:
+            self.revision += 1
 
     def _start_over(self) -> None:
         """Forget everything read: a fresh store, fresh readers, no length, config or hints."""
@@ -424,9 +500,18 @@ class RunSession:
         with self._lock:
             self._rescan()
 
-    def _rescan(self) -> None:
+    #: A remote run's folders are watched by its host (SshWaker asks for a rescan when one
+    #: changes); the periodic rescans callers do for local runs go over the wire only this often.
+    REMOTE_RESCAN_S = 30.0
+
+    def _rescan(self, force: bool = False) -> None:
         if self.run.single_file or not self.run.root:
             return
+        if self._remote and not force:
+            now = time.monotonic()
+            if now - self._last_rescan < self.REMOTE_RESCAN_S:
+                return
+        self._last_rescan = time.monotonic()
         problems: list[Problem] = []
         files = run_files(self.run.root, jsonl_only=self.run.jsonl_only, problems=problems)
         self._run_problems(problems)
@@ -514,7 +599,7 @@ class RunSession:
                     fs=self._fs,
                 )
             elif f.kind == "tmux":
-                f.reader = cls(f.path, socket=self._tmux_socket)
+                f.reader = cls(f.path, socket=self._tmux_socket, runner=_tmux_runner(f.path))
             elif f.kind in _TRACKERS:
                 # A tracker's folder is often beside the run's output_dir, not in it: its reader
                 # is confined to the tracker's own folder instead.
@@ -529,6 +614,9 @@ class RunSession:
 
     def _poll(self, progress: Progress | None) -> int:
         ordered = self._ordered()
+        prefetch = getattr(self._fs, "prefetch", None)
+        if callable(prefetch):  # a remote run: every file's info in one round trip
+            prefetch([f.path for f in ordered if f.kind != "tmux"])
         consoles = ("console", "tmux")
         skip_console = self._events_have_points()
         order = [f for f in ordered if not (skip_console and f.kind in consoles) and not f.excluded]
@@ -538,7 +626,7 @@ class RunSession:
         undecided = undecided and any(f.kind in consoles for f in order)
         total_bytes = done = 0
         if progress is not None:  # counting consoles in only once they are known to be read
-            total_bytes = _new_bytes(f for f in order if not (undecided and f.kind in consoles))
+            total_bytes = _new_bytes((f for f in order if not (undecided and f.kind in consoles)), self._fs)
             progress(0, total_bytes)
         held: dict[int, ReadResult | None] = {}
         if undecided:
@@ -549,7 +637,7 @@ class RunSession:
             if self._events_have_points(held):
                 order = [f for f in order if f.kind not in consoles]
             elif progress is not None:
-                total_bytes += _new_bytes(f for f in order if f.kind in consoles)
+                total_bytes += _new_bytes((f for f in order if f.kind in consoles), self._fs)
         new = 0
         for f in order:
             if id(f) in held:
@@ -596,12 +684,11 @@ class RunSession:
             )
         return True
 
-    @staticmethod
-    def _progressed(f: _Followed, progress: Progress | None, done: int, total: int) -> int:
+    def _progressed(self, f: _Followed, progress: Progress | None, done: int, total: int) -> int:
         """Count ``f``'s new bytes as done and report it; the new ``done``."""
         if progress is None or f.kind == "tmux":
             return done
-        size = _size(f.path)
+        size = _size(f.path, self._fs)
         done = min(total, done + max(0, size - f.bytes_read))
         f.bytes_read = size
         progress(done, total)
@@ -793,16 +880,44 @@ class RunSession:
         return self._model
 
 
-def _new_bytes(followed: Iterable[_Followed]) -> int:
+def _new_bytes(followed: Iterable[_Followed], fs: FileSystem = LOCAL) -> int:
     """Bytes the files have beyond what was read of them (tmux panes count none)."""
-    return sum(max(0, _size(f.path) - f.bytes_read) for f in followed if f.kind != "tmux")
+    return sum(max(0, _size(f.path, fs) - f.bytes_read) for f in followed if f.kind != "tmux")
 
 
-def _size(path: str) -> int:
+def _size(path: str, fs: FileSystem = LOCAL) -> int:
     try:
-        return LOCAL.stat(path).size
+        return fs.stat(path).size
     except OSError:
         return 0
+
+
+def _tmux_runner(target: str) -> Any:
+    """How a pane's tmux is run: locally (None: the reader's own subprocess), or on the host
+    of an ``ssh://host/SESSION:WIN.PANE`` target, through that host's connection."""
+    loc = parse_ssh(target) if target.startswith("ssh://") else None
+    if loc is None:
+        return None
+    fs = fs_for(target)
+    return getattr(fs, "tmux", None)
+
+
+def resolve_paths(paths: Sequence[str]) -> list[str]:
+    """The PATHs of a command line as rltui writes them inside (``rltui.sources.locations``):
+    ``host:rel`` and ``~`` become ``ssh://host/abs``. A host that refuses or cannot be reached
+    raises :class:`NoRunError` with the reason and the fix."""
+    out = []
+    for p in paths:
+        try:
+            path = canonical(p)
+            if is_remote(path):
+                fs_for(path)  # a store whose backend is not installed: the install command, now
+            out.append(path)
+        except BadLocation as exc:
+            raise NoRunError(str(exc)) from None
+        except OSError as exc:
+            raise NoRunError(f"cannot read {p}: {exc.strerror or exc}") from None
+    return out
 
 
 # -- opening runs -------------------------------------------------------------------------------
@@ -816,7 +931,7 @@ def _load_model_config(config_path: str | None, run_root: str) -> ResolvedConfig
     config inside the run is a problem of that run (``ResolvedConfig.problems``).
     """
     run_dir = None
-    if run_root:
+    if run_root and not is_remote(run_root):  # a remote run's rltui.toml is not read (yet)
         run_dir = run_root if os.path.isdir(run_root) else os.path.dirname(os.path.abspath(run_root))
     return resolve_config(run_dir=run_dir, config_path=config_path)
 

@@ -55,3 +55,37 @@ def test_sources_do_not_import_the_ui() -> None:
         "import sys; assert not any(m.startswith('rltui.ui') for m in sys.modules)"
     )
     assert "rltui" in mods
+
+
+def test_ui_never_imports_the_session_or_the_sources() -> None:
+    """``ui/`` renders snapshots and turns keys into intents; opening runs is wiring
+    (``rltui.commands.launch``), so no UI module may pull in ``rltui.session`` or ``rltui.sources``."""
+    code = (
+        "import pkgutil, importlib, rltui.ui\n"
+        "for m in pkgutil.walk_packages(rltui.ui.__path__, 'rltui.ui.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "import sys\n"
+        "bad = sorted(m for m in sys.modules if m == 'rltui.session' or m.startswith('rltui.sources'))\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+
+
+def test_no_ui_module_imports_the_session_or_the_sources_even_lazily() -> None:
+    """The same rule on the source: an import inside a function (loaded only when called) counts."""
+    import ast
+    from pathlib import Path
+
+    ui = Path(__file__).resolve().parents[1] / "rltui" / "ui"
+    offenders = []
+    for path in sorted(ui.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            for name in names:
+                if name in ("rltui.session", "rltui.sources") or name.startswith("rltui.sources."):
+                    offenders.append(f"{path.relative_to(ui.parent)}:{node.lineno}: {name}")
+    assert offenders == []

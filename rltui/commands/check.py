@@ -215,7 +215,9 @@ def _dump_json(doc: dict[str, object]) -> Callable[[TextIO], None]:
 
 def _under(root: str, path: str) -> bool:
     """Whether a run found at ``root`` came from the named ``path`` (the path itself or below it)."""
-    r, p = os.path.abspath(root), os.path.abspath(path)
+    from rltui.sources.locations import absolute
+
+    r, p = absolute(root), absolute(path)
     return r == p or r.startswith(p.rstrip(os.sep) + os.sep)
 
 
@@ -363,7 +365,7 @@ def _snapshots(
 def run_check(args: argparse.Namespace) -> int:
     from rltui.commands import check_samples
     from rltui.model.config import ConfigError
-    from rltui.session import NoRunError, open_sessions
+    from rltui.session import NoRunError, open_sessions, resolve_paths
 
     as_json = bool(args.json)
 
@@ -377,12 +379,30 @@ def run_check(args: argparse.Namespace) -> int:
     if args.at_step is not None and args.at_step < 0:
         return usage_error("--at-step must be >= 0")
     paths = list(args.paths) or ["."]
+    follow = bool(getattr(args, "follow", False))
+    if follow and args.at_step is not None:
+        return usage_error("--at-step and --follow do not go together")
+    if getattr(args, "on_alert", None) and not follow:
+        return usage_error("--on-alert needs --follow")
     try:
-        sessions = open_sessions(paths, config_path=getattr(args, "config", None))
+        paths = resolve_paths(paths)  # host:rel -> ssh://host/abs (may connect: errors say why)
+        # Following, a folder the training has not written into yet is waited on.
+        sessions = open_sessions(paths, config_path=getattr(args, "config", None), wait=follow)
     except NoRunError as exc:
         return usage_error(str(exc))
     except ConfigError as exc:
         return usage_error(f"bad configuration: {exc}")
+    if follow:
+        from rltui.commands.follow import Follower
+
+        return Follower(
+            sessions,
+            paths=paths,
+            as_json=as_json,
+            fail_on=args.fail_on,
+            on_alert=getattr(args, "on_alert", None),
+            config_path=getattr(args, "config", None),
+        ).run()
     with_samples = check_samples.wanted(args)
     snaps, samples = _snapshots(sessions, args.at_step, with_samples)
     run_problems = [p for s in snaps for p in s.problems]

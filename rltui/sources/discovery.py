@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from rltui.records import Problem, SourceKind
 from rltui.sources import logger_discovery
 from rltui.sources.fs import LOCAL, Entry, FileSystem, describe, is_file, read_head, within
+from rltui.sources.locations import absolute, fs_for, real
 
 #: How deep below the given path runs are looked for (sweep/output_dir/runs/<stamp>/events = 4).
 MAX_DEPTH = 6
@@ -129,7 +130,7 @@ class DiscoveredRun:
     @property
     def key(self) -> tuple[str, str | None, str | None]:
         """What makes two discovered runs the same run."""
-        return (os.path.realpath(self.root), self.jsonl_only, self.select)
+        return (real(self.root), self.jsonl_only, self.select)
 
 
 @dataclass(slots=True)
@@ -145,12 +146,12 @@ def is_event_file(name: str) -> bool:
     return name.startswith(_EVENT_PREFIX) and not name.endswith((".tmp", ".part"))
 
 
-def _sniff_log(path: str) -> bool:
-    head = read_head(LOCAL, path, SNIFF_BYTES)  # through the seam: a FIFO here is "not a log"
+def _sniff_log(path: str, fs: FileSystem = LOCAL) -> bool:
+    head = read_head(fs, path, SNIFF_BYTES)  # through the seam: a FIFO here is "not a log"
     return head is not None and bool(LOG_SNIFF.search(head))
 
 
-def classify(path: str, *, explicit: bool = False) -> SourceKind | None:
+def classify(path: str, *, explicit: bool = False, fs: FileSystem = LOCAL) -> SourceKind | None:
     """The reader kind for a file name, or None when it is not a source.
 
     ``explicit`` (the user named the file) accepts any ``*.txt``/``*.out`` without sniffing.
@@ -172,7 +173,7 @@ def classify(path: str, *, explicit: bool = False) -> SourceKind | None:
             return "console"
         if NOT_LOG_TXT.match(lower):
             return None
-        return "console" if _sniff_log(path) else None
+        return "console" if _sniff_log(path, fs) else None
     return None
 
 
@@ -238,7 +239,7 @@ class _Walker:
             return None
         self._budget -= 1
         node = _Dir(path, depth)
-        real = os.path.realpath(path)
+        real_path = _real_in(self.fs, path)
         try:
             for count, entry in enumerate(self.fs.scandir(path)):
                 if count >= MAX_ENTRIES:
@@ -246,7 +247,7 @@ class _Walker:
                         Problem(path, None, f"more than {MAX_ENTRIES} entries: the rest was not looked at")
                     )
                     break
-                self._entry(node, entry, depth, real)
+                self._entry(node, entry, depth, real_path)
         except OSError as exc:
             self.problems.append(Problem(path, None, f"cannot list folder: {describe(exc)}"))
             return None
@@ -313,14 +314,25 @@ def _is_hf_output_dir(walker: _Walker, node: _Dir, top: str) -> bool:
     return False
 
 
-def _loose_sources(node: _Dir) -> list[SourceFile]:
+def _loose_sources(node: _Dir, fs: FileSystem = LOCAL) -> list[SourceFile]:
     out: list[SourceFile] = []
     for name in node.files:
         full = os.path.join(node.path, name)
-        kind = classify(full)
+        kind = classify(full, fs=fs)
         if kind in ("console", "jsonl"):
             out.append(SourceFile(kind, full))
     return out
+
+
+def _real_in(fs: FileSystem, path: str) -> str:
+    """The real path of a folder being listed, as its file system writes entries' targets."""
+    get = getattr(fs, "realpath", None)
+    if get is None:
+        return os.path.realpath(path)
+    try:
+        return str(get(path))
+    except OSError:
+        return path
 
 
 def _is_under(path: str, root: str) -> bool:
@@ -341,7 +353,7 @@ def run_files(
     steps the more precise source (event files last) wins.
     """
     probs: list[Problem] = problems if problems is not None else []
-    walker = _Walker(MAX_DEPTH, probs)
+    walker = _Walker(MAX_DEPTH, probs, fs_for(root))
     walker.walk(root)
     nested = [n for n in nested_roots if n != root]
     if not nested:
@@ -355,7 +367,7 @@ def _files_of(walker: _Walker, root: str, nested: list[str], jsonl_only: str | N
         return []
     logs: list[SourceFile] = []
     jsonls: list[SourceFile] = []
-    for sf in _loose_sources(top):
+    for sf in _loose_sources(top, walker.fs):
         if sf.kind == "jsonl":
             if jsonl_only is None or sf.path == jsonl_only:
                 jsonls.append(sf)
@@ -405,7 +417,7 @@ def _decide_runs(walker: _Walker, top: str) -> list[DiscoveredRun]:
     for path, node in sorted(walker.dirs.items()):
         if path in roots or any(_is_under(path, r) for r in roots):
             continue
-        loose = _loose_sources(node)
+        loose = _loose_sources(node, walker.fs)
         if not loose:
             continue
         if any(_is_under(r, path) for r in roots):
@@ -421,7 +433,7 @@ def _decide_runs(walker: _Walker, top: str) -> list[DiscoveredRun]:
 
 def _dir_name(path: str, top: str) -> str:
     """A short display name: the folder's name (``.`` resolved), relative to the sweep if nested."""
-    base = os.path.basename(os.path.abspath(path).rstrip(os.sep)) or path
+    base = os.path.basename(absolute(path).rstrip(os.sep)) or path
     if path != top and _is_under(path, top):
         rel = os.path.relpath(path, top)
         if rel.count(os.sep) >= 1:
@@ -435,7 +447,7 @@ _GENERIC_STEMS = frozenset(
 
 
 def _file_run_name(path: str, kind: SourceKind) -> str:
-    parent = os.path.dirname(os.path.abspath(path))
+    parent = os.path.dirname(absolute(path))
     stem = os.path.splitext(os.path.basename(path))[0]
     if kind in ("tfevents", "trainer_state") or stem.lower() in _GENERIC_STEMS:
         for _ in range(3):
@@ -457,12 +469,12 @@ def _stampish(name: str) -> bool:
     return bool(re.match(r"^[A-Z][a-z]{2}\d{2}_\d{2}-\d{2}-\d{2}", name))
 
 
-def _card_near(path: str) -> str | None:
+def _card_near(path: str, fs: FileSystem = LOCAL) -> str | None:
     """``README.md`` of the output_dir a single file belongs to (detection's first evidence)."""
-    parent = os.path.dirname(os.path.abspath(path))
+    parent = os.path.dirname(absolute(path))
     for _ in range(3):
         card = os.path.join(parent, "README.md")
-        if is_file(LOCAL, card):
+        if is_file(fs, card):
             return card
         base = os.path.basename(parent)
         if base == "runs" or _CHECKPOINT.match(base) or _stampish(base):
@@ -476,7 +488,8 @@ def discover(path: str, *, max_depth: int = MAX_DEPTH) -> Discovery:
     """The runs under ``path`` (a file, a run folder or a sweep folder). Never raises."""
     result = Discovery()
     try:
-        info = LOCAL.stat(path)
+        fs = fs_for(path)
+        info = fs.stat(path)
     except OSError as exc:
         result.problems.append(Problem(path, None, f"cannot read: {describe(exc)}"))
         return result
@@ -488,7 +501,7 @@ def discover(path: str, *, max_depth: int = MAX_DEPTH) -> Discovery:
         if trackers is not None:
             result.runs.extend(_standalone(t, set()) for t in trackers)
             return result
-        kind = classify(path, explicit=True)
+        kind = classify(path, explicit=True, fs=fs)
         if kind is None:
             result.problems.append(
                 Problem(
@@ -500,10 +513,10 @@ def discover(path: str, *, max_depth: int = MAX_DEPTH) -> Discovery:
             )
             return result
         run = DiscoveredRun(path, _file_run_name(path, kind), [SourceFile(kind, path)], single_file=True)
-        run.model_card = _card_near(path)
+        run.model_card = _card_near(path, fs)
         result.runs.append(run)
         return result
-    walker = _Walker(max_depth, result.problems)
+    walker = _Walker(max_depth, result.problems, fs)
     walker.walk(path)
     runs = _decide_runs(walker, path)
     roots = [r.root for r in runs]

@@ -21,6 +21,9 @@ Problem offsets are always ``None``: a pane has no byte offsets, and a line's in
 moves with every capture (a bad line is identified by its message). Wall time: NaN for the
 scrollback found at the first read, ``time.time()`` for lines seen arriving later. ``kind`` is
 "tmux", ``path`` is ``tmux:TARGET``.
+
+A remote pane (``--tmux ssh://host/SESSION:WIN.PANE``) is read the same way, its two tmux
+commands run on that host through its ssh connection (``runner``, ``rltui.sources.ssh``).
 """
 
 from __future__ import annotations
@@ -28,12 +31,15 @@ from __future__ import annotations
 import math
 import subprocess
 import time
+from collections.abc import Callable
 
 from rltui.records import ChunkBuilder, Problem, ReadResult, SourceKind
 from rltui.sources.console import ConsoleParser
 from rltui.text import decode
 
 _ANCHOR_LINES = 8
+#: Runs ``tmux ARGS`` elsewhere (a remote host): (exit code, stdout, stderr).
+Runner = Callable[[list[str]], tuple[int, bytes, str]]
 _TIMEOUT_S = 5.0
 
 
@@ -50,10 +56,20 @@ class TmuxPaneReader:
 
     kind: SourceKind = "tmux"
 
-    def __init__(self, target: str, socket: str | None = None, logging_steps: int = 1) -> None:
+    def __init__(
+        self,
+        target: str,
+        socket: str | None = None,
+        logging_steps: int = 1,
+        runner: Runner | None = None,
+    ) -> None:
+        self.path = f"tmux:{target}"
+        self._runner = runner
+        if runner is not None and target.startswith("ssh://"):
+            # ssh://[user@]host[:port]/SESSION:WIN.PANE: the pane's name on that host's tmux
+            target = target.split("://", 1)[1].split("/", 1)[1] if "/" in target[6:] else ""
         self.target = target
         self.socket = socket
-        self.path = f"tmux:{target}"
         self._parser = ConsoleParser(self.path, logging_steps)
         self._anchor: list[str] = []
         self._pane_id: str | None = None
@@ -70,6 +86,15 @@ class TmuxPaneReader:
 
     def _tmux(self, *args: str) -> tuple[str | None, str]:
         """Run tmux; (stdout, "") on success, (None, why) on any failure."""
+        if self._runner is not None:
+            try:
+                rc, out, err = self._runner(list(args))
+            except OSError as exc:  # the host's connection is lost or refused
+                return None, str(exc.strerror or exc)[:300]
+            if rc != 0:
+                lines = err.strip().splitlines()
+                return None, (lines[0][:200] if lines else f"tmux exited with {rc}")
+            return decode(out), ""
         cmd = ["tmux"]
         if self.socket:
             cmd += ["-L", self.socket]

@@ -28,12 +28,12 @@ from textual.css.query import NoMatches
 from textual.timer import Timer
 
 from rltui.model.snapshot import Alert, RunSnapshot
-from rltui.ui.alerting import AlertTracker, alert_json, osc9
+from rltui.ui.alerting import AlertTracker, alert_env, alert_json, osc9
 from rltui.ui.chart_spec import ChartSpec
 from rltui.ui.export import output_dir, output_name, write_csv
 from rltui.ui.glyphs import safe
 from rltui.ui.off_loop import off_loop
-from rltui.ui.runs import RunSource
+from rltui.ui.runs import RunSource, Waker
 from rltui.ui.screens.alerts import AlertsScreen
 from rltui.ui.screens.dashboard import DashboardScreen
 from rltui.ui.screens.detail import DetailScreen
@@ -54,6 +54,8 @@ MIN_TICK_S = 0.1
 WATCH_STEP_MS = 100
 #: Longest a burst of file events is gathered before the readers run.
 WATCH_DEBOUNCE_MS = 100
+#: Longest one wait of a run's waker (tmux pane, remote run) before it is simply asked again.
+WAKE_TIMEOUT_S = 10.0
 SPEEDS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 40.0, 100.0, 250.0, 1000.0)
 
 
@@ -302,6 +304,8 @@ class RltuiApp(App[int]):
         # baseline, and only later transitions (a new alert, an escalation) ring or notify.
         self._reset_tracker_after_compute = True
         self.request_snapshots()
+        if not self.options.poll:
+            self._follow_wakers()
         if self.options.poll:
             polls = 0
             while not self._stop.is_set():
@@ -326,6 +330,26 @@ class RltuiApp(App[int]):
                 await self._discover()
             if await off_loop(self._read_all, added) or added:
                 self.request_snapshots()
+
+    def _follow_wakers(self) -> None:
+        """A worker per run that has a wake-up besides file events (a tmux pane)."""
+        for run in self.runs:
+            get = getattr(run, "waker", None)
+            waker = get() if callable(get) else None
+            if waker is not None:
+                self.run_worker(self._wake_loop(run, waker), group="wake")
+
+    async def _wake_loop(self, run: RunSource, waker: Waker) -> None:
+        try:
+            while not self._stop.is_set():
+                woke = await off_loop(waker.wait, WAKE_TIMEOUT_S)
+                if not woke or self._stop.is_set():
+                    continue
+                revision = getattr(run, "revision", 0)
+                if await off_loop(run.poll) or getattr(run, "revision", 0) != revision:
+                    self.request_snapshots()
+        finally:
+            waker.close()
 
     def _sweep_roots(self) -> list[str]:
         return list(self.options.watch_roots) if self.options.reopen else []
@@ -408,7 +432,8 @@ class RltuiApp(App[int]):
                 self._write_terminal(seq)
         if self.options.on_alert and alert.severity != "info":
             self.run_worker(
-                self._run_on_alert(self.options.on_alert, alert_json(snap, alert)), group="on-alert"
+                self._run_on_alert(self.options.on_alert, alert_json(snap, alert), alert_env(snap, alert)),
+                group="on-alert",
             )
 
     def _write_terminal(self, data: str) -> None:
@@ -417,7 +442,7 @@ class RltuiApp(App[int]):
             driver.write(data)
             driver.flush()
 
-    async def _run_on_alert(self, cmd: str, payload: str) -> None:
+    async def _run_on_alert(self, cmd: str, payload: str, env: dict[str, str] | None = None) -> None:
         try:
             # Its own process group, so that quitting ends the command and all it started.
             proc = await asyncio.create_subprocess_shell(
@@ -426,6 +451,7 @@ class RltuiApp(App[int]):
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
+                env={**os.environ, **(env or {})},
             )
             self._children.add(proc.pid)
             try:

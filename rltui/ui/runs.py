@@ -15,6 +15,14 @@ from rltui.model.store import MetricStore, SeriesView
 from rltui.records import FloatArray
 
 
+class Waker(Protocol):
+    """A wake-up for a run without file events (``rltui.sources.wake``; a tmux pane)."""
+
+    def wait(self, timeout: float) -> bool: ...
+
+    def close(self) -> None: ...
+
+
 class RunSource(Protocol):
     """The subset of ``rltui.session.RunSession`` the dashboard uses."""
 

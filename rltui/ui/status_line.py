@@ -82,8 +82,12 @@ def header_text(
     t.append(f"  {rate} steps/min")
     t.append(f"  ETA {fmt_duration(p.eta)}")
     t.append("  ")
+    # A run-level state that stops the data (a remote host unreachable): instead of "stale".
+    link = next((p for p in snap.problems if p.transient), None)
     if mode_label is not None:
         t.append(mode_label, style="bold cyan")
+    elif link is not None:
+        t.append(safe(link.message, 100), style="bold red")
     else:
         label, style = freshness(snap, now)
         t.append(label, style=style)

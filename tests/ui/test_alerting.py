@@ -11,7 +11,7 @@ import numpy as np
 from rltui.model.snapshot import Alert, RunSnapshot
 from rltui.model.store import MetricStore
 from rltui.records import PointChunk
-from rltui.ui.alerting import AlertTracker, alert_json, osc9
+from rltui.ui.alerting import AlertTracker, alert_env, alert_json, osc9
 from rltui.ui.widgets.banner import AlertBanner
 from rltui.ui.widgets.gauge import Gauge
 from tests.ui._factory import make_run
@@ -113,3 +113,18 @@ async def test_hostile_metric_names_and_messages_render_literally() -> None:
         text = screen_text(app)
         assert "[bold red]x[/] red" in text
         assert "\x1b" not in text
+
+
+def test_on_alert_environment_carries_the_alert_as_sanitised_data() -> None:
+    snap = make_run("dpo_healthy").snapshot()
+    evil = RunSnapshot(snap.info.__class__(name="run $(touch x)\x1b]0;t\x07\nnext", path="/r"), 7, (), (), {})
+    alert = Alert("margin_runaway", "critical", 5, 7, True, HOSTILE, "c", "do \x1b[2Jthis")
+    env = alert_env(evil, alert)
+    assert env["RLTUI_ALERT_ID"] == "margin_runaway"
+    assert env["RLTUI_ALERT_SEVERITY"] == "critical"
+    assert env["RLTUI_STEP"] == "7"
+    assert env["RLTUI_ALERT_FIRST_STEP"] == "5"
+    assert env["RLTUI_RUN"].startswith("run $(touch x)")  # kept literally, as data ...
+    for value in env.values():  # ... on one line, with no escape or control character
+        assert not any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value), repr(value)
+    assert json.loads(env["RLTUI_ALERT_JSON"])["id"] == "margin_runaway"

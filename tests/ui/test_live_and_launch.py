@@ -10,8 +10,8 @@ import pytest
 
 from rltui import session
 from rltui.cli import build_parser
+from rltui.commands.launch import demo_path, launch
 from rltui.ui.app import RltuiApp, UiOptions
-from rltui.ui.launch import demo_path, launch
 from tests.ui._text import screen_text
 from tests.ui.conftest import settle
 

@@ -17,8 +17,8 @@ import pytest
 
 from rltui import session
 from rltui.cli import build_parser
+from rltui.commands import launch as launch_mod
 from rltui.model.snapshot import Alert
-from rltui.ui import launch as launch_mod
 from rltui.ui.alerting import AlertTracker, osc9, tmux_passthrough
 from rltui.ui.app import RltuiApp, UiOptions
 from rltui.ui.runs import fallback_readings

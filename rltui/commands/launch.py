@@ -1,5 +1,9 @@
 """Entry point for the interactive commands (watch, replay, compare, demo), called by cli.py.
 
+Wiring, not UI: it opens sessions (``rltui.session``) and hands them to the Textual app, so it
+lives beside the other commands and ``rltui.ui`` never imports ``session`` or ``sources``
+(tests/test_layers.py).
+
 Everything that can fail before the first frame (no run at the path, unreadable files, a bad
 config) is turned into one clear line on stderr and exit code 2, never a traceback.
 """
@@ -81,7 +85,11 @@ def launch(args: argparse.Namespace) -> int:
         # `--tmux TARGET` alone follows only the pane: the working directory is not a run.
         paths = list(getattr(args, "paths", None) or ([] if tmux else ["."]))
     config = getattr(args, "config", None)
-    if tmux and not paths:
+    try:
+        paths = session.resolve_paths(paths)  # host:rel -> ssh://host/abs (may connect)
+    except Exception as exc:
+        return _fail(str(exc))
+    if tmux and not paths and not tmux.startswith("ssh://"):
         why = tmux_pane_missing(tmux)
         if why is not None:
             return _fail(f"cannot follow tmux pane {tmux!r}: {why}")
@@ -100,7 +108,14 @@ def launch(args: argparse.Namespace) -> int:
     mode = "replay" if command in ("replay", "demo") else "compare" if command == "compare" else "watch"
     reopen = None
     open_new = getattr(session, "open_new_sessions", None)
-    if mode != "replay" and not tmux and open_new is not None and all(Path(p).is_dir() for p in paths):
+    local = not any("://" in p for p in paths)
+    if (
+        mode != "replay"
+        and not tmux
+        and open_new is not None
+        and local
+        and all(Path(p).is_dir() for p in paths)
+    ):
         known = runs
 
         def reopen() -> list[RunSource]:
