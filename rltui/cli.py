@@ -20,9 +20,11 @@ rltui watches RL post-training runs (TRL DPO/PPO/GRPO/RLOO/KTO/ORPO/SFT, verl, O
 terminal and tells you what is going wrong: reward margin explosions, KL runaways, clipping,
 length hacking, non-finite losses, with the cause and what to change.
 
-It reads TensorBoard event files, trainer_state.json, console logs, JSONL and tmux panes, here
-or on other hosts (host:path, ssh://[user@]host[:port]/path, through your own ssh), never writes
-into a run directory, and connects only to the hosts named on the command line, only to read."""
+It reads TensorBoard event files, trainer_state.json, console logs, JSONL, the local files of
+W&B, MLflow, Trackio and SwanLab, completion samples and tmux panes, here, on other hosts
+(host:path, ssh://[user@]host[:port]/path, through your own ssh) or in object storage (s3://,
+gs://, az://, hf://), never writes into a run directory, and connects only to the hosts named on
+the command line, only to read."""
 
 EPILOG = """\
 commands:

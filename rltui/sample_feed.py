@@ -232,10 +232,10 @@ class RunSamples:
 
     def sources(self) -> list[SourceInfo]:
         """One entry per sample folder (points: completions read), for ``sources()``."""
-        if self._folders is None and not self._inline:
-            return []
+        # What was found so far, without looking again (this runs for every snapshot).
+        states = [*(self._folders or ()), *self._inline.values()]
         return [
             SourceInfo("completions", s.folder.path, s.completions, tuple(s.problems))
-            for s in self._states()
+            for s in states
             if s.read or s.problems
         ]

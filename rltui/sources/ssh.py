@@ -44,6 +44,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from rltui.sources._process import end_process
 from rltui.sources.fs import MAX_METADATA_BYTES, Entry, FileInfo, OutsideRoot, TooLarge
 from rltui.text import decode, sanitize
 
@@ -191,7 +192,7 @@ class SshHost:
         except (OSError, ValueError):
             hello = None
         if hello is None or "hello" not in hello[0]:
-            _end(proc)
+            end_process(proc)
             time.sleep(0.05)  # let the stderr thread catch ssh's last words
             raise RemoteUnavailable(_explain(self.target, proc.returncode, "\n".join(self._stderr)))
         self.home = str(hello[0].get("home") or "") or None
@@ -257,7 +258,7 @@ class SshHost:
     def _lose(self, why: str) -> None:
         proc, self._proc = self._proc, None
         if proc is not None:
-            _end(proc)
+            end_process(proc)
         pending, self._pending = self._pending, {}
         for slot in pending.values():
             slot.event.set()  # no reply: the callers raise RemoteUnavailable
@@ -333,7 +334,7 @@ class SshHost:
         with self._lock:
             proc, self._proc = self._proc, None
         if proc is not None:
-            _end(proc)
+            end_process(proc)
 
     def kill_connection(self) -> None:
         """End the ssh process as a network failure would (tests: "kill the connection")."""
@@ -364,19 +365,6 @@ def _remote_error(head: dict[str, Any], path: str) -> OSError:
     if isinstance(code, int):
         return OSError(code, message, path)  # FileNotFoundError, PermissionError, ... by errno
     return OSError(errno.EIO, message, path)
-
-
-def _end(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(OSError, ValueError):
-        if proc.stdin is not None:
-            proc.stdin.close()
-    try:
-        proc.wait(timeout=2)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(OSError):
-            proc.kill()
-        with contextlib.suppress(subprocess.SubprocessError):
-            proc.wait(timeout=2)
 
 
 _HOSTS: dict[Target, SshHost] = {}

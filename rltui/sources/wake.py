@@ -18,11 +18,12 @@ and the caller then reads every source from its saved position, exactly as after
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import threading
 import time
 from typing import IO, Protocol
+
+from rltui.sources._process import end_process
 
 #: Fallback polling interval when a pane cannot be followed in control mode.
 FALLBACK_INTERVAL_S = 0.3
@@ -141,7 +142,7 @@ class TmuxPaneWaker:
                 self._proc = None
                 self.mode = "polling"
                 self._event.set()  # the pane may be gone or replaced: read now, then poll
-        _end(proc)
+        end_process(proc)
 
     def wait(self, timeout: float) -> bool:
         with self._lock:
@@ -167,18 +168,4 @@ class TmuxPaneWaker:
             proc, self._proc = self._proc, None
         self._event.set()
         if proc is not None:
-            _end(proc)
-
-
-def _end(proc: subprocess.Popen[bytes]) -> None:
-    """Close a control client's stdin (it detaches), then make sure it is gone."""
-    with contextlib.suppress(OSError, ValueError):
-        if proc.stdin is not None:
-            proc.stdin.close()
-    try:
-        proc.wait(timeout=2)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(OSError):
-            proc.kill()
-        with contextlib.suppress(subprocess.SubprocessError):
-            proc.wait(timeout=2)
+            end_process(proc)

@@ -17,22 +17,12 @@ from rltui.model.patterns.example_recipes import (
     ramp,
     sft,
     step_change,
+    store_of,
     with_point,
 )
 from rltui.model.snapshot import Alert, RunInfo
 from rltui.model.store import MetricStore
 from rltui.records import PointChunk
-
-
-def store_of(series: dict[str, np.ndarray], steps: dict[str, np.ndarray] | None = None) -> MetricStore:
-    store = MetricStore()
-    chunks = {}
-    for name, values in series.items():
-        st_ = steps.get(name) if steps and name in steps else np.arange(1, len(values) + 1)
-        st_ = np.asarray(st_, dtype=np.int64)
-        chunks[name] = PointChunk(st_, 1000.0 + st_.astype(np.float64), np.asarray(values, dtype=np.float64))
-    store.add("test", chunks)
-    return store
 
 
 def run(

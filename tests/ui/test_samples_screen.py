@@ -23,8 +23,8 @@ def _session(run: str = "grpo_length_hacking") -> RunSession:
     return session
 
 
-def _app(session: RunSession, **opts: object) -> RltuiApp:
-    return RltuiApp([session], UiOptions(follow=False, frozen_now=FROZEN_NOW, **opts))  # type: ignore[arg-type]
+def _app(*sessions: RunSession, **opts: object) -> RltuiApp:
+    return RltuiApp(list(sessions), UiOptions(follow=False, frozen_now=FROZEN_NOW, **opts))  # type: ignore[arg-type]
 
 
 async def test_samples_screen_shows_the_newest_step_and_walks_steps() -> None:
@@ -183,8 +183,7 @@ async def test_markup_and_escapes_in_a_completion_reach_the_screen_as_plain_text
 
 async def test_compare_shows_the_same_prompt_across_runs() -> None:
     """Two runs of one sweep see the same prompts at step 150: ``x`` puts their completions together."""
-    healthy, hacking = _session("grpo_healthy"), _session("grpo_length_hacking")
-    app = RltuiApp([healthy, hacking], UiOptions(follow=False, frozen_now=FROZEN_NOW))
+    app = _app(_session("grpo_healthy"), _session("grpo_length_hacking"))
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(pilot)
         await pilot.press("c")
