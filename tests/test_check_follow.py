@@ -109,11 +109,15 @@ def test_follow_prints_new_alerts_once_runs_on_alert_with_env_ends_with_the_run(
             break
         time.sleep(0.1)
     assert sorted(line.split("|")[0] for line in env_lines) == sorted(ids)
-    margin = next(line for line in env_lines if line.startswith("margin_runaway|"))
-    _, severity, name, step = margin.split("|")
-    assert severity == "critical"
-    assert name == run.name  # the run text arrived as data ...
-    assert int(step) <= max_steps
+    # The alert may first be seen at warn and escalate (how far the writer got between two reads
+    # depends on the machine's load): each severity is announced once, critical among them (the
+    # commands run concurrently, so their lines may land in any order).
+    margins = [line.split("|") for line in env_lines if line.startswith("margin_runaway|")]
+    assert "critical" in [m[1] for m in margins]
+    assert len({m[1] for m in margins}) == len(margins)
+    for _, _, name, step in margins:
+        assert name == run.name  # the run text arrived as data ...
+        assert int(step) <= max_steps
     assert json.loads((marks / "margin_runaway.json").read_text())["id"] == "margin_runaway"
     # ... and was never run as code.
     assert not list(tmp_path.rglob("PWNED*"))
