@@ -26,7 +26,7 @@ from textual.widgets import Footer, Static
 from rltui.model.snapshot import SEVERITY_RANK, Alert, InstrumentReading, RunSnapshot
 from rltui.ui.chart_spec import ChartSpec, spec_for_alert, spec_for_instrument
 from rltui.ui.glyphs import STATUS_LABEL, STATUS_STYLE, safe
-from rltui.ui.runs import alert_status, fallback_readings
+from rltui.ui.runs import Onset, alert_onset, alert_status, fallback_readings
 from rltui.ui.status_line import freshness, header_text, info_note, input_problems
 from rltui.ui.widgets.banner import AlertBanner
 from rltui.ui.widgets.gauge import COMPACT_HEIGHT, Gauge
@@ -258,15 +258,22 @@ class DashboardScreen(Screen[None]):
         rows = self.gauge_rows()
         order = list(rows)
         as_rows = {k: [(name, r) for _, name, r in v] for k, v in rows.items()}
+        onsets = {k: _onsets(snaps, v) for k, v in rows.items()}
         if order == self._gauge_order:
             for g in grid.query(Gauge):
-                g.update_rows(as_rows[g.instrument_id])
+                g.update_rows(as_rows[g.instrument_id], onsets[g.instrument_id])
             return
         focused = self.focused.instrument_id if isinstance(self.focused, Gauge) else None
         self._gauge_order = order
         grid.remove_children()
         gauges = [
-            Gauge(k, as_rows[k], ascii_only=self.rltui.ascii_only, target_height=self._gauge_height)
+            Gauge(
+                k,
+                as_rows[k],
+                ascii_only=self.rltui.ascii_only,
+                target_height=self._gauge_height,
+                onsets=onsets[k],
+            )
             for k in order
         ]
         grid.mount_all(gauges)
@@ -366,3 +373,14 @@ class DashboardScreen(Screen[None]):
                 if r is not None:
                     series.extend((i, t.name) for t in r.traces)
         self.rltui.export_csv(series, "dashboard")
+
+
+def _onsets(
+    snaps: list[RunSnapshot | None], rows: list[tuple[int, str | None, InstrumentReading | None]]
+) -> tuple[Onset | None, ...]:
+    """Per gauge row, where its worst active alert began (the sparkline's "since when" mark)."""
+    out: list[Onset | None] = []
+    for i, _, r in rows:
+        snap = snaps[i] if 0 <= i < len(snaps) else None
+        out.append(alert_onset(snap, r) if snap is not None and r is not None else None)
+    return tuple(out)
