@@ -472,7 +472,8 @@ class Gauge(Widget, can_focus=True):
 
     def _render_compare(self, width: int) -> list[Line]:
         t = Text(self.title, style="bold", no_wrap=True, overflow="ellipsis")
-        name_w = max(6, min(18, width // 4))
+        longest = max((len(n or "") for n, _ in self.rows), default=6)
+        name_w = max(6, min(longest, width // 3))
         shown = [(n, r) for n, r in self.rows if r is not None and r.status != "unavailable"]
         values = {id(r): fmt_value(r.value, r.unit) for _, r in shown}
         # Values keep their units (tokens/s, steps/min): the column is as wide as the widest.
