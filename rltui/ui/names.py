@@ -1,8 +1,8 @@
 """Run names told apart: what compare prints is the part that differs between runs.
 
 ``fixtures/runs/dpo_healthy`` and ``fixtures/runs/dpo_margin_explosion`` cut to 18 cells read
-"fixtures/runs/dpo…" twice; stripping what every name shares (whole path components first, then a
-common head up to a ``_ - . /`` boundary, a common tail of whole path components) leaves ``healthy`` and ``margin_explosion``.
+"fixtures/runs/dpo…" twice; stripping what every name shares (a common head up to a ``_ - . /``
+boundary, a common tail of whole path components) leaves ``healthy`` and ``margin_explosion``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ SEPARATORS = "_-./ "
 
 def _common_prefix_at_boundary(names: list[str], separators: str = SEPARATORS) -> int:
     """Length of the longest common head of ``names`` that ends just after a separator."""
-    head = os.path.commonprefix(names)
+    # Character by character on purpose: the cut then backs up to a separator.
+    head = os.path.commonprefix(names)  # noqa: RUF071
     if all(len(n) > len(head) and n[len(head)] in separators for n in names):
         return len(head)  # the head ends right at a separator in every name
     cut = max((head.rfind(c) for c in separators), default=-1)

@@ -63,5 +63,6 @@ async def test_compare_gauges_keep_throughput_units_and_whole_names() -> None:
         for run, line in zip(("healthy", "margin_explosion"), lines, strict=True):
             assert line.startswith(run + " ")
             reading = dict(gauge.rows)[run]
-            assert reading is not None and reading.unit
+            assert reading is not None
+            assert reading.unit
             assert reading.unit in line  # "8,311 tok/s", not "8,311"
