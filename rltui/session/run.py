@@ -1,4 +1,4 @@
-"""Wiring: one followed run = its discovered files, their readers, a metric store and the model.
+"""RunSession: one followed run = its discovered files, their readers, a metric store and the model.
 
 ``rltui check`` and the dashboard share this one ingest path, so a run reads the same way headless
 and live. Contract:
@@ -14,8 +14,9 @@ and live. Contract:
     s.watch_paths() -> list[str]                 # what watchfiles should watch
     s.snapshot(at_step=None) -> RunSnapshot      # via rltui.model.engine.RunModel
 
-``find_sweep(path)`` returns the run folders under a sweep folder (for compare and watch), and
-``open_new_sessions(paths, known)`` opens the runs that appeared there since ``known`` was opened.
+``rltui.session.opening``: ``find_sweep(path)`` returns the run folders under a sweep folder (for
+compare and watch), and ``open_new_sessions(paths, known)`` opens the runs that appeared there
+since ``known`` was opened.
 
 Reading order and precedence. Each poll reads the sources from the least to the most precise:
 console logs and tmux panes (4 significant digits in transformers 5, steps inferred from
@@ -49,169 +50,31 @@ fresh store once; ``store`` is then a new object, and the snapshot model is rebu
 
 from __future__ import annotations
 
-import importlib
-import math
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
-
-import numpy as np
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from rltui.model.config import Config
 from rltui.model.engine import RunModel
-from rltui.model.snapshot import Alert, Framework, RuleConfig, RunInfo, RunSnapshot, SourceInfo
+from rltui.model.snapshot import Alert, RuleConfig, RunInfo, RunSnapshot, SourceInfo
 from rltui.model.store import MetricStore, SeriesView
-from rltui.records import Problem, ReadResult, Sample, SourceKind
+from rltui.records import Problem, ReadResult, Sample
 from rltui.sample_feed import RunSamples
-from rltui.settings import ResolvedConfig, resolve_config
+from rltui.session import ingest_policy as policy
+from rltui.session.followed import Followed, make_reader, reader_available
+from rltui.session.followed import read as read_followed
+from rltui.session.problems import RunProblems, order_problems
+from rltui.session.progress import Progress, advance, new_bytes
+from rltui.session.run_facts import RunFacts
 from rltui.sources.base import SourceReader
-from rltui.sources.detect import Detection, detect, parse_config, read_model_card
-from rltui.sources.discovery import DiscoveredRun, Discovery, SourceFile, discover, find_runs, run_files
+from rltui.sources.detect import Detection
+from rltui.sources.discovery import DiscoveredRun, SourceFile, run_files
 from rltui.sources.fs import LOCAL, FileSystem
-from rltui.sources.locations import BadLocation, canonical, fs_for, is_remote, parse_ssh
+from rltui.sources.locations import fs_for, is_remote
 from rltui.sources.ssh import SshFS, SshWaker
 from rltui.sources.wake import IntervalWaker, TmuxPaneWaker, Waker
-from rltui.text import sanitize
-
-Progress = Callable[[int, int], None]
-
-#: Reader classes, imported when first needed (readers are optional at import time).
-READERS: dict[str, tuple[str, str]] = {
-    "tfevents": ("rltui.sources.tfevents", "TfEventsReader"),
-    "trainer_state": ("rltui.sources.trainer_state", "TrainerStateReader"),
-    "console": ("rltui.sources.console", "ConsoleLogReader"),
-    "jsonl": ("rltui.sources.jsonl", "JsonlReader"),
-    "tmux": ("rltui.sources.tmux", "TmuxPaneReader"),
-    "wandb": ("rltui.sources.wandb", "WandbReader"),
-    "swanlab": ("rltui.sources.swanlab", "SwanlabReader"),
-    "mlflow": ("rltui.sources.mlflow", "open_reader"),
-    "trackio": ("rltui.sources.trackio", "TrackioReader"),
-}
-#: Read order within a poll: least precise first, so the most precise source wins a step.
-#: Trackers after event files: they keep the float64 the script logged, event files float32.
-_RANK: dict[str, int] = {
-    "console": 0,
-    "tmux": 1,
-    "jsonl": 2,
-    "trainer_state": 3,
-    "tfevents": 4,
-    "mlflow": 5,
-    "trackio": 6,
-    "swanlab": 7,
-    "wandb": 8,
-}
-#: Sources that carry every logged value with its true step: console logs are not read beside them.
-_PRECISE = frozenset({"tfevents", "wandb", "mlflow", "trackio", "swanlab"})
-#: Experiment trackers' sources (``sources/logger_discovery``).
-_TRACKERS = frozenset({"wandb", "mlflow", "trackio", "swanlab"})
-#: Text summary tags whose JSON is the run's config.
-CONFIG_TEXT_TAGS = ("args/text_summary", "args")
-#: Problems kept per source (readers dedupe; this bounds a pathological file).
-MAX_PROBLEMS_PER_SOURCE = 200
-
-LOOKED_FOR = (
-    "events.out.tfevents.*, trainer_state.json, *.log, *.jsonl, wandb/, mlruns/, mlflow.db, swanlog/, "
-    "trackio/"
-)
-
-_PENDING = "step went back from {high} to {step} at the end of what is written"
-#: How a step that went backwards was read (``MetricStore`` order notes), as told to the user.
-_ORDER_MESSAGES = {
-    "resume": "step went back from {high} to {step} and went on from there: read as a resumed run, "
-    "the earlier points after step {step} replaced",
-    "stray": "out-of-order point at step {step} after step {high}: kept, not read as a resume",
-    "pending": _PENDING + " so far: kept; a resume if the next points go on from it",
-}
-
-
-class NoRunError(Exception):
-    """Nothing readable under the given paths; the message is meant for the user as is."""
-
-
-def _tracker_fs(path: str) -> FileSystem:
-    """The file system a tracker's reader is confined to: the folder of its log or database, or
-    the MLflow run folder itself (``mlruns/<exp>/<run>/``)."""
-    try:
-        is_dir = LOCAL.stat(path).kind == "dir"
-    except (OSError, ValueError):
-        is_dir = False
-    return LOCAL.confined(path if is_dir else os.path.dirname(os.path.abspath(path)))
-
-
-def _load_reader_class(kind: str) -> Any:
-    module_name, cls_name = READERS[kind]
-    module = importlib.import_module(module_name)
-    return getattr(module, cls_name)
-
-
-def reader_available(kind: str) -> bool:
-    try:
-        _load_reader_class(kind)
-    except (ImportError, AttributeError):
-        return False
-    return True
-
-
-@dataclass(slots=True)
-class _Followed:
-    """One followed file (or pane): its reader and what it gave so far."""
-
-    kind: SourceKind
-    path: str
-    order: int
-    reader: SourceReader | None = None
-    points: int = 0
-    problems: list[Problem] = field(default_factory=list)
-    seen: set[tuple[int | None, str]] = field(default_factory=set)
-    #: The ``logging_steps`` a console reader was created with (None: a guess of 1).
-    logging_steps: int | None = None
-    bytes_read: int = 0
-    #: The run inside a multi-run store (``SourceFile.select``).
-    select: str | None = None
-    #: Left out of the store: its steps are counted, not logged, and a source with true steps
-    #: covers the run (see :meth:`RunSession._guessed_beside_true`).
-    excluded: bool = False
-
-    @property
-    def steps_guessed(self) -> bool:
-        return bool(getattr(self.reader, "steps_guessed", False))
-
-    @property
-    def source_id(self) -> str:
-        # All event files of a run are one stream: a resume rewinds it (module docstring); so are
-        # the transaction logs of a resumed W&B run.
-        if self.kind in ("tfevents", "wandb"):
-            return self.kind
-        return f"{self.kind}:{self.path}" + (f"#{self.select}" if self.select else "")
-
-    def report(self, problems: Sequence[Problem]) -> None:
-        for p in problems:
-            key = (p.offset, p.message)
-            if key in self.seen or len(self.problems) >= MAX_PROBLEMS_PER_SOURCE:
-                continue
-            self.seen.add(key)
-            self.problems.append(p)
-
-
-def _positive_int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int) and value > 0:
-        return value
-    if isinstance(value, float) and math.isfinite(value) and value > 0 and value.is_integer():
-        return int(value)
-    return None
-
-
-def _logging_steps_from_config(config: Mapping[str, object], max_steps: int | None) -> int | None:
-    """HF ``logging_steps``: an int, or a float < 1 meaning a fraction of ``max_steps``."""
-    value = config.get("logging_steps")
-    if isinstance(value, float) and 0 < value < 1:
-        return max(1, math.ceil(value * max_steps)) if max_steps else None
-    return _positive_int(value)
 
 
 class RunSession:
@@ -232,21 +95,11 @@ class RunSession:
         self.rule_config = rule_config if rule_config is not None else RuleConfig()
         self._track_sources = False
         self._store = MetricStore(track_sources=self._track_sources)
-        self._followed: list[_Followed] = []
-        self._problems: list[Problem] = list(problems)
-        self._problem_keys: set[tuple[str, int | None, str]] = set()
+        self._followed: list[Followed] = []
+        self._run_book = RunProblems(problems)
         self._missing_readers: set[str] = set()
-        self._config: dict[str, object] = {}
-        self._max_steps: int | None = None
-        self._max_steps_from_state = False
-        self._framework_hint: Framework | None = None
-        self._trainer_hint: str | None = None
-        self._logging_steps: int | None = None
-        self._detect_key: tuple[object, ...] | None = None
-        self._detection = Detection()
-        self._card_path = run.model_card or (None if run.single_file else os.path.join(run.root, "README.md"))
-        self._card_sig: tuple[int, int] | None = None
-        self._card_text: str | None = None
+        #: Config, length, logging interval, hints, model card; the detection made from them.
+        self._facts = RunFacts(run)
         self._model_config = model_config
         self._model: RunModel | None = None
         self._rebuilding = False
@@ -254,7 +107,6 @@ class RunSession:
         self._order = 0
         self._tmux = tmux
         self._tmux_socket = tmux_socket
-        self._info = RunInfo(name=run.name, path=run.root)
         #: Completion samples, listed and read only when asked for (rltui.sample_feed).
         self._samples: RunSamples | None = None
         #: Every file of the run is read through this seam, confined to the run's root: a file
@@ -278,12 +130,12 @@ class RunSession:
         for f in run.files:
             self._add(f)
         if tmux is not None:
-            self._followed.append(_Followed("tmux", tmux, self._next_order()))
+            self._followed.append(Followed("tmux", tmux, self._next_order()))
 
     # -- public API -----------------------------------------------------------------------
     @property
     def info(self) -> RunInfo:
-        return self._info
+        return self._facts.info
 
     @property
     def store(self) -> MetricStore:
@@ -291,7 +143,11 @@ class RunSession:
 
     @property
     def problems(self) -> list[Problem]:
-        return list(self._problems)
+        return list(self._run_book.items)
+
+    def add_problems(self, problems: Sequence[Problem]) -> None:
+        """Run-level problems (discovery's, config's), each kept once."""
+        self._run_book.add(problems)
 
     @property
     def path(self) -> str:
@@ -305,11 +161,11 @@ class RunSession:
 
     def sources(self) -> tuple[SourceInfo, ...]:
         """Every followed source, in read order (console logs skipped for event files are left out)."""
-        skip_console = self._events_have_points()
+        precise = self._events_have_points()
         won = self._store.points_by_source() if self._track_sources else None
         out: list[SourceInfo] = []
         for f in self._ordered():
-            if skip_console and f.kind in ("console", "tmux") and f.points == 0 and not f.problems:
+            if not policy.listed(f.as_src(), precise):
                 continue
             count = None if won is None else won.pop(f.source_id, 0)
             out.append(SourceInfo(f.kind, f.path, f.points, tuple(f.problems), count))
@@ -361,7 +217,7 @@ class RunSession:
             new = self._poll(progress)
             if self._remote:
                 self._link_status()
-            elif self.samples.needed_as_witness(self._store, self._info):
+            elif self.samples.needed_as_witness(self._store, self._facts.info):
                 new += self._read_samples()
             return new
 
@@ -437,12 +293,11 @@ class RunSession:
         if not here:
             if not self._gone:
                 self._gone = True
-                self._run_problems([Problem(root, None, self.GONE)])
+                self._run_book.add([Problem(root, None, self.GONE)])
             return True
         if self._gone:
             self._gone = False
-            self._problems = [p for p in self._problems if p.message != self.GONE]
-            self._problem_keys = {k for k in self._problem_keys if k[2] != self.GONE}
+            self._run_book.drop(lambda p: p.message == self.GONE)
             self._start_over()
         return False
 
@@ -463,12 +318,11 @@ class RunSession:
         message = status() if callable(status) else None
         old = self._link_problem
         if old is not None and (message is None or message != old.message):
-            self._problems = [p for p in self._problems if p is not old]
-            self._problem_keys.discard((old.path, old.offset, old.message))
+            self._run_book.drop(lambda p: p is old)
             self._link_problem = None
         if message is not None and self._link_problem is None:
             self._link_problem = Problem(self.run.root, None, message, transient=True)
-            self._run_problems([self._link_problem])
+            self._run_book.add([self._link_problem])
         if self._link_problem is not old:
             self.revision += 1
 
@@ -480,20 +334,12 @@ class RunSession:
         self._model = None
         if self._samples is not None:
             self._samples.forget_store()
-        self._config = {}
-        self._max_steps = None
-        self._max_steps_from_state = False
-        self._logging_steps = None
-        self._framework_hint = None
-        self._trainer_hint = None
-        self._detect_key = None
-        self._card_sig = None
-        self._info = RunInfo(name=self.run.name, path=self.run.root)
+        self._facts.reset()
         self._rescan()
 
     def unread_bytes(self) -> int:
         """Bytes the run's files hold beyond what was read of them (what a load would read)."""
-        return _new_bytes(self._followed)
+        return new_bytes(self._followed)
 
     def rescan(self) -> None:
         """Follow files that appeared since the run was opened (a new event file, a checkpoint)."""
@@ -514,20 +360,21 @@ class RunSession:
         self._last_rescan = time.monotonic()
         problems: list[Problem] = []
         files = run_files(self.run.root, jsonl_only=self.run.jsonl_only, problems=problems)
-        self._run_problems(problems)
+        self._run_book.add(problems)
         known = {(f.kind, f.path, f.select) for f in self._followed}
         for sf in files:
             if (sf.kind, sf.path, sf.select) not in known:
                 self._add(sf)
         if self.run.model_card is None:
-            card = os.path.join(self.run.root, "README.md")
-            self._card_path = card
+            self._facts.card_path = os.path.join(self.run.root, "README.md")
 
     def snapshot(self, at_step: int | None = None) -> RunSnapshot:
         """The model's verdict as of ``at_step`` (None: the newest step)."""
         with self._lock:
             model = self._get_model()
-            snap = model.snapshot(at_step=at_step, sources=self.sources(), problems=tuple(self._problems))
+            snap = model.snapshot(
+                at_step=at_step, sources=self.sources(), problems=tuple(self._run_book.items)
+            )
             if self.rule_config != snap.rule_config:
                 snap = replace(snap, rule_config=self.rule_config)
             return snap
@@ -548,9 +395,7 @@ class RunSession:
 
     def close(self) -> None:
         for f in self._followed:
-            if f.reader is not None:
-                f.reader.close()
-                f.reader = None
+            f.close()
 
     # -- reading --------------------------------------------------------------------------
     def _next_order(self) -> int:
@@ -558,86 +403,62 @@ class RunSession:
         return self._order
 
     def _add(self, sf: SourceFile) -> None:
-        self._followed.append(_Followed(sf.kind, sf.path, self._next_order(), select=sf.select))
+        self._followed.append(Followed(sf.kind, sf.path, self._next_order(), select=sf.select))
 
-    def _ordered(self) -> list[_Followed]:
-        return sorted(self._followed, key=lambda f: (_RANK[f.kind], f.order))
+    def _ordered(self) -> list[Followed]:
+        return sorted(self._followed, key=lambda f: (policy.RANK[f.kind], f.order))
 
     def _events_have_points(self, held: Mapping[int, ReadResult | None] | None = None) -> bool:
-        """True once an event file gave points (so far, or in ``held``, this poll's event reads).
+        """True once an event file gave points (so far, or in ``held``, this poll's event reads)."""
+        held_points = [r.points if r is not None else 0 for r in (held or {}).values()]
+        return policy.precise_have_points([f.as_src() for f in self._followed], held_points)
 
-        A run whose event files are all unreadable (corrupt, torn) falls back to its console log.
-        """
-        if any(f.kind in _PRECISE and f.points > 0 for f in self._followed):
-            return True
-        return any(r is not None and r.points > 0 for r in (held or {}).values())
-
-    def _run_problems(self, problems: Sequence[Problem]) -> None:
-        for p in problems:
-            key = (p.path, p.offset, p.message)
-            if key not in self._problem_keys:
-                self._problem_keys.add(key)
-                self._problems.append(p)
-
-    def _open(self, f: _Followed) -> SourceReader | None:
+    def _open(self, f: Followed) -> SourceReader | None:
         if f.reader is not None:
             return f.reader
         try:
-            cls = _load_reader_class(f.kind)
-        except (ImportError, AttributeError):
-            if f.kind not in self._missing_readers:
-                self._missing_readers.add(f.kind)
-                self._run_problems([Problem(f.path, None, f"no reader for {f.kind} sources is installed")])
+            f.reader = make_reader(f, self._fs, self._facts.logging_steps, self._tmux_socket)
+        except (ImportError, AttributeError) as exc:
+            if not reader_available(f.kind):
+                if f.kind not in self._missing_readers:
+                    self._missing_readers.add(f.kind)
+                    self._run_book.add(
+                        [Problem(f.path, None, f"no reader for {f.kind} sources is installed")]
+                    )
+                return None
+            f.report([Problem(f.path, None, f"cannot open: {type(exc).__name__}: {exc}")])
             return None
-        try:
-            if f.kind == "console":
-                f.logging_steps = self._logging_steps
-                f.reader = cls(
-                    f.path,
-                    logging_steps=self._logging_steps or 1,
-                    known_scale=self._logging_steps is not None,
-                    fs=self._fs,
-                )
-            elif f.kind == "tmux":
-                f.reader = cls(f.path, socket=self._tmux_socket, runner=_tmux_runner(f.path))
-            elif f.kind in _TRACKERS:
-                # A tracker's folder is often beside the run's output_dir, not in it: its reader
-                # is confined to the tracker's own folder instead.
-                extra = {"select": f.select} if f.select is not None else {}
-                f.reader = cls(f.path, fs=_tracker_fs(f.path), **extra)
-            else:
-                f.reader = cls(f.path, fs=self._fs)
         except Exception as exc:  # a reader that cannot start is a problem, not a crash
             f.report([Problem(f.path, None, f"cannot open: {type(exc).__name__}: {exc}")])
             return None
         return f.reader
 
     def _poll(self, progress: Progress | None) -> int:
-        ordered = self._ordered()
+        ranked = self._ordered()
         prefetch = getattr(self._fs, "prefetch", None)
         if callable(prefetch):  # a remote run: every file's info in one round trip
-            prefetch([f.path for f in ordered if f.kind != "tmux"])
-        consoles = ("console", "tmux")
-        skip_console = self._events_have_points()
-        order = [f for f in ordered if not (skip_console and f.kind in consoles) and not f.excluded]
+            prefetch([f.path for f in ranked if f.kind != "tmux"])
+        plan = policy.plan_poll([f.as_src() for f in ranked])
+        order = [ranked[i] for i in plan.read]
+        consoles = policy.CONSOLES
         # Whether consoles are read depends on the event files' points: while that is open, read
         # the event files first but ingest them last, in rank order, so they keep their precedence.
-        undecided = not skip_console and any(f.kind in _PRECISE for f in order)
-        undecided = undecided and any(f.kind in consoles for f in order)
+        undecided = plan.undecided
         total_bytes = done = 0
         if progress is not None:  # counting consoles in only once they are known to be read
-            total_bytes = _new_bytes((f for f in order if not (undecided and f.kind in consoles)), self._fs)
+            total_bytes = new_bytes((f for f in order if not (undecided and f.kind in consoles)), self._fs)
             progress(0, total_bytes)
         held: dict[int, ReadResult | None] = {}
         if undecided:
             for f in order:
-                if f.kind in _PRECISE:
+                if f.kind in policy.PRECISE:
                     held[id(f)] = self._read(f)
-                    done = self._progressed(f, progress, done, total_bytes)
-            if self._events_have_points(held):
+                    done = advance(f, self._fs, progress, done, total_bytes)
+            held_points = [r.points if r is not None else 0 for r in held.values()]
+            if not policy.consoles_after_precise_read(held_points):
                 order = [f for f in order if f.kind not in consoles]
             elif progress is not None:
-                total_bytes += _new_bytes((f for f in order if f.kind in consoles), self._fs)
+                total_bytes += new_bytes((f for f in order if f.kind in consoles), self._fs)
         new = 0
         for f in order:
             if id(f) in held:
@@ -645,7 +466,7 @@ class RunSession:
                 new += self._ingest(f, res) if res is not None else 0
                 continue
             new += self._read_one(f)
-            done = self._progressed(f, progress, done, total_bytes)
+            done = advance(f, self._fs, progress, done, total_bytes)
         if progress is not None:
             progress(total_bytes, total_bytes)
         if self._samples is not None:
@@ -665,120 +486,67 @@ class RunSession:
         ``trainer_state.json`` logged every 20 steps, the two interleave into false spikes. The
         counted source is dropped (and the user told); True when that needs a re-read.
         """
-        with_points = [f for f in self._followed if f.points > 0 and not f.excluded]
-        guessed = [f for f in with_points if f.steps_guessed]
-        if not guessed or len(guessed) == len(with_points):
+        exclude, true = policy.guessed_to_exclude([f.as_src() for f in self._followed])
+        if true is None:
             return False
-        true = next(f for f in with_points if not f.steps_guessed)
-        for f in guessed:
+        true_path = self._followed[true].path
+        for i in exclude:
+            f = self._followed[i]
             f.excluded = True
             f.report(
                 [
                     Problem(
                         f.path,
                         None,
-                        f"not merged: its rows carry no step (numbered 1, 2, 3...), and {true.path} "
+                        f"not merged: its rows carry no step (numbered 1, 2, 3...), and {true_path} "
                         "has the true steps",
                     )
                 ]
             )
         return True
 
-    def _progressed(self, f: _Followed, progress: Progress | None, done: int, total: int) -> int:
-        """Count ``f``'s new bytes as done and report it; the new ``done``."""
-        if progress is None or f.kind == "tmux":
-            return done
-        size = _size(f.path, self._fs)
-        done = min(total, done + max(0, size - f.bytes_read))
-        f.bytes_read = size
-        progress(done, total)
-        return done
-
-    def _read_one(self, f: _Followed) -> int:
+    def _read_one(self, f: Followed) -> int:
         res = self._read(f)
         return self._ingest(f, res) if res is not None else 0
 
-    def _read(self, f: _Followed) -> ReadResult | None:
-        reader = self._open(f)
-        if reader is None:
+    def _read(self, f: Followed) -> ReadResult | None:
+        if self._open(f) is None:
             return None
-        try:
-            res = reader.read()
-        except Exception as exc:  # a reader bug must not stop the other sources
-            f.report([Problem(f.path, None, f"reader failed: {type(exc).__name__}: {exc}")])
-            return None
-        if getattr(reader, "healthy", False) and any(p.transient for p in f.problems):
-            # Recovered (a torn file now parses, a vanished one is back): its state is news no more.
-            f.problems = [p for p in f.problems if not p.transient]
-            f.seen = {(p.offset, p.message) for p in f.problems}
-        return res
+        return read_followed(f)
 
-    def _ingest(self, f: _Followed, res: ReadResult) -> int:
-        # trainer_state.json is rewritten whole: it re-states its history, it does not restart.
-        restates = res.restarted and f.kind == "trainer_state"
+    def _ingest(self, f: Followed, res: ReadResult) -> int:
+        restates = policy.restates(f.kind, res.restarted)
         n = self._store.add(f.source_id, res.chunks, restarted=res.restarted, restates=restates)
         f.points = (n if res.restarted else f.points + n) if (n or res.restarted) else f.points
         f.report(res.problems)
         self._report_order(f)
         if res.samples:
             self.samples.push(f.path, res.samples)
-        for tag in CONFIG_TEXT_TAGS:
-            text = res.texts.get(tag)
-            if text:
-                parsed = parse_config(text)
-                if parsed is not None:
-                    self._config = parsed
-        announced = res.texts.get("rltui/framework")
-        if announced == "unsloth":
-            self._framework_hint = "unsloth"
-        elif announced == "mlx":
-            self._framework_hint = "mlx"
-        self._trainer_hint = res.texts.get("rltui/trainer") or self._trainer_hint
-        # trainer_state.json knows the run's length best; a log's counter fills the gap.
-        best = f.kind == "trainer_state" or self._max_steps is None or not self._max_steps_from_state
-        if res.max_steps is not None and res.max_steps > 0 and best:
-            self._max_steps = res.max_steps
-            self._max_steps_from_state = f.kind == "trainer_state"
-        if res.logging_steps is not None and res.logging_steps > 0:
-            self._logging_steps = res.logging_steps
+        self._facts.take(f.kind, res)
         return n
 
-    def _report_order(self, f: _Followed) -> None:
+    def _report_order(self, f: Followed) -> None:
         """Tell the user how every step that went backwards was read (a resume or a stray)."""
         notes = self._store.take_order_notes()
         if not notes:
             return
-        grouped: dict[tuple[str, int, int, int | None], int] = {}
-        for note in notes:
-            key = (note.kind, note.step, note.high, note.offset)
-            grouped[key] = grouped.get(key, 0) + 1
-        for (kind, step, high, offset), count in grouped.items():
-            if kind != "pending":  # decided: the "not decided yet" problem has done its job
-                prefix = _PENDING.format(high=high, step=step)
-                for g in self._followed:
-                    g.problems = [p for p in g.problems if not p.message.startswith(prefix)]
-                    g.seen = {k for k in g.seen if not k[1].startswith(prefix)}
-            what = f" ({count} metrics)" if count > 1 else ""
-            message = _ORDER_MESSAGES[kind].format(high=high, step=step) + what
-            f.report([Problem(f.path, offset, message)])
+        decided, problems = order_problems(notes, f.path)
+        for prefix in decided:
+            for g in self._followed:
+                g.book.drop(_starts_with(prefix))
+        f.report(problems)
 
     def _console_scale_is_stale(self) -> bool:
         """True when a console source stored points with a step scale that is now known wrong."""
-        if self._logging_steps is None and self._config:
-            self._logging_steps = _logging_steps_from_config(self._config, self._max_steps)
-        current = self._logging_steps
-        if current is None:
-            return False
-        stale = False
-        for f in self._followed:
-            if f.kind not in ("console", "tmux") or f.reader is None or (f.logging_steps or 1) == current:
-                continue
-            if f.points > 0:
-                stale = True
-            elif hasattr(f.reader, "logging_steps"):
+        current = self._facts.known_logging_steps()
+        consoles = [f for f in self._followed if f.kind in policy.CONSOLES and f.reader is not None]
+        decision = policy.console_rescale(current, [(f.logging_steps, f.points) for f in consoles])
+        for i in decision.retune:
+            f = consoles[i]
+            if f.reader is not None and hasattr(f.reader, "logging_steps"):
                 f.reader.logging_steps = current  # nothing stored yet: just fix the scale
                 f.logging_steps = current
-        return stale
+        return decision.reread
 
     def _rebuild(self, progress: Progress | None) -> int:
         """Re-read everything into a fresh store (console steps were scaled by a guess)."""
@@ -797,224 +565,23 @@ class RunSession:
             self._rebuilding = False
 
     # -- detection ------------------------------------------------------------------------
-    def _card(self) -> str | None:
-        path = self._card_path
-        if path is None:
-            return None
-        try:
-            st = self._fs.stat(path)
-        except OSError:
-            self._card_sig = None
-            self._card_text = None
-            return None
-        sig = (st.mtime_ns, st.size)
-        if sig != self._card_sig:
-            self._card_sig = sig
-            self._card_text = read_model_card(path, self._fs)
-        return self._card_text
-
     def _update_info(self) -> None:
-        card = self._card()
-        names = self._store.names()
-        key = (
-            self._card_sig,
-            id(self._config),
-            len(self._config),
-            tuple(names),
-            self._max_steps,
-            self._logging_steps,
-            self._framework_hint,
-            len(self._followed),
-        )
-        if key == self._detect_key:
-            return
-        self._detect_key = key
         files = [f.path for f in self._followed if f.points > 0]
-        self._detection = detect(
-            card,
-            self._config or None,
-            names,
-            files=files,
-            hint=self._framework_hint,
-            trainer_hint=self._trainer_hint,
-            first=self._first_values(("rewards/chosen", "rewards/rejected")),
-        )
-        max_steps = self._max_steps or _positive_int(self._config.get("max_steps"))
-        logging_steps = self._logging_steps or _logging_steps_from_config(self._config, max_steps)
-        info = RunInfo(
-            name=self.run.name,
-            path=self.run.root,
-            framework=self._detection.framework,
-            trainer=self._detection.trainer,
-            max_steps=max_steps,
-            logging_steps=logging_steps,
-            config=dict(self._config),
-        )
-        if info != self._info:
-            self._info = info
-            if self._model is not None:
-                self._model.set_info(info)
-
-    def _first_values(self, names: Sequence[str]) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for name in names:
-            s = self._store.get(name)
-            if s is None:
-                continue
-            vals = s.values[: min(len(s.values), 8)]
-            finite = vals[np.isfinite(vals)]
-            if len(finite):
-                out[name] = float(finite[0])
-        return out
+        if self._facts.update(self._fs, self._store, files, len(self._followed)) and self._model is not None:
+            self._model.set_info(self._facts.info)
 
     @property
     def detection(self) -> Detection:
         """How the trainer was decided (evidence, versions from the model card)."""
-        return self._detection
+        return self._facts.detection
 
     # -- the model ------------------------------------------------------------------------
     def _get_model(self) -> RunModel:
         # The store is replaced when a console-only run learns its logging interval late.
         if self._model is None or self._model.store is not self._store:
-            self._model = RunModel(self._info, self._store, self._model_config)
+            self._model = RunModel(self._facts.info, self._store, self._model_config)
         return self._model
 
 
-def _new_bytes(followed: Iterable[_Followed], fs: FileSystem = LOCAL) -> int:
-    """Bytes the files have beyond what was read of them (tmux panes count none)."""
-    return sum(max(0, _size(f.path, fs) - f.bytes_read) for f in followed if f.kind != "tmux")
-
-
-def _size(path: str, fs: FileSystem = LOCAL) -> int:
-    try:
-        return fs.stat(path).size
-    except OSError:
-        return 0
-
-
-def _tmux_runner(target: str) -> Any:
-    """How a pane's tmux is run: locally (None: the reader's own subprocess), or on the host
-    of an ``ssh://host/SESSION:WIN.PANE`` target, through that host's connection."""
-    loc = parse_ssh(target) if target.startswith("ssh://") else None
-    if loc is None:
-        return None
-    fs = fs_for(target)
-    return getattr(fs, "tmux", None)
-
-
-def resolve_paths(paths: Sequence[str]) -> list[str]:
-    """The PATHs of a command line as rltui writes them inside (``rltui.sources.locations``):
-    ``host:rel`` and ``~`` become ``ssh://host/abs``. A host that refuses or cannot be reached
-    raises :class:`NoRunError` with the reason and the fix."""
-    out = []
-    for p in paths:
-        try:
-            path = canonical(p)
-            if is_remote(path):
-                fs_for(path)  # a store whose backend is not installed: the install command, now
-            out.append(path)
-        except BadLocation as exc:
-            raise NoRunError(str(exc)) from None
-        except OSError as exc:
-            raise NoRunError(f"cannot read {p}: {exc.strerror or exc}") from None
-    return out
-
-
-# -- opening runs -------------------------------------------------------------------------------
-
-
-def _load_model_config(config_path: str | None, run_root: str) -> ResolvedConfig:
-    """The thresholds for the rules: ``--config FILE``, else the user's ``rltui.toml`` with the
-    run folder's one shown but applied only when the user opted in (``rltui.settings``).
-
-    ``ConfigError`` from a bad *user* config propagates: ``check`` turns it into exit code 2. A bad
-    config inside the run is a problem of that run (``ResolvedConfig.problems``).
-    """
-    run_dir = None
-    if run_root and not is_remote(run_root):  # a remote run's rltui.toml is not read (yet)
-        run_dir = run_root if os.path.isdir(run_root) else os.path.dirname(os.path.abspath(run_root))
-    return resolve_config(run_dir=run_dir, config_path=config_path)
-
-
-def _session(run: DiscoveredRun, config_path: str | None, **kwargs: Any) -> RunSession:
-    """A session for ``run`` with the config that applies to it (its problems included)."""
-    resolved = _load_model_config(config_path, run.root)
-    problems = [*kwargs.pop("problems", ()), *resolved.problems]
-    return RunSession(
-        run,
-        model_config=resolved.config,
-        problems=problems,
-        rule_config=RuleConfig(tuple(resolved.files), tuple(resolved.changed), tuple(resolved.ignored)),
-        **kwargs,
-    )
-
-
-def open_sessions(
-    paths: Sequence[str],
-    tmux: str | None = None,
-    *,
-    config_path: str | None = None,
-    tmux_socket: str | None = None,
-    wait: bool = False,
-) -> list[RunSession]:
-    """One session per run found under ``paths`` (files, run folders, sweep folders).
-
-    ``tmux`` follows a pane: as an extra console source of the run when ``paths`` name exactly one
-    run, otherwise as a run of its own. ``wait`` (the dashboard started before the training wrote
-    anything) returns an empty session for a folder with no run yet instead of raising.
-    Raises :class:`NoRunError` when nothing readable was found.
-    """
-    if not paths and tmux is not None:
-        paths, found = [], Discovery()  # only the pane: do not go looking in the working directory
-    else:
-        paths = list(paths) or ["."]
-        found = find_runs(paths)
-    runs = found.runs
-    waiting = False
-    if not runs and wait and tmux is None:
-        folders = [p for p in paths if os.path.isdir(p)]
-        if folders:
-            runs = [DiscoveredRun(folders[0], os.path.basename(os.path.abspath(folders[0])))]
-            waiting = True
-    if not runs and tmux is None:
-        where = ", ".join(paths)
-        detail = "; ".join(f"{p.path}: {p.message}" for p in found.problems[:3])
-        msg = f"no run found under {where}: looked for {LOOKED_FOR}"
-        raise NoRunError(msg + (f" ({detail})" if detail else ""))
-    sessions: list[RunSession] = []
-    attach = tmux if (tmux is not None and len(runs) == 1) else None
-    for run in runs:
-        problems = [p for p in found.problems if p.path == run.root or p.path.startswith(run.root + os.sep)]
-        sessions.append(_session(run, config_path, tmux=attach, tmux_socket=tmux_socket, problems=problems))
-    if waiting:
-        sessions[0].placeholder = True
-    if tmux is not None and attach is None:
-        pane_run = DiscoveredRun("", f"tmux:{tmux}", single_file=True)
-        sessions.append(_session(pane_run, config_path, tmux=tmux, tmux_socket=tmux_socket))
-    if sessions and found.problems:
-        owned = {id(p) for s in sessions for p in s._problems}
-        leftover = [p for p in found.problems if id(p) not in owned]
-        sessions[0]._run_problems(leftover)
-    return sessions
-
-
-def find_sweep(path: str) -> list[str]:
-    """The run folders (or files) under ``path``, sorted; [] when there is none."""
-    return sorted({r.root for r in discover(path).runs})
-
-
-def open_new_sessions(
-    paths: Sequence[str], known: Sequence[RunSession], *, config_path: str | None = None
-) -> list[RunSession]:
-    """Sessions for runs that appeared under ``paths`` after ``known`` were opened (a sweep grows)."""
-    have = {s.run.key for s in known if s.run.root}
-    out: list[RunSession] = []
-    for run in find_runs(list(paths) or ["."]).runs:
-        if run.key in have:
-            continue
-        try:
-            out.append(_session(run, config_path))
-        except Exception as exc:  # a sweep gaining a run must never end the dashboard
-            msg = sanitize(f"cannot open this run: {type(exc).__name__}: {exc}", single_line=True)
-            out.append(RunSession(run, problems=[Problem(run.root, None, msg)]))
-    return out
+def _starts_with(prefix: str) -> Callable[[Problem], bool]:
+    return lambda p: p.message.startswith(prefix)
