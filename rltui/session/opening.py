@@ -9,6 +9,7 @@ message meant for the user when nothing readable is there.
 from __future__ import annotations
 
 import os
+import posixpath
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,8 +56,18 @@ def load_model_config(config_path: str | None, run_root: str) -> ResolvedConfig:
     ``ConfigError`` from a bad *user* config propagates: ``check`` turns it into exit code 2. A bad
     config inside the run is a problem of that run (``ResolvedConfig.problems``).
     """
+    if run_root and is_remote(run_root):
+        # The run's own rltui.toml comes through its host's (or store's) seam, confined to the
+        # run folder and bounded like a local one (settings.MAX_CONFIG_BYTES).
+        fs = fs_for(run_root)
+        try:
+            is_dir = fs.stat(run_root).kind == "dir"
+        except OSError:
+            is_dir = True  # unreachable now: the config read says so as a problem of the run
+        folder = run_root if is_dir else posixpath.dirname(run_root)
+        return resolve_config(run_dir=folder, config_path=config_path, run_fs=fs.confined(folder))
     run_dir = None
-    if run_root and not is_remote(run_root):  # a remote run's rltui.toml is not read (yet)
+    if run_root:
         run_dir = run_root if os.path.isdir(run_root) else os.path.dirname(os.path.abspath(run_root))
     return resolve_config(run_dir=run_dir, config_path=config_path)
 
