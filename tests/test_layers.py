@@ -133,11 +133,12 @@ def test_no_ui_module_imports_the_session_or_the_sources_even_lazily() -> None:
     offenders = []
     for path in sorted(ui.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            names: list[str] = []
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                continue
             for name in names:
                 if name in ("rltui.session", "rltui.sources") or name.startswith(
                     ("rltui.sources.", "rltui.session.")

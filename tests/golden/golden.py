@@ -24,7 +24,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from rltui.model.engine import RunModel  # noqa: E402
-from rltui.model.snapshot import Alert, RunInfo, RunSnapshot  # noqa: E402
+from rltui.model.snapshot import Alert, RunInfo, RunSnapshot, Trainer  # noqa: E402
 from rltui.model.store import MetricStore  # noqa: E402
 from rltui.records import PointChunk  # noqa: E402
 from rltui.sources.names import canonical_tb_tag  # noqa: E402
@@ -186,11 +186,11 @@ def _chunks(cols: dict[str, np.ndarray], lo: int, hi: int, skip_eval: bool = Tru
         if name.startswith("eval_") and skip_eval:
             idx = idx[idx % 10 == 9]
         steps = (idx + 1).astype(np.int64)
-        out[name] = PointChunk(steps, 1.7e9 + steps * 0.5, v[idx])
+        out[name] = PointChunk(steps, (1.7e9 + steps * 0.5).astype(np.float64, copy=False), v[idx])
     return out
 
 
-def synthetic_print(trainer: str, seed: int) -> dict[str, object]:
+def synthetic_print(trainer: Trainer, seed: int) -> dict[str, object]:
     cols = _synthetic(trainer, seed)
     n = SYNTH_STEPS
     info = RunInfo(name=f"synth-{trainer}", path="/synthetic", framework="trl", trainer=trainer, max_steps=n)
@@ -215,7 +215,7 @@ def synthetic_print(trainer: str, seed: int) -> dict[str, object]:
     return out
 
 
-SYNTHETIC = (("grpo", 1), ("dpo", 2), ("sft", 3), ("unknown", 4))
+SYNTHETIC: tuple[tuple[Trainer, int], ...] = (("grpo", 1), ("dpo", 2), ("sft", 3), ("unknown", 4))
 
 
 def compute() -> dict[str, Any]:

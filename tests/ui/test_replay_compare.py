@@ -32,7 +32,9 @@ async def test_replay_keys_move_the_cursor() -> None:
         await pilot.press("right", "right")
         await settle(pilot)
         assert app.cursor == steps[2]
-        assert app.snapshots[0].step == steps[2]
+        snap = app.snapshots[0]
+        assert snap is not None
+        assert snap.step == steps[2]
         await pilot.press("left")
         await settle(pilot)
         assert app.cursor == steps[1]
