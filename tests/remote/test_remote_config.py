@@ -38,7 +38,7 @@ def _check(url: str, home: Path, env: dict[str, str]) -> dict[str, object]:
 
 
 def _ids(run: dict[str, object]) -> set[str]:
-    return {a["id"] for a in run["alerts"]}  # type: ignore[attr-defined, index]
+    return {a["id"] for a in run["alerts"]}  # type: ignore[attr-defined]
 
 
 def _trusting_home(tmp_path: Path) -> Path:
@@ -97,9 +97,9 @@ def test_a_hostile_remote_run_config_is_a_problem_not_a_crash(
 def test_remote_run_config_in_s3_changes_the_verdict_when_trusted(s3: S3Server, tmp_path: Path) -> None:
     fs = s3.filesystem()
     bucket = f"cfg-{uuid.uuid4().hex[:8]}"
-    fs.mkdir(bucket)  # type: ignore[attr-defined]
-    fs.put(str(RUN), f"{bucket}/run", recursive=True)  # type: ignore[attr-defined]
-    fs.pipe(f"{bucket}/run/rltui.toml", SWITCH_OFF.encode())  # type: ignore[attr-defined]
+    fs.mkdir(bucket)
+    fs.put(str(RUN), f"{bucket}/run", recursive=True)
+    fs.pipe(f"{bucket}/run/rltui.toml", SWITCH_OFF.encode())
     url = f"s3://{bucket}/run"
     empty = tmp_path / "empty_xdg"
     empty.mkdir()
