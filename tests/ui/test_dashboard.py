@@ -80,7 +80,7 @@ async def test_enter_on_gauge_opens_chart_and_keys_change_it(explosion_app: Rltu
         ]
         assert detail.spec.thresholds == {"critical": MARGIN_CRITICAL}
         assert [a.id for a in detail.spec.alerts] == ["margin_runaway"]
-        await pilot.press("x", "y", "o", "plus", "plus", "minus")
+        await pilot.press("x", "y", "o", "greater_than_sign", "greater_than_sign", "less_than_sign")
         await pilot.pause(0.1)
         assert (detail.x_wall, detail.log_y, detail.clip_outliers) == (True, True, True)
         assert detail.weight == pytest.approx(0.65)

@@ -1,13 +1,15 @@
 """Detail chart: raw and smoothed series, threshold lines, alert markers, TensorBoard-like knobs.
 
-Every redraw re-reads the series from the run (as of the app's current step), downsamples each
-to the plot width with min/max per column (so spikes survive), then hands them to plotext.
+Every redraw re-reads the series from the run (as of the app's current step), keeps the step
+range the :class:`~rltui.ui.chart_view.ChartView` shows (zoom, pan), downsamples each to the plot
+width with min/max per column (so spikes survive), then hands them to plotext. A cursor names the
+value of every series at one logged step, with its clock time.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar, Protocol, cast
 
 import numpy as np
 from rich.text import Text
@@ -20,8 +22,18 @@ from textual_plotext import PlotextPlot
 from rltui.model.snapshot import SEVERITY_RANK
 from rltui.model.store import SeriesView
 from rltui.ui.chart_spec import ChartSpec
+from rltui.ui.chart_view import (
+    X_LABELS,
+    ZOOM_FACTOR,
+    ChartView,
+    clock_text,
+    clock_ticks,
+    in_range,
+    union_steps,
+    value_at,
+)
 from rltui.ui.downsample import minmax_downsample
-from rltui.ui.glyphs import safe
+from rltui.ui.glyphs import fmt_value, safe
 from rltui.ui.runs import smooth
 
 if TYPE_CHECKING:
@@ -68,6 +80,13 @@ def _log10(values: np.ndarray) -> np.ndarray:
     return out
 
 
+class _Plt(Protocol):
+    """The few plotext calls the x axis makes (textual_plotext's ``plt`` is untyped)."""
+
+    def xlim(self, lo: float, hi: float) -> None: ...
+    def xticks(self, ticks: list[float], labels: list[str]) -> None: ...
+
+
 class SafePlot(PlotextPlot):
     """plotext raises on some inputs (degenerate ranges, legends with braille markers); a chart
     that cannot be drawn says so instead of taking the dashboard down."""
@@ -82,22 +101,38 @@ class SafePlot(PlotextPlot):
 class DetailScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace", "app.pop_screen", "Back"),
-        Binding("x", "toggle_x", "Step/time"),
+        Binding("left,h", "cursor(-1)", "Cursor", key_display="←→"),
+        Binding("right,l", "cursor(1)", "Cursor+", show=False),
+        Binding("shift+left", "cursor_jump(-1)", "Cursor jump back", show=False),
+        Binding("shift+right", "cursor_jump(1)", "Cursor jump on", show=False),
+        Binding("home", "edge(0)", "First step", show=False),
+        Binding("end", "edge(1)", "Newest step", show=False),
+        Binding("plus,equals_sign", "zoom(1)", "Zoom", key_display="+-"),
+        Binding("minus", "zoom(-1)", "Zoom out", show=False),
+        Binding("left_square_bracket", "pan(-1)", "Pan", key_display="[]"),
+        Binding("right_square_bracket", "pan(1)", "Pan on", show=False),
+        Binding("0", "reset_view", "Reset"),
+        Binding("x", "toggle_x", "Axis"),
         Binding("y", "toggle_log", "Log y"),
         Binding("o", "toggle_outliers", "5–95%"),
-        Binding("plus,equals_sign", "smoothing(0.05)", "Smooth+"),
-        Binding("minus", "smoothing(-0.05)", "Smooth-"),
+        Binding("greater_than_sign", "smoothing(0.05)", "Smooth", key_display="<>"),
+        Binding("less_than_sign", "smoothing(-0.05)", "Smooth-", show=False),
         Binding("e", "export", "CSV"),
     ]
 
     def __init__(self, spec: ChartSpec) -> None:
         super().__init__()
         self.spec = spec
-        self.x_wall = False
+        self.chart_view = ChartView()
         self.log_y = False
         self.clip_outliers = False
         self.weight = DEFAULT_SMOOTHING
         self.hidden_nonfinite = 0
+
+    @property
+    def x_wall(self) -> bool:
+        """Whether the x axis is wall time (elapsed or clock), not steps."""
+        return self.chart_view.x_mode != "step"
 
     @property
     def rltui(self) -> RltuiApp:
@@ -107,6 +142,7 @@ class DetailScreen(Screen[None]):
         yield Static(id="chart-title")
         yield SafePlot(id="plot")
         yield Static(id="chart-legend")
+        yield Static(id="chart-readout")
         yield Static(id="chart-status")
         yield Footer()
 
@@ -125,7 +161,9 @@ class DetailScreen(Screen[None]):
     def status_text(self) -> Text:
         t = Text()
         t.append(f"smoothing {self.weight:.2f}")
-        t.append(f" · x: {'wall time (min)' if self.x_wall else 'step'}")
+        t.append(f" · x: {X_LABELS[self.chart_view.x_mode]}")
+        if self.chart_view.zoomed:
+            t.append(" · zoomed (0: all)")
         t.append(f" · y: {'log' if self.log_y else 'linear'}")
         t.append(f" · range: {'5–95%' if self.clip_outliers else 'all'}")
         if self.hidden_nonfinite:
@@ -144,22 +182,28 @@ class DetailScreen(Screen[None]):
         plt.clear_figure()
         width = max(20, widget.size.width - 12)
         views = self.views()
+        mode = self.chart_view.x_mode
         self.hidden_nonfinite = 0
         legend = Text()
         shown: list[np.ndarray] = []
         t0 = min(
             (float(np.nanmin(v.wall_times)) for _, v in views if np.isfinite(v.wall_times).any()), default=0.0
         )
+        steps = union_steps([v.steps for _, v in views])
+        bounds = self.chart_view.bounds(steps)
+        lo, hi = bounds if bounds is not None else (0, 0)
         for k, (label, view) in enumerate(views):
             color = COLORS[k % len(COLORS)]
+            y_all = view.values
+            ys_all = smooth(y_all, self.weight) if self.weight > 0 else y_all
+            keep = in_range(view.steps, lo, hi)
             if self.x_wall:
-                ok = np.isfinite(view.wall_times)
-                x = (view.wall_times[ok] - t0) / 60.0
-                y = view.values[ok]
+                keep &= np.isfinite(view.wall_times)
+                x = self._wall_x(view.wall_times[keep], t0)
             else:
-                x, y = view.steps.astype(np.float64), view.values
+                x = view.steps[keep].astype(np.float64)
+            y, ys = y_all[keep], ys_all[keep]
             self.hidden_nonfinite += int(np.count_nonzero(~np.isfinite(y)))
-            ys = smooth(y, self.weight) if self.weight > 0 else y
             if self.log_y:
                 # log10 is applied here, not by plotext (which fails on values <= 0).
                 y, ys = _log10(y), _log10(ys)
@@ -181,6 +225,8 @@ class DetailScreen(Screen[None]):
                 legend.append(f"── {safe(name, 12)} {value:g}  ", style=THRESHOLD_COLORS.get(name, "yellow"))
         drawn: set[float] = set()
         for alert in self.spec.alerts:
+            if bounds is not None and not lo <= alert.first_step <= hi:
+                continue
             x_alert = self._alert_x(alert.first_step, views, t0)
             if x_alert is not None and x_alert not in drawn:
                 drawn.add(x_alert)
@@ -188,34 +234,120 @@ class DetailScreen(Screen[None]):
         if drawn:
             worst = max(self.spec.alerts, key=lambda a: SEVERITY_RANK.get(a.severity, 0))
             legend.append("│ alert start", style=ALERT_COLORS.get(worst.severity, "yellow"))
+        cursor = self.chart_view.cursor_step(steps)
+        if self.chart_view.cursor is not None and cursor is not None:
+            x_cursor = self._alert_x(cursor, views, t0)
+            if x_cursor is not None:
+                plt.vline(x_cursor, "white")
+                legend.append("  ┆ cursor", style="bold")
         self.query_one("#chart-legend", Static).update(legend)
+        self.query_one("#chart-readout", Static).update(self.readout(views, cursor))
         if self.clip_outliers:
             band = percentile_range(shown)
             if band is not None:
                 plt.ylim(*band)
-        if not self.x_wall:
-            xs = [float(v.steps[0]) for _, v in views if len(v.steps)] + [
-                float(v.steps[-1]) for _, v in views if len(v.steps)
-            ]
-            ticks = integer_ticks(min(xs), max(xs)) if xs else []
-            if ticks:
-                plt.xticks([float(t) for t in ticks], [str(t) for t in ticks])
-        plt.xlabel("wall time (min)" if self.x_wall else "step")
+        if bounds is not None:
+            self._x_axis(plt, views, t0, lo, hi)
+        plt.xlabel(X_LABELS[mode])
         plt.ylabel("log10" if self.log_y else "")
         widget.refresh()
         self.query_one("#chart-status", Static).update(self.status_text())
 
+    def _wall_x(self, wall_times: np.ndarray, t0: float) -> np.ndarray:
+        """Wall times as x: minutes since the first point, or seconds since it (clock mode, whose
+        ticks are labelled with the time of day)."""
+        per = 60.0 if self.chart_view.x_mode == "elapsed" else 1.0
+        return np.asarray((wall_times - t0) / per, dtype=np.float64)
+
+    def _x_axis(self, plt: object, views: list[tuple[str, SeriesView]], t0: float, lo: int, hi: int) -> None:
+        """The shown step range [lo, hi] as x limits, with round ticks: whole steps, or clock times."""
+        p = cast("_Plt", plt)
+        x_lo, x_hi = self._alert_x(lo, views, t0), self._alert_x(hi, views, t0)
+        if x_lo is None or x_hi is None:
+            return
+        if x_hi > x_lo:
+            p.xlim(x_lo, x_hi)
+        if self.chart_view.x_mode == "step":
+            ticks = integer_ticks(float(lo), float(hi))
+            if ticks:
+                p.xticks([float(t) for t in ticks], [str(t) for t in ticks])
+        elif self.chart_view.x_mode == "clock":
+            pos, labels = clock_ticks(t0 + x_lo, t0 + x_hi)
+            if pos:
+                p.xticks([q - t0 for q in pos], labels)
+
+    def readout(self, views: list[tuple[str, SeriesView]], step: int | None) -> Text:
+        """``step 412 · 2026-12-03 08:41:07 · margin 11.62 (raw 12.1)``: every plotted series at
+        the cursor step (its smoothed value first when smoothing is on), or at the newest step
+        while there is no cursor; a series not logged at that step gives its last value before it."""
+        t = Text()
+        if step is None:
+            return t
+        t.append(f"step {step}", style="bold")
+        wall = next(
+            (float(v.wall_times[i]) for _, v in views for i in np.flatnonzero(v.steps == step)[:1]), None
+        )
+        t.append(f" · {clock_text(wall)}")
+        for k, (label, view) in enumerate(views):
+            t.append(" · ")
+            t.append(safe(label, 40), style=f"bold {COLORS[k % len(COLORS)]}")
+            found = value_at(view.steps, view.values, step)
+            if found is None:
+                t.append(" –")
+                continue
+            raw, at = found
+            where = "" if at == step else f" at step {at}"
+            if self.weight > 0:
+                i = int(np.searchsorted(view.steps, at))
+                smoothed = float(smooth(view.values, self.weight)[i])
+                t.append(f" {fmt_value(smoothed)} (raw {fmt_value(raw)}{where})")
+            else:
+                t.append(f" {fmt_value(raw)}" + (f" ({where.strip()})" if where else ""))
+        if self.chart_view.cursor is None:
+            t.append("  (newest; ←→ move the cursor)", style="dim")
+        return t
+
     def _alert_x(self, step: int, views: list[tuple[str, SeriesView]], t0: float) -> float | None:
+        """The x of a step on the current axis (wall time interpolated between logged points)."""
         if not self.x_wall:
             return float(step)
         for _, v in views:
             ok = np.isfinite(v.wall_times)
             if ok.sum() >= 1:
-                return float((np.interp(step, v.steps[ok], v.wall_times[ok]) - t0) / 60.0)
+                wall = np.interp(step, v.steps[ok], v.wall_times[ok])
+                return float(self._wall_x(np.asarray([wall]), t0)[0])
         return None
 
+    def _steps(self) -> np.ndarray:
+        return union_steps([v.steps for _, v in self.views()])
+
+    def _set_view(self, view: ChartView) -> None:
+        if view != self.chart_view:
+            self.chart_view = view
+            self.show()
+
+    def action_cursor(self, n: int) -> None:
+        self._set_view(self.chart_view.move(self._steps(), n))
+
+    def action_cursor_jump(self, direction: int) -> None:
+        steps = self._steps()
+        self._set_view(self.chart_view.move(steps, direction * self.chart_view.jump_size(steps)))
+
+    def action_edge(self, end: int) -> None:
+        self._set_view(self.chart_view.edge(self._steps(), end=bool(end)))
+
+    def action_zoom(self, direction: int) -> None:
+        factor = ZOOM_FACTOR if direction > 0 else 1 / ZOOM_FACTOR
+        self._set_view(self.chart_view.zoom(self._steps(), factor))
+
+    def action_pan(self, direction: int) -> None:
+        self._set_view(self.chart_view.pan(self._steps(), direction))
+
+    def action_reset_view(self) -> None:
+        self._set_view(self.chart_view.reset())
+
     def action_toggle_x(self) -> None:
-        self.x_wall = not self.x_wall
+        self.chart_view = self.chart_view.next_x_mode()
         self.show()
 
     def action_toggle_log(self) -> None:
