@@ -19,7 +19,7 @@ from tests.ui._text import screen_text
 from tests.ui.conftest import settle
 
 
-async def _open_margin_chart(pilot: Pilot[None], app: RltuiApp) -> DetailScreen:
+async def _open_margin_chart(pilot: Pilot[int], app: RltuiApp) -> DetailScreen:
     await settle(pilot)
     for _ in range(30):  # focus the reward gauge, wherever the layout puts it
         if getattr(app.screen.focused, "title", None) == "Reward margin":
@@ -31,6 +31,11 @@ async def _open_margin_chart(pilot: Pilot[None], app: RltuiApp) -> DetailScreen:
     assert isinstance(detail, DetailScreen)
     assert detail.spec.series[0].metric == "rewards/margins"
     return detail
+
+
+def _mode(detail: DetailScreen) -> str:
+    """The x mode, read afresh (mypy would keep a narrowing across key presses)."""
+    return detail.chart_view.x_mode
 
 
 def _readout(app: RltuiApp) -> str:
@@ -109,11 +114,11 @@ async def test_clock_axis_shows_times_of_day(explosion_app: RltuiApp) -> None:
         stored = explosion_app.runs[0].view("rewards/margins", None)
         assert stored is not None
         await pilot.press("x")
-        assert detail.chart_view.x_mode == "elapsed"
+        assert _mode(detail) == "elapsed"
         assert "wall time (min)" in screen_text(explosion_app)
         await pilot.press("x")
         await pilot.pause(0.1)
-        assert detail.chart_view.x_mode == "clock"
+        assert _mode(detail) == "clock"
         text = screen_text(explosion_app)
         assert "x: clock time" in text
         _, labels = clock_ticks(float(stored.wall_times[0]), float(stored.wall_times[-1]))
@@ -122,4 +127,4 @@ async def test_clock_axis_shows_times_of_day(explosion_app: RltuiApp) -> None:
         for label in labels:
             assert label in text
         await pilot.press("x")
-        assert detail.chart_view.x_mode == "step"
+        assert _mode(detail) == "step"
