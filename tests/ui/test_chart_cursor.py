@@ -128,3 +128,17 @@ async def test_clock_axis_shows_times_of_day(explosion_app: RltuiApp) -> None:
             assert label in text
         await pilot.press("x")
         assert _mode(detail) == "step"
+
+
+async def test_chart_keys_are_in_the_footer_and_on_help(explosion_app: RltuiApp) -> None:
+    async with explosion_app.run_test(size=(200, 48)) as pilot:
+        await _open_margin_chart(pilot, explosion_app)
+        footer = screen_text(explosion_app).splitlines()[-1]
+        for label in ("Cursor", "Zoom", "Pan", "Reset", "Axis", "Smooth"):
+            assert label in footer
+        await pilot.press("question_mark")
+        await pilot.pause(0.1)
+        help_text = str(explosion_app.screen.query_one("#help").render())
+        assert "cursor one logged step" in help_text
+        assert "zoom in / out around the cursor" in help_text
+        assert "clock time" in help_text
