@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual_plotext import PlotextPlot
 
+from rltui import numfmt
 from rltui.model.snapshot import SEVERITY_RANK
 from rltui.model.store import SeriesView
 from rltui.ui.chart_spec import ChartSpec
@@ -98,6 +99,7 @@ class DetailScreen(Screen[None]):
         self.clip_outliers = False
         self.weight = DEFAULT_SMOOTHING
         self.hidden_nonfinite = 0
+        self.time_unit: tuple[float, str] = (60.0, "min")
 
     @property
     def rltui(self) -> RltuiApp:
@@ -125,7 +127,7 @@ class DetailScreen(Screen[None]):
     def status_text(self) -> Text:
         t = Text()
         t.append(f"smoothing {self.weight:.2f}")
-        t.append(f" · x: {'wall time (min)' if self.x_wall else 'step'}")
+        t.append(f" · x: {'wall time (' + self.time_unit[1] + ')' if self.x_wall else 'step'}")
         t.append(f" · y: {'log' if self.log_y else 'linear'}")
         t.append(f" · range: {'5–95%' if self.clip_outliers else 'all'}")
         if self.hidden_nonfinite:
@@ -145,6 +147,8 @@ class DetailScreen(Screen[None]):
         width = max(20, widget.size.width - 12)
         views = self.views()
         self.hidden_nonfinite = 0
+        self.time_unit = self._time_unit(views)
+        per_unit = self.time_unit[0]
         legend = Text()
         shown: list[np.ndarray] = []
         t0 = min(
@@ -154,7 +158,7 @@ class DetailScreen(Screen[None]):
             color = COLORS[k % len(COLORS)]
             if self.x_wall:
                 ok = np.isfinite(view.wall_times)
-                x = (view.wall_times[ok] - t0) / 60.0
+                x = (view.wall_times[ok] - t0) / per_unit
                 y = view.values[ok]
             else:
                 x, y = view.steps.astype(np.float64), view.values
@@ -200,10 +204,33 @@ class DetailScreen(Screen[None]):
             ticks = integer_ticks(min(xs), max(xs)) if xs else []
             if ticks:
                 plt.xticks([float(t) for t in ticks], [str(t) for t in ticks])
-        plt.xlabel("wall time (min)" if self.x_wall else "step")
-        plt.ylabel("log10" if self.log_y else "")
+        if self.log_y:
+            self._log_yticks(shown)
+        plt.xlabel(f"wall time ({self.time_unit[1]})" if self.x_wall else "step")
+        plt.ylabel("log scale" if self.log_y else "")
         widget.refresh()
         self.query_one("#chart-status", Static).update(self.status_text())
+
+    @staticmethod
+    def _time_unit(views: list[tuple[str, SeriesView]]) -> tuple[float, str]:
+        """Seconds, minutes or hours for the wall-time axis, by the span the series cover."""
+        walls = [v.wall_times[np.isfinite(v.wall_times)] for _, v in views]
+        walls = [w for w in walls if len(w)]
+        if not walls:
+            return numfmt.time_axis(0.0)
+        return numfmt.time_axis(max(float(w.max()) for w in walls) - min(float(w.min()) for w in walls))
+
+    def _log_yticks(self, shown: list[np.ndarray]) -> None:
+        """Log-y ticks labelled with the values themselves (0.01, 1, 100), not their log10."""
+        finite = [y[np.isfinite(y)] for y in shown]
+        finite = [y for y in finite if len(y)]
+        if not finite:
+            return
+        pos, labels = numfmt.log_ticks(
+            min(float(y.min()) for y in finite), max(float(y.max()) for y in finite)
+        )
+        if pos:
+            self.query_one("#plot", PlotextPlot).plt.yticks(pos, labels)
 
     def _alert_x(self, step: int, views: list[tuple[str, SeriesView]], t0: float) -> float | None:
         if not self.x_wall:
@@ -211,7 +238,7 @@ class DetailScreen(Screen[None]):
         for _, v in views:
             ok = np.isfinite(v.wall_times)
             if ok.sum() >= 1:
-                return float((np.interp(step, v.steps[ok], v.wall_times[ok]) - t0) / 60.0)
+                return float((np.interp(step, v.steps[ok], v.wall_times[ok]) - t0) / self.time_unit[0])
         return None
 
     def action_toggle_x(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
+from rltui import numfmt
 from rltui.model.snapshot import Alert
 from rltui.ui.glyphs import STATUS_STYLE, fmt_value, safe, status_label, to_ascii
 
@@ -35,7 +36,7 @@ def banner_text(alert: Alert, run_name: str | None = None, *, arrow: str = "→"
         t.append(f"[{safe(run_name, 30)}] ", style="dim")
     t.append(safe(alert.id, 40), style="bold")
     t.append(span_text(alert) if span else f" since step {alert.first_step}", style="dim")
-    t.append(": " + safe(alert.message, 300))
+    t.append(": " + numfmt.short_exponent(safe(alert.message, 300)))
     ev = evidence_text(alert.evidence)
     if ev:
         t.append("\n  evidence: ", style="dim")

@@ -1,0 +1,57 @@
+"""Words and numbers on screen (issue 12 points 1, 3, 8, 9, 10, 11), read off the real app."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import tests.ui._factory as factory
+from rltui.ui.app import RltuiApp
+from rltui.ui.screens.detail import DetailScreen
+from tests.ui._text import screen_text
+from tests.ui.conftest import dashboard_app, settle
+
+
+async def _open_reward_chart(app: RltuiApp, pilot: object) -> DetailScreen:
+    await settle(pilot)  # type: ignore[arg-type]
+    await pilot.press("l", "j", "enter")  # type: ignore[attr-defined]
+    await pilot.pause(0.1)  # type: ignore[attr-defined]
+    assert isinstance(app.screen, DetailScreen)
+    assert app.screen.spec.series[0].metric == "rewards/margins"
+    return app.screen
+
+
+async def test_wall_time_axis_of_a_short_run_is_in_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(factory, "SECONDS_PER_STEP", 0.002)  # 800 steps in 1.6 s
+    app = dashboard_app("dpo_margin_explosion")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_reward_chart(app, pilot)
+        await pilot.press("x")
+        await pilot.pause(0.1)
+        text = screen_text(app)
+        assert "wall time (s)" in text
+        assert "(min)" not in text
+
+
+async def test_log_y_ticks_are_plain_numbers() -> None:
+    app = dashboard_app("dpo_margin_explosion")
+    async with app.run_test(size=(80, 24)) as pilot:
+        detail = await _open_reward_chart(app, pilot)
+        await pilot.press("y")
+        await pilot.pause(0.1)
+        assert detail.log_y
+        text = screen_text(app)
+        ticks = {m[1] for line in text.splitlines() if (m := re.match(r"\s*([-\d.e]+)[┤├]", line))}
+        assert {"1", "10"} <= ticks, ticks
+        assert "log10" not in text
+
+
+async def test_header_rate_is_written_like_the_gauge() -> None:
+    app = dashboard_app("grpo_length_hacking")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "steps/min" in text
+        assert "e+" not in text
+        assert "e-0" not in text
