@@ -7,10 +7,14 @@ import re
 import pytest
 
 import tests.ui._factory as factory
+from rltui import numfmt
 from rltui.ui.app import RltuiApp
 from rltui.ui.screens.detail import DetailScreen
+from rltui.ui.widgets.banner import AlertRow
+from rltui.ui.widgets.gauge import Gauge
 from tests.ui._text import screen_text
 from tests.ui.conftest import dashboard_app, settle
+from tests.ui.test_snapshots import _ready, session_app
 
 
 async def _open_reward_chart(app: RltuiApp, pilot: object) -> DetailScreen:
@@ -55,3 +59,37 @@ async def test_header_rate_is_written_like_the_gauge() -> None:
         assert "steps/min" in text
         assert "e+" not in text
         assert "e-0" not in text
+
+
+# -- points 1 and 3: the action readable, the banner's number the gauge's --------------------
+
+
+async def test_banner_shows_condition_now_value_and_the_action_at_80x24() -> None:
+    app = session_app("dpo_margin_explosion")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        text = screen_text(app)
+        gauge = next(g for g in app.screen.query(Gauge) if g.instrument_id == "reward")
+        value = gauge.rows[0][1]
+        assert value is not None
+        assert value.value is not None
+        now = numfmt.num(value.value)
+        assert now in text  # the gauge's number ...
+        assert f"now {now}; rule: 20-point medians" in text  # ... is the banner's, said as such
+        assert "loss below 0.001 with accuracy >= 0.98" in text  # which condition fired
+        assert "→ Margin 35.6" in text  # the action starts on screen
+        assert "(a: full text)" in text
+
+
+async def test_alerts_screen_has_cause_and_action_uncut() -> None:
+    app = session_app("dpo_margin_explosion")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        await pilot.press("a")
+        await pilot.pause(0.2)
+        row = next(r for r in app.screen.query(AlertRow) if r.alert.id == "margin_runaway")
+        shown = " ".join(row.render().plain.split())
+        for words in (row.alert.action, row.alert.cause, row.alert.condition):
+            assert " ".join(numfmt.short_exponent(words).split()) in shown
+        assert len(row.alert.action) > 300  # longer than the old cut
+        assert row.region.height > 12  # drawn in full (the list scrolls), not capped at 4 rows
