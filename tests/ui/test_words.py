@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
 import tests.ui._factory as factory
 from rltui import numfmt
+from rltui.ui import ascii_mode
 from rltui.ui.app import RltuiApp
 from rltui.ui.screens.detail import DetailScreen
 from rltui.ui.widgets.banner import AlertRow
@@ -93,3 +97,33 @@ async def test_alerts_screen_has_cause_and_action_uncut() -> None:
             assert " ".join(numfmt.short_exponent(words).split()) in shown
         assert len(row.alert.action) > 300  # longer than the old cut
         assert row.region.height > 12  # drawn in full (the list scrolls), not capped at 4 rows
+
+
+# -- point 10: ASCII really everywhere, and on its own where the terminal is not UTF-8 --------
+
+
+def test_a_terminal_without_utf8_gets_ascii() -> None:
+    code = (
+        "import sys; from rltui.ui.ascii_mode import wants_ascii; "
+        "print(wants_ascii(False, sys.stdout.encoding))"
+    )
+    env = {**os.environ, "PYTHONUTF8": "0", "LC_ALL": "C"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
+    assert not ascii_mode.wants_ascii(False, "utf-8")
+    assert ascii_mode.wants_ascii(True, "utf-8")
+
+
+async def test_ascii_mode_puts_only_ascii_on_every_screen() -> None:
+    app = session_app("dpo_margin_explosion", ascii_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        seen = []
+        for keys in ([], ["a"], ["escape", "enter"], ["y"], ["escape", "question_mark"]):
+            for key in keys:
+                await pilot.press(key)
+                await pilot.pause(0.2)
+            text = screen_text(app)
+            seen.append(type(app.screen).__name__)
+            assert text.isascii(), sorted({c for c in text if not c.isascii()})
+        assert seen[2] == "DetailScreen"

@@ -107,7 +107,10 @@ def banner_lines(alert: Alert, run_name: str | None, width: int, *, ascii_only: 
         return head_lines
     action = convert(f"{'->' if ascii_only else '→'} {_words(alert.action)}")
     more = convert(MORE)
-    return head_lines + _fit(action, width, max(1, BANNER_ROWS - len(head_lines)), more)
+    lines = head_lines + _fit(action, width, max(1, BANNER_ROWS - len(head_lines)), more)
+    if ascii_only:  # the ellipsis spelled out where the row has room for it
+        lines = [ln.replace("…", "...") if len(ln) + 2 <= width else ln for ln in lines]
+    return lines
 
 
 class AlertBanner(Widget, can_focus=True):
