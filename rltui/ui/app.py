@@ -16,7 +16,7 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -78,7 +78,7 @@ class UiOptions:
     #: A fixed "now" for deterministic screenshots (also stops the header clock).
     frozen_now: float | None = None
     #: Re-discover the runs (a sweep folder gaining a run); None when the paths were explicit runs.
-    reopen: Callable[[], list[RunSource]] | None = None
+    reopen: Callable[[], Sequence[RunSource]] | None = None
     #: Folders watched for new runs (the sweep folders named on the command line).
     watch_roots: tuple[str, ...] = ()
 
@@ -93,7 +93,7 @@ class RltuiApp(App[int]):
         Binding("c", "samples", "Samples"),
     ]
 
-    def __init__(self, runs: list[RunSource], options: UiOptions | None = None) -> None:
+    def __init__(self, runs: Sequence[RunSource], options: UiOptions | None = None) -> None:
         super().__init__()
         self.runs: list[RunSource] = list(runs)
         self.options = options or UiOptions()

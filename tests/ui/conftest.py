@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -15,9 +16,7 @@ from tests.ui._factory import SECONDS_PER_STEP, T0, make_run
 FROZEN_NOW = T0 + 800 * SECONDS_PER_STEP + 300
 
 
-async def settle(
-    pilot: Pilot[object], until: Callable[[], bool] | None = None, timeout: float = 10.0
-) -> None:
+async def settle(pilot: Pilot[Any], until: Callable[[], bool] | None = None, timeout: float = 10.0) -> None:
     """Wait for worker threads, coalesced redraws and (optionally) a condition."""
     app = pilot.app
     deadline = time.monotonic() + timeout
