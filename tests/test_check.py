@@ -12,6 +12,8 @@ from typing import Any
 import jsonschema
 import pytest
 
+from rltui import numfmt
+
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "fixtures" / "runs"
 SCHEMA = json.loads((ROOT / "docs" / "check.schema.json").read_text())
@@ -79,7 +81,7 @@ def test_text_report_carries_every_alert_action() -> None:
     assert proc.returncode == 1
     _, doc = check_json(RUNS / "dpo_margin_explosion")
     for alert in doc["runs"][0]["alerts"]:
-        assert alert["action"] in proc.stdout
+        assert numfmt.short_exponent(alert["action"]) in proc.stdout  # exponents written short
         assert f"since step {alert['first_step']}" in proc.stdout
     assert "dpo" in proc.stdout
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, TextIO
 
-from rltui import __version__
+from rltui import __version__, numfmt
 from rltui.model.engine import json_number
 from rltui.model.snapshot import SEVERITY_RANK, Alert, RunSnapshot
 from rltui.model.verdict import status_of, verdict_of
@@ -122,13 +122,12 @@ def worst_severity(snaps: list[RunSnapshot]) -> int:
 
 
 def _fmt(x: float | None) -> str:
-    if x is None:
-        return "—"
-    if not _finite(x):
-        return str(x)
-    if x != 0 and (abs(x) >= 1e5 or abs(x) < 1e-3):
-        return f"{x:.3g}"
-    return f"{x:.4g}"
+    return "—" if x is None else numfmt.num(x)
+
+
+def _words(text: str) -> str:
+    """Run or rule text for the report, on one line, its numbers' exponents written short."""
+    return numfmt.short_exponent(sanitize(text, single_line=True))
 
 
 def write_report(snaps: list[RunSnapshot], problems: list[str], out: TextIO) -> None:
@@ -136,9 +135,7 @@ def write_report(snaps: list[RunSnapshot], problems: list[str], out: TextIO) -> 
     for snap in snaps:
         info = snap.info
         steps = f"step {snap.step}" + (f"/{info.max_steps}" if info.max_steps else "")
-        out.write(
-            f"{sanitize(info.name, single_line=True)}: {sanitize(verdict_of(snap), single_line=True)}\n"
-        )
+        out.write(f"{sanitize(info.name, single_line=True)}: {_words(verdict_of(snap))}\n")
         out.write(f"  ({info.framework} {info.trainer}, {steps})\n")
         out.write(f"  path: {sanitize(info.path, single_line=True)}\n")
         rc = snap.rule_config
@@ -161,7 +158,7 @@ def write_report(snaps: list[RunSnapshot], problems: list[str], out: TextIO) -> 
             if r.status == "unavailable":
                 out.write(f"    {r.id:<14} unavailable  {sanitize(r.reason, single_line=True)}\n")
             else:
-                summary = sanitize(r.summary, single_line=True)
+                summary = _words(r.summary)
                 out.write(f"    {r.id:<14} {r.status.upper():<11}  {_fmt(r.value):>10}  {summary}\n")
         active = [a for a in snap.alerts if a.active]
         cleared = [a for a in snap.alerts if not a.active]
@@ -173,11 +170,11 @@ def write_report(snaps: list[RunSnapshot], problems: list[str], out: TextIO) -> 
             out.write(
                 f"  [{a.severity.upper()}] {a.id} since step {a.first_step} ({state}{raised}; {a.kind})\n"
             )
-            out.write(f"      {sanitize(a.message, single_line=True)}\n")
+            out.write(f"      {_words(a.message)}\n")
             if a.evidence:
                 ev = ", ".join(f"{k}={_fmt(v) if isinstance(v, float) else v}" for k, v in a.evidence.items())
                 out.write(f"      evidence: {sanitize(ev, single_line=True)}\n")
-            out.write(f"      action: {sanitize(a.action, single_line=True)}\n")
+            out.write(f"      action: {_words(a.action)}\n")
         out.write("\n")
     for text in problems:
         out.write(f"problem: {sanitize(text, single_line=True)}\n")

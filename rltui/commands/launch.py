@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rltui.ui import ascii_mode
 from rltui.ui.glyphs import safe
 from rltui.ui.runs import RunSource
 
@@ -126,7 +127,7 @@ def launch(args: argparse.Namespace) -> int:
 
     options = UiOptions(
         mode=mode,  # type: ignore[arg-type]
-        ascii_only=bool(getattr(args, "ascii", False)),
+        ascii_only=ascii_mode.wants_ascii(bool(getattr(args, "ascii", False)), sys.stdout.encoding),
         bell=not getattr(args, "no_bell", False),
         notify=not getattr(args, "no_notify", False),
         on_alert=getattr(args, "on_alert", None),

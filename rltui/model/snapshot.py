@@ -117,6 +117,11 @@ class Alert:
     kind: str = "early"
     #: The rule's title ("Reward margin runaway"), for one-line verdicts.
     title: str = ""
+    #: Which of the rule's conditions fired, in words ("margin above 20"); empty if it says none.
+    condition: str = ""
+    #: What the numbers are: the value now and how the rule reads it ("now 11.6; the rule reads
+    #: 20-point medians"), so a banner and its gauge do not seem to disagree.
+    basis: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,15 +19,17 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
+from textual.screen import Screen
 from textual.timer import Timer
 
 from rltui.model.snapshot import Alert, RunSnapshot
+from rltui.ui import ascii_mode
 from rltui.ui.alerting import AlertTracker, alert_env, alert_json, osc9
 from rltui.ui.chart_spec import ChartSpec
 from rltui.ui.export import output_dir, output_name, write_csv
@@ -149,6 +151,20 @@ class RltuiApp(App[int]):
         return f"REPLAY {state} {self.speed:g} steps/s"
 
     # -- lifecycle -----------------------------------------------------------------------------
+    def _load_screen_css(self, screen: Screen[Any]) -> None:
+        """Every screen, Textual's own included (palette, help), passes here once: in ASCII mode
+        its compositor is made to draw ASCII only (issue 12: borders, scrollbars, keys, charts)."""
+        super()._load_screen_css(screen)
+        if self.ascii_only:
+            ascii_mode.install(screen)
+
+    def get_key_display(self, binding: Binding) -> str:
+        return (
+            binding.key
+            if self.ascii_only and binding.key_display is None
+            else super().get_key_display(binding)
+        )
+
     def on_mount(self) -> None:
         self.push_screen(ReplayDashboardScreen() if self.replaying else DashboardScreen())
         if self.replaying:

@@ -13,6 +13,7 @@ import textwrap
 import numpy as np
 from rich.text import Text
 
+from rltui import numfmt
 from rltui.records import FloatArray
 from rltui.text import sanitize
 from rltui.ui.downsample import column_extremes
@@ -54,6 +55,7 @@ ASCII_FALLBACK = str.maketrans(
         "×": "x",
         "≡": "==",
         "β": "beta",
+        "≈": "~",
         "│": "|",
     }
 )
@@ -160,26 +162,15 @@ def trend_glyph(trend: str, accelerating: bool = False, *, ascii_only: bool = Fa
             return "vv" if ascii_only else "⇊"
         return "v" if ascii_only else "↓"
     if trend == "flat":
-        return "-" if ascii_only else "→"
+        # Not "→" or "-": those read as a change and as a minus sign next to a number.
+        return "=" if ascii_only else "≈"
     return " "
 
 
 def fmt_value(value: float | None, unit: str = "") -> str:
-    """Compact number: 4 significant digits, scientific for tiny/huge, NaN/Inf spelled out."""
-    if value is None:
-        return "–"
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    a = abs(value)
-    if a != 0 and (a < 1e-3 or a >= 1e6):
-        s = f"{value:.3g}"
-    elif a >= 1000:
-        s = f"{value:,.0f}"
-    else:
-        s = f"{value:.4g}"
-    return f"{s}{(' ' + safe(unit)) if unit else ''}"
+    """Compact number (4 significant digits, short exponents, NaN/Inf spelled out) with its unit:
+    one spelling everywhere (:mod:`rltui.numfmt`)."""
+    return numfmt.with_unit(value, safe(unit) if unit else "")
 
 
 def fmt_duration(seconds: float | None) -> str:

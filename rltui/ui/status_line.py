@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
+from rltui import numfmt
 from rltui.model.snapshot import RunSnapshot
 from rltui.records import Problem
 from rltui.ui.glyphs import STATUS_LABEL, STATUS_STYLE, fmt_duration, safe
@@ -78,7 +79,7 @@ def header_text(
     t.append("\n")
     p = pace(snap)
     t.append(f"elapsed {fmt_duration(p.elapsed)}")
-    rate = "–" if p.steps_per_min is None else f"{p.steps_per_min:.3g}"
+    rate = numfmt.num(p.steps_per_min)  # "2763", as the throughput gauge writes it
     t.append(f"  {rate} steps/min")
     t.append(f"  ETA {fmt_duration(p.eta)}")
     t.append("  ")

@@ -39,7 +39,8 @@ def test_glyphs() -> None:
     assert trend_glyph("rising", True) == "⇈"
     assert trend_glyph("rising", True, ascii_only=True) == "^^"
     assert trend_glyph("falling", ascii_only=True) == "v"
-    assert trend_glyph("flat", ascii_only=True) == "-"
+    assert trend_glyph("flat", ascii_only=True) == "="  # "-" reads as a minus sign (issue 12)
+    assert trend_glyph("flat") == "≈"
     line = sparkline(np.linspace(0, 1, 50), 10, ascii_only=True)
     assert len(line) == 10
     assert set(line) <= set(ASCII_LEVELS)

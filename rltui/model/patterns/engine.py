@@ -36,11 +36,12 @@ from typing import Any
 
 import numpy as np
 
+from rltui import numfmt
 from rltui.arrays import union
 from rltui.model.aliases import ALIASES
 from rltui.model.config import Config
 from rltui.model.patterns.catalogue import CATALOGUE, INSTRUMENT_OF_ROLE
-from rltui.model.patterns.context import Ctx, family_of, guard_steps, resolve_roles
+from rltui.model.patterns.context import Ctx, W, family_of, guard_steps, resolve_roles
 from rltui.model.patterns.spec import CLEAN, LEVEL_NAME, NAME_LEVEL, NO_GAUGE, Evidence, Finding, RuleSpec
 from rltui.model.prefix import PrefixFolds
 from rltui.model.snapshot import Alert, RunInfo, Severity
@@ -63,6 +64,8 @@ class _Episode:
     finding: Finding
     active: bool = True
     raised_step: int | None = None
+    #: The subject's own value at ``last_step``: rules read window medians, a gauge the value now.
+    now: float = math.nan
 
 
 @dataclass(slots=True)
@@ -77,6 +80,8 @@ class _Unit:
     seen: int = 0
     episodes: list[_Episode] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
+    #: The subject's value at the newest point that gave a finding (copied to its episode).
+    now: float = math.nan
 
     @property
     def open(self) -> _Episode | None:
@@ -258,6 +263,8 @@ class PatternEngine:
             finding = None  # a rule never takes the engine down; the point counts as clean
         u.done = done
         u.last_step = ctx.step
+        if finding is not None:
+            u.now = _value_now(ctx)
         self._update(u, ctx.step, finding)
 
     def _update(self, u: _Unit, step: int, finding: Finding | None) -> None:
@@ -295,6 +302,7 @@ class PatternEngine:
                 u.clean = 0
                 ep.last_step = step
                 ep.finding = finding
+                ep.now = u.now
                 ep.severity = max(ep.severity, fired)
             else:
                 u.clean += 1
@@ -303,7 +311,7 @@ class PatternEngine:
             return
         if fired > CLEAN and finding is not None:
             u.clean = 0
-            u.episodes.append(_Episode(fired, onset, step, finding, raised_step=step))
+            u.episodes.append(_Episode(fired, onset, step, finding, raised_step=step, now=u.now))
 
     # -- results ----------------------------------------------------------------------------
     def current_levels(self) -> dict[str, Severity]:
@@ -360,6 +368,8 @@ class PatternEngine:
             raised_step=ep.raised_step,
             kind=spec.kind,
             title=spec.title,
+            condition=_condition(raw),
+            basis=_basis(spec, ep.now, ev),
         )
 
 
@@ -367,6 +377,32 @@ class PatternEngine:
 _PROSE_KEYS = frozenset({"what", "advice", "condition", "hint", "cap_words"})
 #: How evidence names read in a sentence.
 _LABELS = {"rz": "robust z", "g": "grad-norm", "frac": "share", "pct": "percent", "n": "points"}
+
+
+def _value_now(ctx: Ctx) -> float:
+    """The subject's value at the context's step (NaN where it has none)."""
+    try:
+        return float(ctx.last())
+    except (ValueError, IndexError):
+        return math.nan
+
+
+def _condition(raw: Evidence) -> str:
+    """Which of the rule's conditions fired, in its own words (empty where it gives none)."""
+    words = raw.get("condition")
+    return words.rstrip(".") if isinstance(words, str) else ""
+
+
+def _basis(spec: RuleSpec, now: float, ev: Evidence) -> str:
+    """What the alert's numbers are, so a banner and the gauge beside it cannot seem to disagree:
+    the rules read window medians (``med_W`` in the logic) while a gauge shows the value now.
+    No "now" where the evidence is the value itself or holds no number (a missing instrument)."""
+    numeric = [k for k, v in ev.items() if isinstance(v, int | float)]
+    said = math.isfinite(now) and numeric and "value" not in ev
+    parts = [f"now {numfmt.num(now)}"] if said else []
+    if "med_W" in spec.logic:
+        parts.append(f"rule: {W}-point medians")
+    return "; ".join(parts)
 
 
 def _message(title: str, key: str, raw: Evidence, numbers: Evidence) -> str:

@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual_plotext import PlotextPlot
 
+from rltui import numfmt
 from rltui.model.snapshot import SEVERITY_RANK
 from rltui.model.store import SeriesView
 from rltui.ui.chart_spec import ChartSpec
@@ -128,6 +129,7 @@ class DetailScreen(Screen[None]):
         self.clip_outliers = False
         self.weight = DEFAULT_SMOOTHING
         self.hidden_nonfinite = 0
+        self.time_unit: tuple[float, str] = (60.0, "min")
 
     @property
     def x_wall(self) -> bool:
@@ -161,7 +163,7 @@ class DetailScreen(Screen[None]):
     def status_text(self) -> Text:
         t = Text()
         t.append(f"smoothing {self.weight:.2f}")
-        t.append(f" · x: {X_LABELS[self.chart_view.x_mode]}")
+        t.append(f" · x: {self._x_label()}")
         if self.chart_view.zoomed:
             t.append(" · zoomed (0: all)")
         t.append(f" · y: {'log' if self.log_y else 'linear'}")
@@ -182,8 +184,8 @@ class DetailScreen(Screen[None]):
         plt.clear_figure()
         width = max(20, widget.size.width - 12)
         views = self.views()
-        mode = self.chart_view.x_mode
         self.hidden_nonfinite = 0
+        self.time_unit = self._time_unit(views)
         legend = Text()
         shown: list[np.ndarray] = []
         t0 = min(
@@ -248,15 +250,23 @@ class DetailScreen(Screen[None]):
                 plt.ylim(*band)
         if bounds is not None:
             self._x_axis(plt, views, t0, lo, hi)
-        plt.xlabel(X_LABELS[mode])
-        plt.ylabel("log10" if self.log_y else "")
+        if self.log_y:
+            self._log_yticks(shown)
+        plt.xlabel(self._x_label())
+        plt.ylabel("log scale" if self.log_y else "")
         widget.refresh()
         self.query_one("#chart-status", Static).update(self.status_text())
 
+    def _x_label(self) -> str:
+        """The x axis's name; elapsed wall time in the unit its span calls for (s, min, h)."""
+        if self.chart_view.x_mode == "elapsed":
+            return f"wall time ({self.time_unit[1]})"
+        return X_LABELS[self.chart_view.x_mode]
+
     def _wall_x(self, wall_times: np.ndarray, t0: float) -> np.ndarray:
-        """Wall times as x: minutes since the first point, or seconds since it (clock mode, whose
-        ticks are labelled with the time of day)."""
-        per = 60.0 if self.chart_view.x_mode == "elapsed" else 1.0
+        """Wall times as x: time since the first point in the axis unit (s, min, h), or seconds
+        since it (clock mode, whose ticks are labelled with the time of day)."""
+        per = self.time_unit[0] if self.chart_view.x_mode == "elapsed" else 1.0
         return np.asarray((wall_times - t0) / per, dtype=np.float64)
 
     def _x_axis(self, plt: object, views: list[tuple[str, SeriesView]], t0: float, lo: int, hi: int) -> None:
@@ -306,6 +316,27 @@ class DetailScreen(Screen[None]):
         if self.chart_view.cursor is None:
             t.append("  (newest; ←→ move the cursor)", style="dim")
         return t
+
+    @staticmethod
+    def _time_unit(views: list[tuple[str, SeriesView]]) -> tuple[float, str]:
+        """Seconds, minutes or hours for the wall-time axis, by the span the series cover."""
+        walls = [v.wall_times[np.isfinite(v.wall_times)] for _, v in views]
+        walls = [w for w in walls if len(w)]
+        if not walls:
+            return numfmt.time_axis(0.0)
+        return numfmt.time_axis(max(float(w.max()) for w in walls) - min(float(w.min()) for w in walls))
+
+    def _log_yticks(self, shown: list[np.ndarray]) -> None:
+        """Log-y ticks labelled with the values themselves (0.01, 1, 100), not their log10."""
+        finite = [y[np.isfinite(y)] for y in shown]
+        finite = [y for y in finite if len(y)]
+        if not finite:
+            return
+        pos, labels = numfmt.log_ticks(
+            min(float(y.min()) for y in finite), max(float(y.max()) for y in finite)
+        )
+        if pos:
+            self.query_one("#plot", PlotextPlot).plt.yticks(pos, labels)
 
     def _alert_x(self, step: int, views: list[tuple[str, SeriesView]], t0: float) -> float | None:
         """The x of a step on the current axis (wall time interpolated between logged points)."""
