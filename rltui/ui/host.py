@@ -38,7 +38,14 @@ class Host(Protocol):
         """Why the reader stopped (sanitised), or None while it runs."""
         ...
 
+    #: The file the last export or screenshot wrote.
+    last_export: Path | None
+
     def now(self) -> float: ...
+
+    def out_dir(self) -> Path:
+        """Where exports go (never into a run folder)."""
+        ...
 
     def view_step(self, run_index: int) -> int | None:
         """The step shown for a run: the replay cursor, or None (everything) when live."""

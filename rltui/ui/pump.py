@@ -225,7 +225,9 @@ class Pump:
     def _snapshots(self, at_step: int | None) -> tuple[RunSnapshot, ...]:
         return tuple(run.snapshot(at_step=at_step) for run in self.runs)
 
-    def _publish(self, at_step: int | None, *, baseline: bool = False, new_runs: tuple[str, ...] = ()) -> None:
+    def _publish(
+        self, at_step: int | None, *, baseline: bool = False, new_runs: tuple[str, ...] = ()
+    ) -> None:
         wait = self._last_publish + MIN_PUBLISH_S - time.monotonic()
         if wait > 0 and self.stop.wait(wait):
             raise Stopped
@@ -244,11 +246,15 @@ class Pump:
         steps = tuple(sorted({int(s) for a in arrays for s in a}))
         # Jump to where each alert is raised (its banner shows), not to its backdated onset.
         alert_steps = tuple(
-            sorted({a.raised_step if a.raised_step is not None else a.first_step for s in full for a in s.alerts})
+            sorted(
+                {a.raised_step if a.raised_step is not None else a.first_step for s in full for a in s.alerts}
+            )
         )
         self._last_publish = time.monotonic()
         self.publish(
-            Batch(tuple(self.runs), full, None, self._served, True, replay_steps=steps, alert_steps=alert_steps)
+            Batch(
+                tuple(self.runs), full, None, self._served, True, replay_steps=steps, alert_steps=alert_steps
+            )
         )
 
     # -- what wakes the pump -------------------------------------------------------------------------
@@ -298,7 +304,11 @@ class Pump:
         if not paths:
             return
         for changes in watch(
-            *paths, stop_event=self.stop, debounce=WATCH_DEBOUNCE_MS, step=WATCH_STEP_MS, raise_interrupt=False
+            *paths,
+            stop_event=self.stop,
+            debounce=WATCH_DEBOUNCE_MS,
+            step=WATCH_STEP_MS,
+            raise_interrupt=False,
         ):
             added = [p for kind, p in changes if kind == Change.added]
             with self._lock:

@@ -7,7 +7,7 @@ to the plot width with min/max per column (so spikes survive), then hands them t
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 
 import numpy as np
 from rich.text import Text
@@ -22,10 +22,8 @@ from rltui.model.store import SeriesView
 from rltui.ui.chart_spec import ChartSpec
 from rltui.ui.downsample import minmax_downsample
 from rltui.ui.glyphs import safe
+from rltui.ui.host import Host
 from rltui.ui.runs import smooth
-
-if TYPE_CHECKING:
-    from rltui.ui.app import RltuiApp
 
 COLORS = ("cyan", "magenta", "green", "blue", "red", "white")  # valid in plotext and rich
 THRESHOLD_COLORS = {"warn": "yellow", "critical": "red", "info": "blue"}
@@ -90,8 +88,9 @@ class DetailScreen(Screen[None]):
         Binding("e", "export", "CSV"),
     ]
 
-    def __init__(self, spec: ChartSpec) -> None:
+    def __init__(self, host: Host, spec: ChartSpec) -> None:
         super().__init__()
+        self.host = host
         self.spec = spec
         self.x_wall = False
         self.log_y = False
@@ -100,8 +99,8 @@ class DetailScreen(Screen[None]):
         self.hidden_nonfinite = 0
 
     @property
-    def rltui(self) -> RltuiApp:
-        return cast("RltuiApp", self.app)
+    def rltui(self) -> Host:
+        return self.host
 
     def compose(self) -> ComposeResult:
         yield Static(id="chart-title")
@@ -111,6 +110,10 @@ class DetailScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.show()
+        self.watch(self.app, "snapshots", self._snapshots_changed, init=False)
+
+    def _snapshots_changed(self) -> None:
         self.show()
 
     def views(self) -> list[tuple[str, SeriesView]]:
