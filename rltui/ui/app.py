@@ -222,13 +222,18 @@ class RltuiApp(App[int]):
             self.pump_error = "the reader ended"
 
     def on_unmount(self) -> None:
-        self._stop.set()
+        self._close_pump()
         self.end_children()
 
     async def action_quit(self) -> None:
-        self._stop.set()
+        self._close_pump()
         self.end_children()
         await super().action_quit()
+
+    def _close_pump(self) -> None:
+        self._stop.set()
+        if self._pump is not None:
+            self._pump.close()
 
     def end_children(self) -> None:
         """End every ``--on-alert`` command still running (its whole process group): a

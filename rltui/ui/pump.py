@@ -123,6 +123,11 @@ class Pump:
             self._pending.at_step = at_step
         self._wake.set()
 
+    def close(self) -> None:
+        """The app is quitting: end the wait at once (and every call waiting on ``stop``)."""
+        self.stop.set()
+        self._wake.set()
+
     # -- the worker body ---------------------------------------------------------------------------
     def run(self) -> None:
         """Read, publish, then follow until ``stop``; returns quietly when the app quits."""
