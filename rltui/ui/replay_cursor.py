@@ -122,7 +122,10 @@ class ReplayCursor:
         """Paused where the last alert before the shown step is raised; None when there is none."""
         if self.step is None:
             return None
-        i = bisect.bisect_left(self.alert_steps, self.step) - 1
-        if i < 0:
-            return None
-        return self.seek(self.alert_steps[i]).set_playing(False)
+        # An alert raised between two logged steps shows at the later one: skip those that
+        # would land here again (N must never be stuck on the step it is on).
+        for step in reversed(self.alert_steps[: bisect.bisect_left(self.alert_steps, self.step)]):
+            target = self.seek(step)
+            if target.index < self.index:
+                return target.set_playing(False)
+        return None
