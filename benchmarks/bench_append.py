@@ -40,7 +40,9 @@ def _chunks(lo: int, hi: int) -> dict[str, PointChunk]:
     steps = np.arange(lo, hi, dtype=np.int64)
     return {
         canonical_tb_tag(tag): PointChunk(
-            steps, START + steps * 0.25 + i * 1e-5, _values(i, steps.astype(np.float64))
+            steps,
+            (START + steps * 0.25 + i * 1e-5).astype(np.float64, copy=False),
+            _values(i, steps.astype(np.float64)),
         )
         for i, tag in enumerate(TAGS)
     }

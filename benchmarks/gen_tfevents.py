@@ -19,6 +19,7 @@ import os
 import struct
 import sys
 import time
+from typing import Any
 
 import crc32c
 from tensorboard.compat.proto import event_pb2, summary_pb2
@@ -70,17 +71,23 @@ def frame(data: bytes) -> bytes:
     return header + struct.pack("<I", _masked_crc(header)) + data + struct.pack("<I", _masked_crc(data))
 
 
+def _wire(message: Any) -> bytes:
+    """``message.SerializeToString()``, typed: tensorboard's protobuf modules ship no stubs."""
+    data: bytes = message.SerializeToString()
+    return data
+
+
 def version_event(wall_time: float) -> bytes:
     """The first event every EventFileWriter writes."""
     ev = event_pb2.Event(wall_time=wall_time, file_version="brain.Event:2")
     ev.source_metadata.writer = "tensorboard.summary.writer.event_file_writer"
-    return ev.SerializeToString()
+    return _wire(ev)
 
 
 def scalar_event(tag: str, value: float, step: int, wall_time: float) -> bytes:
     """Exactly what torch's ``add_scalar`` (simple_value, not new_style) serialises."""
     summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=tag, simple_value=value)])
-    return event_pb2.Event(summary=summary, wall_time=wall_time, step=step).SerializeToString()
+    return _wire(event_pb2.Event(summary=summary, wall_time=wall_time, step=step))
 
 
 def _value(tag_index: int, step: int) -> float:

@@ -27,6 +27,12 @@ SourceKind = Literal[
     "swanlab",
 ]
 
+#: What detection (``rltui.sources.detect``) names and the model's rules key on: here, below both.
+Framework = Literal["trl", "verl", "openrlhf", "llamafactory", "swift", "unsloth", "mlx", "unknown"]
+Trainer = Literal[
+    "sft", "dpo", "kto", "orpo", "cpo", "online_dpo", "reward", "ppo", "rloo", "grpo", "unknown"
+]
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 

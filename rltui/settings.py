@@ -27,7 +27,7 @@ from typing import Any
 
 from rltui.model.config import Config, ConfigError
 from rltui.records import Problem
-from rltui.sources.fs import LOCAL, describe, within
+from rltui.sources.fs import LOCAL, FileSystem, describe, within
 from rltui.text import sanitize
 
 if sys.version_info >= (3, 11):
@@ -47,10 +47,10 @@ def user_config_path() -> Path:
     return Path(base) / "rltui" / FILENAME
 
 
-def _exists(p: Path) -> bool:
+def _exists(p: Path | str, fs: FileSystem = LOCAL) -> bool:
     """Whether a config file is there; a location that cannot be looked at is a ConfigError."""
     try:
-        info = LOCAL.stat(str(p))
+        info = fs.stat(str(p))
     except OSError as e:
         if e.errno in (errno.ENOENT, errno.ENOTDIR):
             return False
@@ -77,9 +77,9 @@ def find_config(run_dir: str | Path | None = None, cwd: str | Path | None = None
     return None
 
 
-def _read_mapping(p: Path) -> dict[str, Any]:
+def _read_mapping(p: Path | str, fs: FileSystem = LOCAL) -> dict[str, Any]:
     try:
-        data = LOCAL.read_small(str(p), MAX_CONFIG_BYTES)
+        data = fs.read_small(str(p), MAX_CONFIG_BYTES)
     except OSError as e:
         raise ConfigError(f"{p}: cannot read ({describe(e)})") from e
     try:
@@ -94,12 +94,15 @@ def _read_mapping(p: Path) -> dict[str, Any]:
         raise ConfigError(f"{p}: invalid TOML: nested too deep") from e
 
 
-def read_config(path: str | Path, base: Config | None = None) -> Config:
-    """Parse one ``rltui.toml`` (over ``base``); every error names the file (and the key)."""
-    p = Path(path)
-    data = _read_mapping(p)
+def read_config(path: str | Path, base: Config | None = None, fs: FileSystem = LOCAL) -> Config:
+    """Parse one ``rltui.toml`` (over ``base``); every error names the file (and the key).
+
+    ``fs``: where it is read from (a remote run's own file comes through its host's seam, bounded
+    as a local one is: a remote run folder is someone else's data too)."""
+    p = str(path) if fs is not LOCAL else str(Path(path))
+    data = _read_mapping(p, fs)
     try:
-        return Config.from_mapping(data, origin=str(p), base=base)
+        return Config.from_mapping(data, origin=p, base=base)
     except ConfigError as e:
         raise ConfigError(f"{p}: {e}") from e
 
@@ -148,12 +151,16 @@ def resolve_config(
     run_dir: str | Path | None = None,
     cwd: str | Path | None = None,
     config_path: str | Path | None = None,
+    run_fs: FileSystem | None = None,
 ) -> ResolvedConfig:
     """The config that applies to the run at ``run_dir`` (see the module docstring).
 
     Raises ConfigError for a bad *user* config (or ``--config FILE``); a bad run config is
-    returned as a problem and the user's config applies.
+    returned as a problem and the user's config applies. ``run_fs``: ``run_dir`` is the folder
+    of a remote run (``ssh://host/abs``, ``s3://bucket/prefix``), read through that file system.
     """
+    if run_fs is not None:
+        return _resolve_remote(str(run_dir), run_fs, cwd, config_path)
     if config_path is not None:
         cfg = read_config(config_path)
         return ResolvedConfig(cfg, [str(config_path)], cfg.changes(), source=str(config_path))
@@ -167,13 +174,28 @@ def resolve_config(
     return out
 
 
+def _resolve_remote(
+    run_dir: str, fs: FileSystem, cwd: str | Path | None, config_path: str | Path | None
+) -> ResolvedConfig:
+    """As :func:`resolve_config` for a remote run: the user's own config is local, the run's
+    ``rltui.toml`` is read from the run's host or store (trusted only as a local one would be)."""
+    if config_path is not None:
+        return resolve_config(config_path=config_path)
+    user = user_config_file(None, cwd)
+    base = read_config(user) if user is not None else Config.defaults()
+    out = ResolvedConfig(base, [str(user)] if user is not None else [], source=str(user) if user else None)
+    _apply_run_config(out, run_dir.rstrip("/") + "/" + FILENAME, fs)
+    out.changed = out.config.changes()
+    return out
+
+
 def _same(a: Path, b: Path) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
 
 
-def _apply_run_config(out: ResolvedConfig, path: Path) -> None:
+def _apply_run_config(out: ResolvedConfig, path: Path | str, fs: FileSystem = LOCAL) -> None:
     try:
-        present = _exists(path)
+        present = _exists(path, fs)
     except ConfigError as e:
         out.problems.append(Problem(str(path), None, sanitize(str(e), single_line=True)))
         return
@@ -182,7 +204,7 @@ def _apply_run_config(out: ResolvedConfig, path: Path) -> None:
     out.files.append(str(path))
     base = out.config
     try:
-        mine = read_config(path, base=base)
+        mine = read_config(path, base=base, fs=fs)
     except ConfigError as e:
         message = f"{e}; this run uses your own config instead"
         out.problems.append(Problem(str(path), None, sanitize(message, single_line=True)))

@@ -7,6 +7,7 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -31,7 +32,7 @@ def _reject_non_json(token: str) -> None:
     raise AssertionError(f"bare {token} in check --json output")
 
 
-def check_json(*args: str | Path) -> tuple[int, dict]:
+def check_json(*args: str | Path) -> tuple[int, dict[str, Any]]:
     proc = check(*args, "--json")
     assert "Traceback" not in proc.stderr, proc.stderr
     doc = json.loads(proc.stdout, parse_constant=_reject_non_json)

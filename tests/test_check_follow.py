@@ -115,9 +115,9 @@ def test_follow_prints_new_alerts_once_runs_on_alert_with_env_ends_with_the_run(
     margins = [line.split("|") for line in env_lines if line.startswith("margin_runaway|")]
     assert "critical" in [m[1] for m in margins]
     assert len({m[1] for m in margins}) == len(margins)
-    for _, _, name, step in margins:
+    for _, _, name, at in margins:
         assert name == run.name  # the run text arrived as data ...
-        assert int(step) <= max_steps
+        assert int(at) <= max_steps
     assert json.loads((marks / "margin_runaway.json").read_text())["id"] == "margin_runaway"
     # ... and was never run as code.
     assert not list(tmp_path.rglob("PWNED*"))

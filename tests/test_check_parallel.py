@@ -10,6 +10,7 @@ import pytest
 
 from rltui import cli
 from rltui.commands import check
+from rltui.session import RunSession
 
 ROOT = Path(__file__).resolve().parent.parent
 SWEEP = ROOT / "fixtures" / "runs"  # six real TRL runs side by side: a sweep folder
@@ -29,7 +30,12 @@ def test_forked_workers_give_the_same_report(
     monkeypatch.setattr(check, "PARALLEL_MIN_BYTES", 0)
     chosen: list[int] = []
     real_workers = check._workers
-    monkeypatch.setattr(check, "_workers", lambda s: chosen.append(real_workers(s)) or chosen[-1])
+
+    def workers(sessions: list[RunSession]) -> int:
+        chosen.append(real_workers(sessions))
+        return chosen[-1]
+
+    monkeypatch.setattr(check, "_workers", workers)
     forked = _check_json(capsys, str(SWEEP))
     assert chosen == [min(6, len(os.sched_getaffinity(0)))]  # a pool of workers did the runs
     assert forked == serial

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from rltui.sources import discovery
 from rltui.sources.discovery import classify, discover, event_file_order
 
 RUNS = Path(__file__).resolve().parent.parent / "fixtures" / "runs"
@@ -144,12 +144,12 @@ def test_unreadable_folder_is_a_problem_and_the_rest_is_found(
     bad.mkdir()
     real_scandir = os.scandir
 
-    def scandir(path: str):  # type: ignore[no-untyped-def]
+    def scandir(path: str) -> Iterator[os.DirEntry[str]]:
         if os.fspath(path) == str(bad):
             raise PermissionError(13, "Permission denied")
         return real_scandir(path)
 
-    monkeypatch.setattr(discovery.os, "scandir", scandir)
+    monkeypatch.setattr(os, "scandir", scandir)
     d = discover(str(tmp_path))
     assert [r.root for r in d.runs] == [str(good)]
     assert [p.path for p in d.problems] == [str(bad)]

@@ -54,6 +54,11 @@ def series_dict(store: MetricStore) -> dict[str, tuple[list[int], list[float], l
     return out
 
 
+def trainer_of(s: RunSession) -> str:
+    """The trainer as detected now (a call, so mypy does not keep an earlier narrowing across ``poll()``)."""
+    return s.info.trainer
+
+
 def one_shot(path: str) -> RunSession:
     (session,) = open_sessions([path])
     session.load()
@@ -101,7 +106,7 @@ def test_poll_returns_only_new_points_and_detection_follows_evidence(tmp_path: P
     assert (s.info.framework, s.info.trainer) == ("trl", "dpo")  # key signature
     (run / "README.md").write_text("---\ntags:\n- trl\n- cpo\n---\n")  # the card appears at the first save
     s.poll()
-    assert s.info.trainer == "cpo"
+    assert trainer_of(s) == "cpo"
     assert s.detection.evidence == "model card"
 
 
@@ -355,6 +360,9 @@ def test_snapshot_metrics_at_a_step_match_trainer_state() -> None:
     m = snap.metrics["loss"]
     upto = [v for st, v in loss if st <= 50]
     assert (m.points, m.first_step, m.last_step) == (len(upto), loss[0][0], 50)
+    assert m.last is not None
+    assert m.min is not None
+    assert m.max is not None
     assert math.isclose(m.last, upto[-1], rel_tol=1e-6)
     assert math.isclose(m.min, min(upto), rel_tol=1e-6)
     assert math.isclose(m.max, max(upto), rel_tol=1e-6)

@@ -54,7 +54,8 @@ class PrefixFolds:
             if e.n < n:
                 e.state = fold(e.state, series, e.n, n)
                 e.n = n
-            return e.state
+            cached: S = e.state  # the entry for this key was made by this fold
+            return cached
         state = fold(None, series, 0, n)
         self._entries[key] = _Entry(series, series.rewrites, n, state)
         return state

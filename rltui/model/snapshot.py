@@ -11,14 +11,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from rltui.records import FloatArray, IntArray, Problem, SourceKind
+from rltui.records import Framework as Framework  # re-exported: the model's RunInfo speaks them
+from rltui.records import Trainer as Trainer
 
 Status = Literal["ok", "info", "warn", "critical", "unavailable"]
 Severity = Literal["info", "warn", "critical"]
 Trend = Literal["rising", "flat", "falling", "unknown"]
-Framework = Literal["trl", "verl", "openrlhf", "llamafactory", "swift", "unsloth", "mlx", "unknown"]
-Trainer = Literal[
-    "sft", "dpo", "kto", "orpo", "cpo", "online_dpo", "reward", "ppo", "rloo", "grpo", "unknown"
-]
 
 SEVERITY_RANK: dict[str, int] = {"ok": 0, "unavailable": 0, "info": 1, "warn": 2, "critical": 3}
 

@@ -244,7 +244,7 @@ def rows_nanmedian(win: FloatArray) -> FloatArray:
     last = max(win.shape[1] - 1, 0)
     lo = s[rows, np.clip(lo_i, 0, last)]
     hi = s[rows, np.minimum(h, last)]
-    med = (0.0 + lo + hi) / 2.0  # numpy sums from 0.0: a median of -0.0 comes out +0.0
+    med: FloatArray = (0.0 + lo + hi) / 2.0  # numpy sums from 0.0: a median of -0.0 comes out +0.0
     med[c == 0] = np.nan
     return med
 

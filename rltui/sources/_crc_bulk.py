@@ -55,10 +55,12 @@ def _init_terms(lengths: I64) -> npt.NDArray[np.uint32]:
         present = np.flatnonzero(np.bincount(lengths))
         table = np.zeros(int(present[-1]) + 1, dtype=np.uint32)
         table[present] = [crc32c(bytes(n)) for n in present.tolist()]
-        return table[lengths]
+        by_length: npt.NDArray[np.uint32] = table[lengths]
+        return by_length
     uniq, inv = unique_inverse(lengths)
     terms = np.array([crc32c(bytes(n)) for n in uniq.tolist()], dtype=np.uint32)
-    return terms[inv.reshape(-1)]
+    each: npt.NDArray[np.uint32] = terms[inv.reshape(-1)]
+    return each
 
 
 def _u32_at(buf: bytes | bytearray | npt.NDArray[np.uint8]) -> npt.NDArray[np.uint32]:
@@ -78,7 +80,7 @@ def _each_ok(buf: bytes, starts: I64, lengths: I64, stored: npt.NDArray[np.uint3
     data = (starts + HEADER_BYTES).tolist()
     ends = (starts + HEADER_BYTES + lengths).tolist()
     got = [masked_crc(mv[a:b]) for a, b in zip(data, ends, strict=True)]
-    return np.array(got, dtype=np.uint32) == stored
+    return np.equal(np.array(got, dtype=np.uint32), stored)
 
 
 def data_crcs_ok(buf: bytes, starts: I64, lengths: I64) -> npt.NDArray[np.bool_]:

@@ -1,5 +1,5 @@
-# mypy: disallow-untyped-defs=False, disallow-incomplete-defs=False
-# (Runs on the remote python3, which may be as old as 3.6: kept free of annotations.)
+# (Runs on the remote python3, which may be as old as 3.6: kept free of annotations; see the mypy
+# override for this module in pyproject.toml.)
 """The helper rltui runs on a remote host over ssh: file info, listings and byte ranges, read only.
 
 Why a helper: one ssh connection per host then serves every file of every run on it (one

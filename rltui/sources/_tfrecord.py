@@ -70,10 +70,12 @@ def _expected_length_crcs(lengths: npt.NDArray[np.uint64]) -> npt.NDArray[np.uin
         present = np.flatnonzero(np.bincount(lengths.astype(np.intp)))
         table = np.zeros(int(present[-1]) + 1, dtype=np.uint32)
         table[present] = [masked_crc(_U64.pack(v)) for v in present.tolist()]
-        return table[lengths.astype(np.intp)]
+        by_length: npt.NDArray[np.uint32] = table[lengths.astype(np.intp)]
+        return by_length
     uniq, inv = unique_inverse(lengths)
     expected = np.array([masked_crc(_U64.pack(int(v))) for v in uniq.tolist()], dtype=np.uint32)
-    return expected[inv.reshape(-1)]
+    each: npt.NDArray[np.uint32] = expected[inv.reshape(-1)]
+    return each
 
 
 def _valid_headers(buf: bytes, starts: I64, lengths: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:

@@ -21,7 +21,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
-from rltui.model.snapshot import Framework, Trainer
+from rltui.records import Framework, Trainer
 from rltui.sources.fs import LOCAL, FileSystem, read_head
 
 #: TRL ``_tag_names`` -> our trainer ids (variants map to the trainer whose metrics they log).

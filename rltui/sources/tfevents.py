@@ -15,6 +15,7 @@ import numpy as np
 
 from rltui.records import PointChunk, Problem, ReadResult, SourceKind
 from rltui.sources import _event_decode, _tfrecord
+from rltui.sources._crc_bulk import masked_crc
 from rltui.sources._event_decode import F64, I64
 from rltui.sources.fs import LOCAL, FileHandle, FileSystem, describe
 from rltui.sources.names import canonical_tb_tag
@@ -207,6 +208,6 @@ def _partial_need(buf: bytes, consumed: int, resyncing: bool) -> int:
     if resyncing or len(buf) - consumed < _tfrecord.HEADER_BYTES:
         return 0
     length, length_crc = _tfrecord._HEADER.unpack_from(buf, consumed)
-    if _tfrecord.masked_crc(buf[consumed : consumed + 8]) != length_crc:
+    if masked_crc(buf[consumed : consumed + 8]) != length_crc:
         return 0
-    return _tfrecord.HEADER_BYTES + length + _tfrecord.FOOTER_BYTES
+    return _tfrecord.HEADER_BYTES + int(length) + _tfrecord.FOOTER_BYTES

@@ -18,7 +18,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -69,7 +69,7 @@ class UiOptions:
     #: A fixed "now" for deterministic screenshots (also stops the header clock).
     frozen_now: float | None = None
     #: Re-discover the runs (a sweep folder gaining a run); None when the paths were explicit runs.
-    reopen: Callable[[], list[RunSource]] | None = None
+    reopen: Callable[[], Sequence[RunSource]] | None = None
     #: Folders watched for new runs (the sweep folders named on the command line).
     watch_roots: tuple[str, ...] = ()
 
@@ -110,7 +110,7 @@ class RltuiApp(App[int]):
     #: Why the pump stopped (sanitised), or None while it runs.
     pump_error: reactive[str | None] = reactive(None, init=False)
 
-    def __init__(self, runs: list[RunSource], options: UiOptions | None = None) -> None:
+    def __init__(self, runs: Sequence[RunSource], options: UiOptions | None = None) -> None:
         super().__init__()
         self.runs: list[RunSource] = list(runs)
         self.options = options or UiOptions()

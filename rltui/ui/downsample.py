@@ -50,19 +50,46 @@ def minmax_downsample(x: Array, y: FloatArray, columns: int) -> tuple[FloatArray
 
 
 def column_extremes(y: FloatArray, columns: int) -> FloatArray:
-    """One value per column for a sparkline: the column's min or max, whichever strays further
-    from the series median, so a spike (up or down) survives even at one value per cell."""
+    """One value per column for a sparkline over the *whole* series: the column's min or max,
+    whichever strays further from the column's mean, so a spike (up or down) survives even at one
+    value per cell and a 0 -> 37 climb over 800 steps still reads as a climb.
+
+    Columns split the points evenly (a sparkline has no x axis to keep uneven). The cost is a few
+    vectorised passes over the series (no median, no sort): a gauge redraws it on every live step.
+    """
     ys = np.asarray(y, dtype=np.float64)
-    ys = ys[np.isfinite(ys)]
+    finite = np.isfinite(ys)
+    if not finite.all():
+        ys = ys[finite]
     n = len(ys)
     if columns < 1 or n == 0:
         return np.empty(0, dtype=np.float64)
     if n <= columns:
         return ys
-    med = float(np.median(ys))
-    edges = np.linspace(0, n, columns + 1).astype(np.int64)
+    starts = column_starts(n, columns)
     # n > columns, so every column is non-empty: reduceat gives each column's min and max at once.
-    starts = edges[:-1]
     lo = np.minimum.reduceat(ys, starts)
     hi = np.maximum.reduceat(ys, starts)
-    return np.where(np.abs(hi - med) >= np.abs(lo - med), hi, lo)
+    mean = np.add.reduceat(ys, starts) / np.diff(np.r_[starts, n])
+    # A column that is a straight ramp has its mean half-way: rounding must not tip it to the min
+    # (the series' maximum would then reach no cell), so near-ties go to the max.
+    return np.where(hi - mean >= (mean - lo) - 1e-9 * (hi - lo), hi, lo)
+
+
+def column_starts(n: int, columns: int) -> npt.NDArray[np.int64]:
+    """Index of the first of ``n`` points in each of ``columns`` columns (``n > columns``)."""
+    return np.linspace(0, n, columns + 1).astype(np.int64)[:-1]
+
+
+def column_of(steps: Array, step: int, columns: int) -> int | None:
+    """The sparkline column (of :func:`column_extremes` over the points at ``steps``) that holds
+    ``step``, or None when the step is outside the series: where an alert's onset is marked."""
+    xs = np.asarray(steps)
+    n = len(xs)
+    if n == 0 or columns < 1 or step < xs[0] or step > xs[-1]:
+        return None
+    i = int(np.searchsorted(xs, step, side="left"))
+    if n <= columns:
+        return min(i, n - 1)
+    starts = column_starts(n, columns)
+    return int(np.searchsorted(starts, i, side="right")) - 1

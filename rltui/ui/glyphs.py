@@ -73,36 +73,54 @@ def status_label(status: str) -> Text:
     return Text(STATUS_LABEL.get(status, status.upper()), style=STATUS_STYLE.get(status, ""))
 
 
-def sparkline(values: FloatArray, width: int, *, ascii_only: bool = False) -> str:
-    """The last values squeezed into ``width`` cells, spikes preserved (min/max per column)."""
-    cols = column_extremes(values, width)
+Scale = tuple[float, float]
+
+
+def spark_range(cols: FloatArray) -> Scale | None:
+    """The (min, max) a sparkline of these column values spans; None when there are none."""
     if len(cols) == 0:
-        return ""
-    levels = ASCII_LEVELS if ascii_only else UNICODE_LEVELS
-    lo, hi = float(np.min(cols)), float(np.max(cols))
-    if hi - lo <= 1e-12 * max(1.0, abs(hi)):
-        return levels[len(levels) // 2 - 1] * len(cols)
-    idx = np.clip(((cols - lo) / (hi - lo) * (len(levels) - 1)).round().astype(int), 0, len(levels) - 1)
-    return "".join(levels[i] for i in idx)
+        return None
+    return float(np.min(cols)), float(np.max(cols))
 
 
-def block_chart(values: FloatArray, width: int, rows: int = 1, *, ascii_only: bool = False) -> list[str]:
+def sparkline(values: FloatArray, width: int, *, ascii_only: bool = False, scale: Scale | None = None) -> str:
+    """The values squeezed into ``width`` cells, spikes preserved (min/max per column).
+
+    ``scale`` is the (lo, hi) the levels span; by default the values' own range. Compare mode
+    passes one scale to every run so that 0.7 and 37 do not draw alike."""
+    cols = column_extremes(values, width)
+    return spark_rows(cols, 1, scale, ascii_only=ascii_only)[0]
+
+
+def block_chart(
+    values: FloatArray, width: int, rows: int = 1, *, ascii_only: bool = False, scale: Scale | None = None
+) -> list[str]:
     """A sparkline ``rows`` cells tall (top row first): 8 sub-levels per cell, spikes preserved.
 
     The lowest column still shows one sub-level, so a flat or bottomed-out series reads as a line
     and not as an empty box. ``rows == 1`` is exactly :func:`sparkline`.
     """
+    return spark_rows(column_extremes(values, width), rows, scale, ascii_only=ascii_only)
+
+
+def spark_rows(
+    cols: FloatArray, rows: int, scale: Scale | None = None, *, ascii_only: bool = False
+) -> list[str]:
+    """Draw one value per column (:func:`column_extremes`) ``rows`` cells tall, top row first."""
     rows = max(1, rows)
-    if rows == 1:
-        return [sparkline(values, width, ascii_only=ascii_only)]
-    cols = column_extremes(values, width)
     if len(cols) == 0:
         return [""] * rows
     levels = ASCII_LEVELS if ascii_only else UNICODE_LEVELS
+    lo, hi = scale if scale is not None else (float(np.min(cols)), float(np.max(cols)))
+    flat = not (hi - lo > 1e-12 * max(1.0, abs(hi)))
+    if rows == 1:
+        if flat:
+            return [levels[len(levels) // 2 - 1] * len(cols)]
+        idx = np.clip(((cols - lo) / (hi - lo) * (len(levels) - 1)).round().astype(int), 0, len(levels) - 1)
+        return ["".join(levels[i] for i in idx)]
     full = "#" if ascii_only else "█"
     top = rows * len(levels)
-    lo, hi = float(np.min(cols)), float(np.max(cols))
-    if hi - lo <= 1e-12 * max(1.0, abs(hi)):
+    if flat:
         height = np.full(len(cols), top // 2)
     else:
         height = np.clip(1 + ((cols - lo) / (hi - lo) * (top - 1)).round().astype(int), 1, top)

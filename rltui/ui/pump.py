@@ -75,7 +75,7 @@ class PumpConfig:
     follow: bool = True
     poll: bool = False
     poll_interval: float = 1.0
-    reopen: Callable[[], list[RunSource]] | None = None
+    reopen: Callable[[], Sequence[RunSource]] | None = None
     watch_roots: tuple[str, ...] = ()
 
 

@@ -54,6 +54,26 @@ def alert_status(snap: RunSnapshot, reading: InstrumentReading) -> InstrumentRea
     return merge_status(reading, snap.alerts)
 
 
+#: An alert's onset as a gauge marks it: (first step, severity).
+Onset = tuple[int, str]
+
+
+def alert_onset(snap: RunSnapshot, reading: InstrumentReading) -> Onset | None:
+    """Where "since when" starts on a gauge: the onset of the worst active warn/critical alert about
+    it (same "about it" as :func:`alert_status`), the earliest one of that severity."""
+    best: tuple[int, int, str] | None = None
+    for a in snap.alerts:
+        if not a.active or a.severity not in ("warn", "critical"):
+            continue
+        about = a.instrument == reading.id or (reading.primary is not None and a.metric == reading.primary)
+        if not about:
+            continue
+        cand = (-SEVERITY_RANK[a.severity], a.first_step, a.severity)
+        if best is None or cand < best:
+            best = cand
+    return None if best is None else (best[1], best[2])
+
+
 def smooth(values: FloatArray, weight: float) -> FloatArray:
     """TensorBoard's debiased EMA, as the detail chart's smoothed line."""
     return tb_smooth(values, weight)

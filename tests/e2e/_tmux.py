@@ -148,6 +148,15 @@ def header_step(screen: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def at_step(step: int) -> Callable[[str], bool]:
+    """A ``wait_for`` predicate: the header shows this step (binds ``step`` now, not at call time)."""
+
+    def shown(screen: str) -> bool:
+        return header_step(screen) == step
+
+    return shown
+
+
 def header_max_steps(screen: str) -> int | None:
     m = STEP_RE.search(_header(screen))
     return int(m.group(2)) if m and m.group(2) else None

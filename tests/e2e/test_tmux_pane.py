@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e._tmux import EXIT_MARK, Tmux, header_step, rltui
+from tests.e2e._tmux import EXIT_MARK, Tmux, at_step, header_step, rltui
 
 pytestmark = [pytest.mark.tmux, pytest.mark.slow]
 
@@ -49,7 +49,7 @@ def test_watch_follows_a_pane_without_poll(tmp_path: Path) -> None:
             began = time.monotonic()
             with out.open("a") as f:
                 f.write(log_dict(step))
-            term.wait_for(lambda s, n=step: header_step(s) == n, f"the header at step {step}", timeout=10)
+            term.wait_for(at_step(step), f"the header at step {step}", timeout=10)
             latencies.append(time.monotonic() - began)
         # The screen is polled every 0.1 s here: a loose bound that a 1 s poll, or no follow at
         # all, cannot meet (benchmarks/bench_latency.py --tmux measures the p95 properly).

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,9 @@ def events_file(path: Path, points: list[tuple[int, dict[str, float]]], wall0: f
     return path
 
 
-def check(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60):
+def check(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """``rltui check`` in a fresh interpreter; a hang is a failed test, not a stuck suite."""
     full_env = {**os.environ, **(env or {})}
     full_env["PYTHONPATH"] = str(REPO) + os.pathsep + full_env.get("PYTHONPATH", "")
@@ -44,8 +47,11 @@ def check(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None
     )
 
 
-def check_json(*args: str, **kwargs: object) -> tuple[int, dict[str, object]]:
-    proc = check(*args, "--json", **kwargs)  # type: ignore[arg-type]
+def check_json(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
+) -> tuple[int, dict[str, Any]]:
+    """``check --json``: the exit code and the parsed document (JSON, so its values are Any)."""
+    proc = check(*args, "--json", env=env, cwd=cwd, timeout=timeout)
     return proc.returncode, json.loads(proc.stdout)
 
 

@@ -20,8 +20,9 @@ def test_every_notify_call_turns_markup_off() -> None:
     missing = []
     for path in (REPO / "rltui" / "ui").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            call = isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            if call and node.func.attr == "notify":  # type: ignore[attr-defined]
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            if node.func.attr == "notify":
                 kw = {k.arg: k.value for k in node.keywords}
                 value = kw.get("markup")
                 if not (isinstance(value, ast.Constant) and value.value is False):
@@ -47,7 +48,7 @@ async def test_new_run_named_with_markup_is_shown_verbatim(tmp_path: Path) -> No
 
     app = RltuiApp(
         list(runs), UiOptions(poll=True, poll_interval=0.1, reopen=reopen, watch_roots=(str(sweep),))
-    )  # type: ignore[arg-type]
+    )
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, until=lambda: app.snapshots[0] is not None)
         for name in ("x[/bold]y", "[b]bold[/b]"):
@@ -65,7 +66,7 @@ async def test_on_alert_child_is_ended_when_the_app_quits(tmp_path: Path) -> Non
     runs[0].load()
     pidfile = tmp_path / "pid"
     cmd = f"echo $$ > {pidfile}; sleep 600"
-    app = RltuiApp(runs, UiOptions(follow=False, on_alert=cmd, bell=False, notify=False))  # type: ignore[arg-type]
+    app = RltuiApp(runs, UiOptions(follow=False, on_alert=cmd, bell=False, notify=False))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, until=lambda: app.snapshots[0] is not None)
         snap = app.snapshots[0]
@@ -97,7 +98,7 @@ async def test_q_quits_with_fifos_in_the_run(tmp_path: Path) -> None:
     os.mkfifo(run / "README.md")
     os.mkfifo(run / "train.log")
     runs = session.open_sessions([str(run)])
-    app = RltuiApp(list(runs), UiOptions(poll=True, poll_interval=0.1))  # type: ignore[arg-type]
+    app = RltuiApp(list(runs), UiOptions(poll=True, poll_interval=0.1))
     t0 = time.monotonic()
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, until=lambda: app.snapshots[0] is not None, timeout=10)

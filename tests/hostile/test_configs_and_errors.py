@@ -27,9 +27,9 @@ def test_run_folder_config_cannot_silence_rules(explosion: Path, isolated: dict[
     (explosion / "rltui.toml").write_text(SILENCE_ALL)
     code, doc = check_json(str(explosion), env=isolated)
     jsonschema.validate(doc, SCHEMA)
-    run = doc["runs"][0]  # type: ignore[index]
+    run = doc["runs"][0]
     assert code == code_before == 1
-    assert len(run["alerts"]) == len(before["runs"][0]["alerts"]) > 0  # type: ignore[index]
+    assert len(run["alerts"]) == len(before["runs"][0]["alerts"]) > 0
     assert run["config"]["files"] == [str(explosion / "rltui.toml")]
     assert run["config"]["changed"] == []
     assert len(run["config"]["ignored"]) == len(ALL_RULE_IDS)
@@ -45,7 +45,7 @@ def test_user_opt_in_applies_the_run_config_and_shows_it(explosion: Path, isolat
     user.parent.mkdir()
     user.write_text("[trust]\nrun_configs = true\n")
     code, doc = check_json(str(explosion), env=isolated)
-    run = doc["runs"][0]  # type: ignore[index]
+    run = doc["runs"][0]
     assert code == 0
     assert run["alerts"] == []
     assert "rules.margin_runaway.enabled=false" in run["config"]["changed"]

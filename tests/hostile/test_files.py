@@ -109,7 +109,7 @@ def test_one_oversized_console_step_is_one_skipped_line(tmp_path: Path, line: st
     good = [f"step:{s} - loss:{1.0 / s}" for s in range(1, 41)]
     log.write_text("\n".join([*good[:20], line, *good[20:]]) + "\n")
     code, doc = check_json(str(log.parent))
-    run = doc["runs"][0]  # type: ignore[index]
+    run = doc["runs"][0]
     assert run["metrics"]["loss"]["points"] == 40
     problems = [p for src in run["sources"] for p in src["problems"]]
     assert len(problems) == 1
@@ -121,7 +121,7 @@ def test_a_stray_jsonl_point_keeps_every_point_and_is_reported(tmp_path: Path) -
     steps = [*range(1, 251), 0, *range(251, 501)]
     path = _jsonl(tmp_path / "run" / "m.jsonl", steps)
     _, doc = check_json(str(path.parent))
-    run = doc["runs"][0]  # type: ignore[index]
+    run = doc["runs"][0]
     assert run["metrics"]["loss"]["points"] == 501
     (problem,) = run["sources"][0]["problems"]
     assert "step 0" in problem["message"]
@@ -135,7 +135,7 @@ def test_a_stray_event_keeps_every_point_like_tensorboard(tmp_path: Path) -> Non
     points += [(1, {"train/loss": 5.0})] + [(s, {"train/loss": 1.0}) for s in range(251, 501)]
     events_file(tmp_path / "run" / "events.out.tfevents.1700000000.h", points)
     _, doc = check_json(str(tmp_path / "run"))
-    run = doc["runs"][0]  # type: ignore[index]
+    run = doc["runs"][0]
     assert run["metrics"]["loss"]["points"] == 500  # steps 1..500, step 1 re-stated by the stray
     (problem,) = run["sources"][0]["problems"]
     assert "step 1 after step 250" in problem["message"]
@@ -146,7 +146,7 @@ def test_a_stray_event_keeps_every_point_like_tensorboard(tmp_path: Path) -> Non
 def test_a_real_resume_still_rewinds_and_says_so(tmp_path: Path) -> None:
     path = _jsonl(tmp_path / "run" / "m.jsonl", [*range(1, 301), *range(200, 251)])
     _, doc = check_json(str(path.parent))
-    run = doc["runs"][0]  # type: ignore[index]
+    run = doc["runs"][0]
     assert run["metrics"]["loss"]["last_step"] == 250
     assert run["metrics"]["loss"]["points"] == 250
     (problem,) = run["sources"][0]["problems"]
@@ -183,7 +183,7 @@ def test_valid_trainer_state_is_parsed(tmp_path: Path, case: str, reason: str | 
     text = ("\ufeff" if case == "bom" else "") + body
     state = _state(tmp_path / "out" / "trainer_state.json", text)
     _, doc = check_json(str(state.parent))
-    run = doc["runs"][0]  # type: ignore[index]
+    run = doc["runs"][0]
     assert run["metrics"]["loss"]["points"] == 30
     assert run["max_steps"] == 30
     messages = [p["message"] for src in run["sources"] for p in src["problems"]]
@@ -200,7 +200,7 @@ def test_utf16_console_log_is_decoded(tmp_path: Path, codec: str) -> None:
     bom = b"\xff\xfe" if codec == "utf-16-le" else b"\xfe\xff"
     log.write_bytes(bom + text.encode(codec))
     _, doc = check_json(str(log.parent))
-    assert doc["runs"][0]["metrics"]["loss"]["points"] == 25  # type: ignore[index]
+    assert doc["runs"][0]["metrics"]["loss"]["points"] == 25
 
 
 def test_empty_checkpoints_do_not_hide_the_event_file(tmp_path: Path) -> None:
@@ -212,7 +212,7 @@ def test_empty_checkpoints_do_not_hide_the_event_file(tmp_path: Path) -> None:
         [(s, {"train/loss": 1.0}) for s in range(1, 11)],
     )
     _, doc = check_json(str(run), timeout=120)
-    run_doc = doc["runs"][0]  # type: ignore[index]
+    run_doc = doc["runs"][0]
     assert run_doc["metrics"]["loss"]["points"] == 10
 
 
@@ -229,12 +229,12 @@ def test_symlink_to_another_runs_events_is_not_merged(tmp_path: Path) -> None:
     )
     (healthy / "runs").symlink_to(sweep / "b" / "runs")
     _, doc = check_json(str(healthy))
-    run = doc["runs"][0]  # type: ignore[index]
+    run = doc["runs"][0]
     assert "rewards/margins" not in run["metrics"]
-    assert any("symlink leaves" in p["message"] for p in doc["problems"])  # type: ignore[union-attr]
+    assert any("symlink leaves" in p["message"] for p in doc["problems"])
     # named by the user, the target is read
     _, named = check_json(str(sweep / "b"))
-    assert "rewards/margins" in named["runs"][0]["metrics"]  # type: ignore[index]
+    assert "rewards/margins" in named["runs"][0]["metrics"]
 
 
 def test_recovered_trainer_state_clears_its_problem(tmp_path: Path) -> None:

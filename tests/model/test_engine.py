@@ -7,23 +7,24 @@ from pathlib import Path
 import pytest
 
 from rltui.model.engine import RunModel
-from rltui.session import open_sessions
+from rltui.model.snapshot import RunSnapshot
+from rltui.session import RunSession, open_sessions
 
 RUN = Path(__file__).resolve().parents[2] / "fixtures" / "runs" / "dpo_margin_explosion"
 
 
-def _key(snap):  # type: ignore[no-untyped-def]
+def _key(snap: RunSnapshot) -> list[tuple[str, str, int, int, bool, str | None]]:
     return [(a.id, a.severity, a.first_step, a.last_step, a.active, a.metric) for a in snap.alerts]
 
 
 @pytest.fixture(scope="module")
-def session():  # type: ignore[no-untyped-def]
+def session() -> RunSession:
     (s,) = open_sessions([str(RUN)])
     s.load()
     return s
 
 
-def test_scrubbing_back_equals_a_fresh_evaluation(session) -> None:  # type: ignore[no-untyped-def]
+def test_scrubbing_back_equals_a_fresh_evaluation(session: RunSession) -> None:
     scrubbed = RunModel(session.info, session.store)
     for step in (30, 260, 790, 120, 55, 400):
         fresh = RunModel(session.info, session.store).snapshot(at_step=step)
@@ -32,7 +33,7 @@ def test_scrubbing_back_equals_a_fresh_evaluation(session) -> None:  # type: ign
         assert _key(got) == _key(fresh), f"at step {step}"
 
 
-def test_cursor_does_not_disturb_the_live_verdict(session) -> None:  # type: ignore[no-untyped-def]
+def test_cursor_does_not_disturb_the_live_verdict(session: RunSession) -> None:
     model = RunModel(session.info, session.store)
     live = model.snapshot()
     model.snapshot(at_step=40)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -40,7 +41,7 @@ def test_median_is_numpys_on_finite_values() -> None:
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.uint64])
-def test_unique_union_inverse_are_numpys(dtype: type) -> None:
+def test_unique_union_inverse_are_numpys(dtype: type[np.integer[Any]]) -> None:
     rng = np.random.default_rng(3)
     for n in (0, 1, 2, 5, 100, 5000):
         a = rng.integers(0, 50, n).astype(dtype)

@@ -17,13 +17,13 @@ import pytest
 
 from rltui.model.config import Config
 from rltui.model.patterns import PatternEngine
-from rltui.model.snapshot import Alert, RunInfo
+from rltui.model.snapshot import Alert, RunInfo, Trainer
 from rltui.model.store import MetricStore
 from rltui.records import PointChunk
 from rltui.sources.names import canonical_tb_tag
 
 RUNS = Path(__file__).resolve().parents[2] / "fixtures" / "runs"
-TRAINER = {
+TRAINER: dict[str, Trainer] = {
     "sft_healthy": "sft",
     "dpo_healthy": "dpo",
     "dpo_healthy_tf4": "dpo",
@@ -58,7 +58,7 @@ def load_run(name: str) -> tuple[RunInfo, MetricStore]:
         name=name,
         path=str(RUNS / name),
         framework="trl",
-        trainer=TRAINER[name],  # type: ignore[arg-type]
+        trainer=TRAINER[name],
         max_steps=int(config["max_steps"]),
         logging_steps=int(config["logging_steps"]),
         config=config,
@@ -110,7 +110,9 @@ def test_margin_explosion_fires_margin_runaway() -> None:
     ev = alerts[-1].evidence
     assert isinstance(ev["margin"], float)
     assert ev["margin"] > 10
-    assert math.isclose(float(ev["nats"]), float(ev["margin"]) / float(info.config["beta"]))
+    beta = info.config["beta"]
+    assert isinstance(beta, float)
+    assert math.isclose(float(ev["nats"]), float(ev["margin"]) / beta)
     assert "memorising" in alerts[-1].action
     assert str(info.config["beta"]) not in ("",)
 
@@ -125,7 +127,9 @@ def test_length_hacking_fires_length_patterns() -> None:
     # The clipped ratio first reaches 0.5 at step 62 (README); the sustained median crosses later.
     first_half = int(clipped.steps[np.argmax(clipped.values >= 0.5)])
     assert first_half <= trunc.first_step <= first_half + 30
-    assert str(int(info.config["max_completion_length"])) in trunc.action
+    max_len = info.config["max_completion_length"]
+    assert isinstance(max_len, int)
+    assert str(max_len) in trunc.action
     growth = next(a for a in alerts if a.id == "length_growth")
     assert growth.severity == "critical"
     assert float(growth.evidence["ratio"]) > 2.0

@@ -12,12 +12,13 @@ import pytest
 
 from rltui.model.config import Config
 from rltui.model.patterns import CATALOGUE, PatternEngine
+from rltui.model.patterns.example_recipes import Series
 from rltui.model.patterns.examples import EXAMPLES, N, RuleExample, store_of
 from rltui.model.snapshot import SEVERITY_RANK, Alert, RunInfo
 
 
-def run(example: RuleExample, series: dict) -> tuple[Alert, ...]:
-    info = RunInfo("t", "/t", "trl", example.trainer, N, 1, dict(example.config))  # type: ignore[arg-type]
+def run(example: RuleExample, series: Series) -> tuple[Alert, ...]:
+    info = RunInfo("t", "/t", "trl", example.trainer, N, 1, dict(example.config))
     engine = PatternEngine(info, Config.defaults())
     engine.advance(store_of(series, example.steps or None))
     return engine.alerts()

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from typing import Any
 
 import pytest
 
@@ -53,8 +54,11 @@ class S3Server:
     def env(self) -> dict[str, str]:
         return {"FSSPEC_S3": json.dumps(self.options), "AWS_DEFAULT_REGION": "us-east-1"}
 
-    def filesystem(self):  # type: ignore[no-untyped-def]
-        """A fresh s3fs client of the test's own (the "training" side that uploads the run)."""
+    def filesystem(self) -> Any:
+        """A fresh s3fs client of the test's own (the "training" side that uploads the run).
+
+        ``Any``: s3fs and fsspec ship no type information.
+        """
         import s3fs
 
         return s3fs.S3FileSystem(skip_instance_cache=True, **self.options)

@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -24,10 +25,10 @@ from tests.remote._s3 import S3Server
 FIXTURES = REPO / "fixtures" / "runs"
 
 
-def _bucket(s3: S3Server) -> tuple[object, str]:
+def _bucket(s3: S3Server) -> tuple[Any, str]:
     fs = s3.filesystem()
     name = f"runs-{uuid.uuid4().hex[:8]}"
-    fs.mkdir(name)  # type: ignore[attr-defined]
+    fs.mkdir(name)
     return fs, name
 
 
@@ -44,7 +45,7 @@ def test_a_run_uploaded_while_rltui_watches_it(
     data = writer.path.read_bytes()
     key = f"{bucket}/dpo-synced/runs/Jan01_00-00-00_e2e/{writer.path.name}"
     # The sync uploads the growing event file again and again (objects are never appended to).
-    fs.pipe(key, data[: len(data) // 3])  # type: ignore[attr-defined]
+    fs.pipe(key, data[: len(data) // 3])
     # Count the bytes fetched from the store: appended ranges (and 64-byte head checks) only.
     from rltui.sources import objstore
 
@@ -63,9 +64,9 @@ def test_a_run_uploaded_while_rltui_watches_it(
     first = session.store.get("loss")
     assert first is not None
     assert 0 < int(first.steps[-1]) < steps
-    fs.pipe(key, data[: 2 * len(data) // 3] + data[2 * len(data) // 3 : 2 * len(data) // 3 + 7])  # type: ignore[attr-defined]
+    fs.pipe(key, data[: 2 * len(data) // 3] + data[2 * len(data) // 3 : 2 * len(data) // 3 + 7])
     session.poll()  # a torn record at the end: waits
-    fs.pipe(key, data)  # type: ignore[attr-defined]
+    fs.pipe(key, data)
     session.poll()
     for name in ("loss", "rewards/margins"):
         s = session.store.get(name)
@@ -83,7 +84,7 @@ def test_a_run_uploaded_while_rltui_watches_it(
     problems = [p for src in session.sources() for p in src.problems]
     assert problems == []
     # A checkpoint's trainer_state.json synced later is discovered on the next rescan.
-    fs.put(str(FIXTURES / "dpo_healthy" / "trainer_state.json"), f"{bucket}/dpo-synced/trainer_state.json")  # type: ignore[attr-defined]
+    fs.put(str(FIXTURES / "dpo_healthy" / "trainer_state.json"), f"{bucket}/dpo-synced/trainer_state.json")
     session.rescan()
     session.poll()
     assert any(src.kind == "trainer_state" for src in session.sources())
@@ -91,7 +92,7 @@ def test_a_run_uploaded_while_rltui_watches_it(
 
 def test_check_on_a_synced_run_in_s3_matches_the_local_verdict(s3: S3Server) -> None:
     fs, bucket = _bucket(s3)
-    fs.put(str(FIXTURES / "dpo_margin_explosion"), f"{bucket}/dpo_margin_explosion", recursive=True)  # type: ignore[attr-defined]
+    fs.put(str(FIXTURES / "dpo_margin_explosion"), f"{bucket}/dpo_margin_explosion", recursive=True)
     env = {**os.environ, "PYTHONPATH": str(REPO), **s3.env}
     res = subprocess.run(
         [sys.executable, "-m", "rltui", "check", "--json", f"s3://{bucket}/dpo_margin_explosion"],
@@ -154,14 +155,14 @@ def test_watch_an_s3_run_in_a_terminal_while_it_is_uploaded(s3: S3Server, tmp_pa
         for step in range(1, 4):
             writer.log(step, healthy_dpo(step))
         key = f"{bucket}/grpo-sync/runs/Jan01_00-00-00_e2e/{writer.path.name}"
-        fs.pipe(key, writer.path.read_bytes())  # type: ignore[attr-defined]
+        fs.pipe(key, writer.path.read_bytes())
         with Tmux() as term:
             envs = [f"{k}={v}" for k, v in s3.env.items()]
             term.start(["env", *envs, *rltui("watch", f"s3://{bucket}/grpo-sync")])
             term.wait_for(lambda s: header_step(s) == 3, "the s3 run at step 3")
             for step in range(4, 7):
                 writer.log(step, healthy_dpo(step))
-            fs.pipe(key, writer.path.read_bytes())  # type: ignore[attr-defined]
+            fs.pipe(key, writer.path.read_bytes())
             began = time.monotonic()
             term.wait_for(lambda s: header_step(s) == 6, "step 6 after the upload", timeout=15)
             assert time.monotonic() - began < 10

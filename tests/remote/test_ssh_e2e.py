@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e._tmux import EXIT_MARK, Tmux, header_step, rltui
+from tests.e2e._tmux import EXIT_MARK, Tmux, at_step, header_step, rltui
 from tests.e2e._writer import DPO_CONFIG, TrlEventWriter, healthy_dpo
 from tests.e2e.test_tmux_pane import log_dict
 from tests.remote._sshd import ALIAS, Sshd
@@ -29,7 +29,7 @@ def test_watch_a_remote_run_live_through_a_dropped_connection(remote: Sshd, tmp_
         assert "dpo-far" in screen
         for step in range(4, 8):
             writer.log(step, healthy_dpo(step))
-            term.wait_for(lambda s, n=step: header_step(s) == n, f"the header at step {step}", timeout=10)
+            term.wait_for(at_step(step), f"the header at step {step}", timeout=10)
 
         remote.kill_connections()
         writer.log(8, healthy_dpo(8))
@@ -99,7 +99,7 @@ def test_watch_a_remote_tmux_pane(remote: Sshd, tmp_path: Path) -> None:
             for step in range(4, 7):
                 with out.open("a") as f:
                     f.write(log_dict(step))
-                term.wait_for(lambda s, n=step: header_step(s) == n, f"the header at step {step}", timeout=10)
+                term.wait_for(at_step(step), f"the header at step {step}", timeout=10)
             term.send("q")
             assert f"{EXIT_MARK} rc=0" in term.wait_text(EXIT_MARK, timeout=10)
     finally:

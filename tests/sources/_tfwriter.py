@@ -7,10 +7,17 @@ check rltui's framing against itself.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 from tensorboard.summary.writer.record_writer import RecordWriter
+
+
+def _wire(message: Any) -> bytes:
+    """``message.SerializeToString()``, typed: tensorboard's protobuf modules ship no stubs."""
+    data: bytes = message.SerializeToString()
+    return data
 
 
 def record(data: bytes) -> bytes:
@@ -20,13 +27,13 @@ def record(data: bytes) -> bytes:
 
 
 def version_event(wall_time: float = 1.7e9) -> bytes:
-    return event_pb2.Event(wall_time=wall_time, file_version="brain.Event:2").SerializeToString()
+    return _wire(event_pb2.Event(wall_time=wall_time, file_version="brain.Event:2"))
 
 
 def scalar_event(tag: str, value: float, step: int, wall_time: float = 1.7e9) -> bytes:
     """What torch's ``SummaryWriter.add_scalar`` serialises."""
     summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=tag, simple_value=value)])
-    return event_pb2.Event(summary=summary, wall_time=wall_time, step=step).SerializeToString()
+    return _wire(event_pb2.Event(summary=summary, wall_time=wall_time, step=step))
 
 
 def text_event(tag: str, text: str, step: int = 0) -> bytes:
@@ -38,9 +45,7 @@ def text_event(tag: str, text: str, step: int = 0) -> bytes:
     )
     meta = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="text"))
     value = summary_pb2.Summary.Value(tag=tag, tensor=tensor, metadata=meta)
-    return event_pb2.Event(
-        summary=summary_pb2.Summary(value=[value]), wall_time=1.7e9, step=step
-    ).SerializeToString()
+    return _wire(event_pb2.Event(summary=summary_pb2.Summary(value=[value]), wall_time=1.7e9, step=step))
 
 
 def tensor_scalar_event(tag: str, tensor: tensor_pb2.TensorProto, step: int) -> bytes:
@@ -49,17 +54,15 @@ def tensor_scalar_event(tag: str, tensor: tensor_pb2.TensorProto, step: int) -> 
         plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
     )
     value = summary_pb2.Summary.Value(tag=tag, tensor=tensor, metadata=meta)
-    return event_pb2.Event(
-        summary=summary_pb2.Summary(value=[value]), wall_time=1.7e9 + step, step=step
-    ).SerializeToString()
+    return _wire(
+        event_pb2.Event(summary=summary_pb2.Summary(value=[value]), wall_time=1.7e9 + step, step=step)
+    )
 
 
 def image_event(tag: str, step: int) -> bytes:
     image = summary_pb2.Summary.Image(height=1, width=1, colorspace=1, encoded_image_string=b"\x89PNG")
     value = summary_pb2.Summary.Value(tag=tag, image=image)
-    return event_pb2.Event(
-        summary=summary_pb2.Summary(value=[value]), wall_time=1.7e9, step=step
-    ).SerializeToString()
+    return _wire(event_pb2.Event(summary=summary_pb2.Summary(value=[value]), wall_time=1.7e9, step=step))
 
 
 def scalar_file(tags: list[str], steps: int, seed: int = 0) -> tuple[bytes, list[tuple[str, int, float]]]:

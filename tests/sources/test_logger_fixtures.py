@@ -10,7 +10,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from _loggers import copy_fixture, expected_points, points_of, read_all, snapshot_tree
 
 from rltui.records import ReadResult
 from rltui.sources import logger_discovery
@@ -19,6 +18,7 @@ from rltui.sources.mlflow import MlflowDbReader, MlflowRunReader, open_reader
 from rltui.sources.swanlab import SwanlabReader
 from rltui.sources.trackio import TrackioReader
 from rltui.sources.wandb import WandbReader
+from tests.sources._loggers import copy_fixture, expected_points, points_of, read_all, snapshot_tree
 
 
 def _assert_exactly(results: list[ReadResult], run: str, **truth: bool) -> None:

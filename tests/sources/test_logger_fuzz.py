@@ -19,8 +19,8 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from _loggers import LOGGERS, expected_points, points_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,6 +30,7 @@ from rltui.sources.mlflow import MlflowDbReader, MlflowRunReader, parse_metric_l
 from rltui.sources.swanlab import SwanlabReader, decode_scalar
 from rltui.sources.trackio import TrackioReader, parse_row
 from rltui.sources.wandb import WandbReader, decode_config, decode_history, decode_run
+from tests.sources._loggers import LOGGERS, expected_points, points_of
 
 FUZZ = settings(
     max_examples=120,
@@ -94,7 +95,7 @@ _MUTATION = st.one_of(
 )
 
 
-def _mutate(data: bytes, mutations: list[tuple]) -> bytes:
+def _mutate(data: bytes, mutations: list[tuple[Any, ...]]) -> bytes:
     buf = bytearray(data)
     for m in mutations:
         if not buf:
@@ -135,7 +136,7 @@ def test_random_bytes_give_no_points(kind: str, data: bytes, with_header: bool, 
     st.lists(st.integers(0, PREFIX), max_size=3),
 )
 def test_mutated_logs_never_invent_or_double_points(
-    kind: str, mutations: list[tuple], cuts: list[int]
+    kind: str, mutations: list[tuple[Any, ...]], cuts: list[int]
 ) -> None:
     got = Counter(points_of(_read_in_pieces(kind, _mutate(LOGS[kind][0], mutations), cuts)))
     assert not got - CLEAN[kind]
@@ -280,7 +281,7 @@ def _db_points(name: str, data: bytes | None) -> Counter[tuple[str, int, float |
 
 @FUZZ
 @given(st.sampled_from(["trackio", "mlflow"]), st.lists(_MUTATION, min_size=1, max_size=3))
-def test_mutated_databases_never_raise_or_invent(name: str, mutations: list[tuple]) -> None:
+def test_mutated_databases_never_raise_or_invent(name: str, mutations: list[tuple[Any, ...]]) -> None:
     if name not in _DB_CLEAN:
         _DB_CLEAN[name] = _db_points(name, None)
     clean = (

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from _tfwriter import record, scalar_event, text_event, version_event
-
 from rltui.sources.text_generations import is_generations_tag, parse_generations
 from rltui.sources.tfevents import TfEventsReader
+from tests.sources._tfwriter import record, scalar_event, text_event, version_event
 
 TAG = "val/generations/text_summary"
 

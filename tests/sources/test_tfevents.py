@@ -10,7 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _tfwriter import (
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.compat.proto import tensor_pb2, types_pb2
+
+from rltui.records import ReadResult
+from rltui.sources.names import canonical_tb_tag
+from rltui.sources.tfevents import TfEventsReader
+from tests.sources._tfwriter import (
     image_event,
     record,
     scalar_event,
@@ -19,12 +25,6 @@ from _tfwriter import (
     text_event,
     version_event,
 )
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from tensorboard.compat.proto import tensor_pb2, types_pb2
-
-from rltui.records import ReadResult
-from rltui.sources.names import canonical_tb_tag
-from rltui.sources.tfevents import TfEventsReader
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENT_FILES = sorted(
@@ -33,7 +33,7 @@ EVENT_FILES = sorted(
 
 
 def _points(result: ReadResult) -> list[tuple[str, int, float]]:
-    out = []
+    out: list[tuple[str, int, float]] = []
     for key, chunk in result.chunks.items():
         out.extend((key, int(s), float(v)) for s, v in zip(chunk.steps, chunk.values, strict=False))
     return sorted(out)
@@ -185,7 +185,7 @@ def test_resync_across_reads(tmp_path: Path) -> None:
 def test_huge_length_is_a_problem_not_a_memory_error(tmp_path: Path) -> None:
     path, recs, offsets = _corrupt_file(tmp_path)
     header = struct.pack("<Q", 1 << 40)
-    from rltui.sources._tfrecord import masked_crc
+    from rltui.sources._crc_bulk import masked_crc
 
     huge = header + struct.pack("<I", masked_crc(header)) + b"\x00" * 20
     path.write_bytes(b"".join(recs[:2]) + huge + b"".join(recs[2:]))
@@ -290,7 +290,7 @@ def test_unreadable_file_is_one_problem_and_resumes(tmp_path: Path) -> None:
 
 
 def _tensor(dtype: int, **fields: object) -> tensor_pb2.TensorProto:
-    return tensor_pb2.TensorProto(dtype=dtype, **fields)  # type: ignore[arg-type]
+    return tensor_pb2.TensorProto(dtype=dtype, **fields)
 
 
 @pytest.mark.parametrize(
@@ -434,9 +434,9 @@ def test_many_bad_data_crcs_in_a_large_read(tmp_path: Path) -> None:
     bad_at = {3, 1500, 1501, 2100, 4999}
     body = bytearray()
     offsets = []
-    for i, rec in enumerate(recs):
+    for i, framed in enumerate(recs):
         offsets.append(len(body))
-        rec = bytearray(rec)
+        rec = bytearray(framed)
         if i in bad_at:
             pos = 20 + i % 9 if i % 2 else len(rec) - 1 - i % 4  # data byte, or a stored-CRC byte
             rec[pos] ^= 1 << (i % 8)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from typing import Any
 
-from _tfwriter import record, scalar_event, text_event, version_event
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tensorboard.compat.proto import event_pb2
@@ -13,6 +13,7 @@ from tensorboard.compat.proto import event_pb2
 from rltui.records import ReadResult
 from rltui.sources import _event_decode
 from rltui.sources.tfevents import TfEventsReader
+from tests.sources._tfwriter import record, scalar_event, text_event, version_event
 
 _RECORDS = (
     [record(version_event()), record(text_event("args/text_summary", '{"max_steps": 9}'))]
@@ -51,7 +52,7 @@ def _read_in_pieces(data: bytes, cuts: list[int]) -> list[ReadResult]:
 
 
 def _emitted(results: list[ReadResult]) -> list[tuple[str, int, float]]:
-    out = []
+    out: list[tuple[str, int, float]] = []
     for r in results:
         assert not r.restarted  # the file only grew
         for key, chunk in r.chunks.items():
@@ -79,7 +80,7 @@ _MUTATION = st.one_of(
 )
 
 
-def _mutate(data: bytes, mutations: list[tuple]) -> bytes:
+def _mutate(data: bytes, mutations: list[tuple[Any, ...]]) -> bytes:
     buf = bytearray(data)
     for m in mutations:
         if not buf:
@@ -102,7 +103,7 @@ def _mutate(data: bytes, mutations: list[tuple]) -> bytes:
 
 @_SETTINGS
 @given(st.lists(_MUTATION, min_size=1, max_size=4), st.lists(st.integers(0, 5000), max_size=3))
-def test_mutated_records_never_invent_points(mutations: list[tuple], cuts: list[int]) -> None:
+def test_mutated_records_never_invent_points(mutations: list[tuple[Any, ...]], cuts: list[int]) -> None:
     data = _mutate(ORIGINAL, mutations)
     emitted = _emitted(_read_in_pieces(data, cuts))
     assert set(emitted) <= ORIGINAL_POINTS
@@ -140,7 +141,7 @@ _VERSION = event_pb2.Event(
 
 @_SETTINGS
 @given(st.lists(_MUTATION, min_size=0, max_size=3), st.booleans())
-def test_version_event_shortcut_agrees_with_protobuf(mutations: list[tuple], bare: bool) -> None:
+def test_version_event_shortcut_agrees_with_protobuf(mutations: list[tuple[Any, ...]], bare: bool) -> None:
     """Records skipped without protobuf must parse, with protobuf, to an event without points."""
     base = version_event() if bare else _VERSION
     data = _mutate(base, mutations) if mutations else base

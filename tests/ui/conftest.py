@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -18,7 +19,7 @@ FROZEN_NOW = T0 + 800 * SECONDS_PER_STEP + 300
 
 
 async def settle(
-    pilot: Pilot[object], until: Callable[[], bool] | None = None, timeout: float = 10.0
+    pilot: Pilot[Any], until: Callable[[], bool] | None = None, timeout: float = 10.0
 ) -> None:
     """Wait until the pump has answered every snapshot request with a ``SnapshotsReady`` that the
     app applied (and, optionally, for a condition), then let the screens' redraws run.
@@ -48,7 +49,7 @@ async def settle(
             await asyncio.wait_for(changed.wait(), min(remaining, 0.1))
 
 
-async def next_snapshots(pilot: Pilot[object], timeout: float = 10.0) -> None:
+async def next_snapshots(pilot: Pilot[Any], timeout: float = 10.0) -> None:
     """Ask for fresh snapshots and wait for the ``SnapshotsReady`` that answers the request."""
     app = pilot.app
     assert isinstance(app, RltuiApp)

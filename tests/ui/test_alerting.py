@@ -93,7 +93,7 @@ async def test_hostile_metric_names_and_messages_render_literally() -> None:
     run = make_run("dpo_healthy")
     steps = np.arange(1, 11, dtype=np.int64)
     run.store = MetricStore()
-    run.store.add("x", {HOSTILE: PointChunk(steps, steps * 1.0, np.linspace(0, 1, 10))})
+    run.store.add("x", {HOSTILE: PointChunk(steps, steps.astype(np.float64), np.linspace(0, 1, 10))})
     run.extra_alerts.append(
         Alert("nonfinite", "warn", 3, 10, True, HOSTILE, HOSTILE, HOSTILE, {HOSTILE: 1.0})
     )

@@ -23,7 +23,7 @@ from tests.ui.conftest import dashboard_app, settle
 
 def first_margin_over_threshold() -> int:
     history = json.loads((RUNS / "dpo_margin_explosion" / "trainer_state.json").read_text())["log_history"]
-    return next(e["step"] for e in history if e.get("rewards/margins", 0) > MARGIN_CRITICAL)
+    return int(next(e["step"] for e in history if e.get("rewards/margins", 0) > MARGIN_CRITICAL))
 
 
 async def test_dashboard_shows_header_banner_gauges_and_unavailable(explosion_app: RltuiApp) -> None:

@@ -28,7 +28,7 @@ async def test_appended_records_reach_the_screen(tmp_path: Path, poll: bool) -> 
     run.mkdir()
     write_jsonl(run / "metrics.jsonl", range(1, 6))
     runs = session.open_sessions([str(run)])
-    app = RltuiApp(runs, UiOptions(poll=poll, poll_interval=0.1))  # type: ignore[arg-type]
+    app = RltuiApp(runs, UiOptions(poll=poll, poll_interval=0.1))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, until=lambda: app.snapshots[0] is not None and app.snapshots[0].step == 5)
         assert "step 5" in screen_text(app)
@@ -52,7 +52,7 @@ async def test_a_new_run_in_a_sweep_folder_appears(tmp_path: Path) -> None:
         return fresh
 
     opts = UiOptions(mode="compare", poll=True, poll_interval=0.05, reopen=reopen, watch_roots=(str(sweep),))
-    app = RltuiApp(runs, opts)  # type: ignore[arg-type]
+    app = RltuiApp(runs, opts)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         (sweep / "b").mkdir()

@@ -176,7 +176,7 @@ async def test_input_problems_are_counted_on_the_dashboard(tmp_path: Path) -> No
     lines.insert(2, "{not json")
     (run / "metrics.jsonl").write_text("\n".join(lines) + "\n")
     runs = session.open_sessions([str(run)])
-    app = RltuiApp(runs, UiOptions(poll=True, poll_interval=0.1))  # type: ignore[arg-type]
+    app = RltuiApp(runs, UiOptions(poll=True, poll_interval=0.1))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, until=lambda: app.snapshots[0] is not None and app.snapshots[0].step == 5)
         text = screen_text(app)
@@ -190,7 +190,7 @@ async def test_opening_a_run_does_not_announce_the_alerts_it_already_has(tmp_pat
     marker = tmp_path / "on-alert-ran"
     runs = session.open_sessions([str(RUNS / "dpo_margin_explosion")])
     opts = UiOptions(poll=True, poll_interval=0.1, on_alert=f"touch {marker}")
-    app = RltuiApp(runs, opts)  # type: ignore[arg-type]
+    app = RltuiApp(runs, opts)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         snap = app.snapshots[0]
@@ -222,7 +222,7 @@ def test_an_escalation_is_announced_again() -> None:
 
 async def test_replay_next_alert_lands_on_the_first_step_the_banner_shows() -> None:
     runs = session.open_sessions([str(RUNS / "dpo_margin_explosion")])
-    app = RltuiApp(runs, UiOptions(mode="replay", autoplay=False))  # type: ignore[arg-type]
+    app = RltuiApp(runs, UiOptions(mode="replay", autoplay=False))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, until=lambda: app.loaded)
 

@@ -8,6 +8,7 @@ other text is deterministic; nothing animates (no replay, no follow).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -27,7 +28,7 @@ def session_app(*runs: str, **options: object) -> RltuiApp:
     return RltuiApp(list(sessions), opts)
 
 
-async def _ready(pilot: Pilot[object]) -> None:
+async def _ready(pilot: Pilot[Any]) -> None:
     await settle(pilot)
     await pilot.pause(0.2)  # the gauges re-share the body once banners are laid out
     await settle(pilot)
@@ -57,7 +58,7 @@ def test_compare_two_runs(snap_compare: Callable[..., bool]) -> None:
 
 
 def test_alerts_screen(snap_compare: Callable[..., bool]) -> None:
-    async def open_alerts(pilot: Pilot[object]) -> None:
+    async def open_alerts(pilot: Pilot[Any]) -> None:
         await _ready(pilot)
         await pilot.press("a")
         await pilot.pause(0.2)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rltui.model.snapshot import Trainer
 from rltui.model.store import MetricStore
 from rltui.records import PointChunk
 
@@ -39,7 +40,7 @@ class RuleExample:
     """A rule's firing example and its near miss."""
 
     rule: str
-    trainer: str
+    trainer: Trainer
     fires: Callable[[], Series]
     config: dict[str, object]
     severity: str
@@ -67,7 +68,7 @@ def ramp(
 
 def step_change(a: float, b: float, at: int, sd: float, n: int = N, seed: int = 2) -> np.ndarray:
     x = np.where(np.arange(n) < at, a, b).astype(float)
-    return x + sd * np.abs(a if a else 1.0) * np.random.default_rng(seed).standard_normal(n)
+    return x + sd * abs(a if a else 1.0) * np.random.default_rng(seed).standard_normal(n)
 
 
 def with_point(x: np.ndarray, i: int, v: float) -> np.ndarray:
@@ -132,4 +133,4 @@ def ppo(**extra: np.ndarray) -> Series:
 
 
 #: (rule id, trainer, firing series, run config, severity, onset index, near-miss series)
-Case = tuple[str, str, Callable[[], Series], dict[str, object], str, int, Callable[[], Series]]
+Case = tuple[str, Trainer, Callable[[], Series], dict[str, object], str, int, Callable[[], Series]]

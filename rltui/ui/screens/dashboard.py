@@ -27,7 +27,8 @@ from rltui.model.snapshot import SEVERITY_RANK, Alert, InstrumentReading, RunSna
 from rltui.ui.chart_spec import ChartSpec, spec_for_alert, spec_for_instrument
 from rltui.ui.glyphs import STATUS_LABEL, STATUS_STYLE, safe
 from rltui.ui.host import Host
-from rltui.ui.runs import alert_status, fallback_readings
+from rltui.ui.names import distinct_names
+from rltui.ui.runs import Onset, alert_onset, alert_status, fallback_readings
 from rltui.ui.status_line import freshness, header_text, info_note, input_problems
 from rltui.ui.widgets.banner import AlertBanner
 from rltui.ui.widgets.gauge import COMPACT_HEIGHT, Gauge
@@ -38,6 +39,8 @@ COMPARE_GAUGE_WIDTH = 56
 MAX_COLUMNS = 6
 #: Alert severities that get a banner.
 BANNER_SEVERITIES = ("warn", "critical")
+#: Runs the compare header lists one a line (the header is at most 6 rows: title + 5).
+HEADER_RUNS = 5
 
 
 class DashboardScreen(Screen[None]):
@@ -175,12 +178,16 @@ class DashboardScreen(Screen[None]):
         t = Text(f"compare {len(snaps)} runs", style="bold")
         if app.mode_label():
             t.append(f"  {app.mode_label()}", style="bold cyan")
-        for snap in snaps:
+        names = run_labels(snaps)
+        # Every run gets a line, or the last line says which ones did not fit: never a silent cut.
+        listed = len(snaps) if len(snaps) <= HEADER_RUNS else HEADER_RUNS - 1
+        name_w = min(30, max((len(n) for n in names), default=0))
+        for snap, name in zip(snaps[:listed], names[:listed], strict=True):
             t.append("\n")
             if snap is None:
                 t.append("loading …", style="dim")
                 continue
-            t.append(safe(snap.info.name, 30).ljust(30)[:30], style="bold")
+            t.append(name.ljust(name_w)[:name_w], style="bold")
             step = "–" if snap.step is None else str(snap.step)
             t.append(f" step {step}{'/' + str(snap.info.max_steps) if snap.info.max_steps else ''}")
             label, style = freshness(snap, now)
@@ -193,6 +200,15 @@ class DashboardScreen(Screen[None]):
             rules = snap.rule_config.summary()
             if rules:
                 t.append(f"  {rules}", style="bold yellow")
+        if listed < len(snaps):
+            rest = snaps[listed:]
+            worst = max(
+                (s.worst for s in rest if s is not None), key=lambda w: SEVERITY_RANK.get(w, 0), default="ok"
+            )
+            t.append(f"\n+{len(rest)} more: ", style="bold")
+            t.append(", ".join(names[listed:]), style="dim")
+            t.append("  worst ")
+            t.append(STATUS_LABEL[worst], style=STATUS_STYLE[worst])
         return t
 
     def _sorted_alerts(self, snaps: list[RunSnapshot | None]) -> list[tuple[int, Alert]]:
@@ -258,10 +274,10 @@ class DashboardScreen(Screen[None]):
                         order.append(r.id)
             by_run.append(readings)
         out: dict[str, list[tuple[int, str | None, InstrumentReading | None]]] = {}
+        labels = run_labels(snaps)
         for iid in order:
             out[iid] = [
-                (i, safe(snaps[i].info.name, 30) if multi and snaps[i] else None, by_run[i].get(iid))  # type: ignore[union-attr]
-                for i in range(len(snaps))
+                (i, labels[i] if multi and snaps[i] else None, by_run[i].get(iid)) for i in range(len(snaps))
             ]
         return out
 
@@ -270,15 +286,22 @@ class DashboardScreen(Screen[None]):
         rows = self.gauge_rows()
         order = list(rows)
         as_rows = {k: [(name, r) for _, name, r in v] for k, v in rows.items()}
+        onsets = {k: _onsets(snaps, v) for k, v in rows.items()}
         if order == self._gauge_order:
             for g in grid.query(Gauge):
-                g.update_rows(as_rows[g.instrument_id])
+                g.update_rows(as_rows[g.instrument_id], onsets[g.instrument_id])
             return
         focused = self.focused.instrument_id if isinstance(self.focused, Gauge) else None
         self._gauge_order = order
         grid.remove_children()
         gauges = [
-            Gauge(k, as_rows[k], ascii_only=self.rltui.ascii_only, target_height=self._gauge_height)
+            Gauge(
+                k,
+                as_rows[k],
+                ascii_only=self.rltui.ascii_only,
+                target_height=self._gauge_height,
+                onsets=onsets[k],
+            )
             for k in order
         ]
         grid.mount_all(gauges)
@@ -376,3 +399,20 @@ class DashboardScreen(Screen[None]):
                 if r is not None:
                     series.extend((i, t.name) for t in r.traces)
         self.rltui.export_csv(series, "dashboard")
+
+
+def _onsets(
+    snaps: list[RunSnapshot | None], rows: list[tuple[int, str | None, InstrumentReading | None]]
+) -> tuple[Onset | None, ...]:
+    """Per gauge row, where its worst active alert began (the sparkline's "since when" mark)."""
+    out: list[Onset | None] = []
+    for i, _, r in rows:
+        snap = snaps[i] if 0 <= i < len(snaps) else None
+        out.append(alert_onset(snap, r) if snap is not None and r is not None else None)
+    return tuple(out)
+
+
+def run_labels(snaps: list[RunSnapshot | None]) -> list[str]:
+    """Each run's name by the part that tells it from the others (``healthy``, not
+    ``fixtures/runs/dpo…`` three times), sanitised."""
+    return [safe(n, 60) for n in distinct_names([s.info.name if s is not None else "" for s in snaps])]
