@@ -103,12 +103,17 @@ class RltuiApp(App[int]):
         Binding("c", "samples", "Samples"),
     ]
 
+    # repaint=False: a reactive on the App repaints the whole screen when set, which would undo
+    # the row-level refresh of the gauges (benchmarks/bench_frame.py); the screens' watchers
+    # repaint what changed.
     #: The latest snapshot of each run (None until its first); screens watch this.
-    snapshots: reactive[list[RunSnapshot | None]] = reactive(list, always_update=True, init=False)
+    snapshots: reactive[list[RunSnapshot | None]] = reactive(
+        list, always_update=True, init=False, repaint=False
+    )
     #: Where the replay is (a loaded cursor only in replay mode); screens watch this too.
-    replay: reactive[ReplayCursor] = reactive(ReplayCursor, always_update=True, init=False)
+    replay: reactive[ReplayCursor] = reactive(ReplayCursor, always_update=True, init=False, repaint=False)
     #: Why the pump stopped (sanitised), or None while it runs.
-    pump_error: reactive[str | None] = reactive(None, init=False)
+    pump_error: reactive[str | None] = reactive(None, init=False, repaint=False)
 
     def __init__(self, runs: Sequence[RunSource], options: UiOptions | None = None) -> None:
         super().__init__()
