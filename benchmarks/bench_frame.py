@@ -9,7 +9,8 @@ a frame's cost.
 
 A frame, timed per live update, is what the UI loop does when a new step arrives:
   1. one point is appended to every metric and a new snapshot swapped in;
-  2. ``app.redraw()``: header, banners and the 16 gauges updated from the snapshot;
+  2. ``app.set_snapshots()`` (the ``SnapshotsReady`` handler): the snapshots reactive set and
+     the dashboard's watcher updating header, banners and the 16 gauges;
   3. the screen's update tick: layout, compositor, every dirty widget rendered;
   4. the compositor update encoded to the bytes a terminal would receive (headless Textual skips
      this step, so the benchmark does it: it is part of what a real frame costs).
@@ -218,8 +219,8 @@ async def measure(run: BenchRun, frames: int, gauges: int) -> dict[str, list[flo
             raise SystemExit(f"only {len(shown)} of {gauges} gauges are on screen at {SIZE}")
 
         def live_update() -> None:
-            app.snapshots = [run.snapshot()]
-            app.redraw()
+            # What the SnapshotsReady handler does: the snapshots reactive set, screens redraw.
+            app.set_snapshots([run.snapshot()])
 
         for i in range(frames + 3):  # 3 warm-up frames
             run.append_step()

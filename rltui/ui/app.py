@@ -1,12 +1,13 @@
-"""The Textual application: holds the runs and their latest snapshots, schedules work off the UI
-loop, and routes redraws to the screens.
+"""The Textual application: holds the runs, their latest snapshots and the replay cursor, and
+hands them to the screens.
 
-Threading model: reading files and computing snapshots happen in worker threads
-(``asyncio.to_thread``); the UI loop only swaps in finished, immutable snapshots and repaints,
-at most ``1 / MIN_REDRAW_S`` times a second. Ingest and snapshots of one run take that run's
-lock (``RunSession``), and the UI reads series only through ``run.view()``, which takes it too.
-While a watched run is quiet, the watcher sleeps in ``watchfiles.awatch`` and nothing else runs
-but a 1 Hz header clock.
+Data flow (Textual's own, as in memray's live TUI and toolong): one thread worker, the pump
+(``rltui.ui.pump``), reads the files and computes every snapshot, and posts each result as a
+``SnapshotsReady`` message; bursts coalesce in the message queue (``can_replace``). The handler
+sets the ``snapshots`` reactive inside ``batch_update()``; each screen watches that reactive (and
+``replay``) and redraws from what it is given. The UI loop never reads a file and never waits
+for the pump. A pump that dies is shown on screen (``pump_error``) with its sanitised reason.
+Series the screens draw are read through ``run.view()``, which takes the run's lock.
 """
 
 from __future__ import annotations
@@ -15,27 +16,31 @@ import asyncio
 import contextlib
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-import numpy as np
+from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.css.query import NoMatches
+from textual.message import Message
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.worker import Worker, WorkerState
 
 from rltui.model.snapshot import Alert, RunSnapshot
 from rltui.ui import ascii_mode
-from rltui.ui.alerting import AlertTracker, alert_env, alert_json, osc9
+from rltui.ui.alerting import Announcement, Announcer, alert_env, alert_json, osc9
 from rltui.ui.chart_spec import ChartSpec
 from rltui.ui.export import output_dir, output_name, write_csv
 from rltui.ui.glyphs import safe
-from rltui.ui.off_loop import off_loop
-from rltui.ui.runs import RunSource, Waker
+from rltui.ui.pump import Batch, Pump, PumpConfig
+from rltui.ui.replay_cursor import MIN_TICK_S, SPEEDS, ReplayCursor
+from rltui.ui.runs import RunSource
 from rltui.ui.screens.alerts import AlertsScreen
 from rltui.ui.screens.dashboard import DashboardScreen
 from rltui.ui.screens.detail import DetailScreen
@@ -44,21 +49,9 @@ from rltui.ui.screens.metrics import MetricsScreen
 from rltui.ui.screens.replay import ReplayDashboardScreen
 from rltui.ui.screens.samples import SamplesScreen, read_samples_in_background
 
-Mode = Literal["watch", "replay", "compare"]
+__all__ = ["MIN_TICK_S", "SPEEDS", "RltuiApp", "SnapshotsReady", "UiOptions"]
 
-#: Redraws are coalesced to at most one per this many seconds (~10 per second).
-MIN_REDRAW_S = 0.1
-#: Replay never ticks faster than this; higher speeds advance several steps per tick.
-MIN_TICK_S = 0.1
-#: watchfiles' Rust thread sleeps ``step`` ms between looks at its event queue (and takes the GIL
-#: to check the stop event each time): 20 ms meant 50 wake-ups a second on a quiet run. 100 ms
-#: is 10 a second and adds at most ~0.1 s to the append -> screen latency (target p95 <= 0.5 s).
-WATCH_STEP_MS = 100
-#: Longest a burst of file events is gathered before the readers run.
-WATCH_DEBOUNCE_MS = 100
-#: Longest one wait of a run's waker (tmux pane, remote run) before it is simply asked again.
-WAKE_TIMEOUT_S = 10.0
-SPEEDS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 40.0, 100.0, 250.0, 1000.0)
+Mode = Literal["watch", "replay", "compare"]
 
 
 @dataclass(slots=True)
@@ -83,23 +76,61 @@ class UiOptions:
     watch_roots: tuple[str, ...] = ()
 
 
+class SnapshotsReady(Message):
+    """The pump finished a batch of snapshots. Only the newest matters: a newer one waiting in the
+    queue replaces an older one not yet handled (a burst of file events draws once)."""
+
+    def __init__(self, batch: Batch) -> None:
+        super().__init__()
+        self.batch = batch
+
+    def can_replace(self, message: Message) -> bool:
+        # The first batch (the baseline, replay's steps) and one naming new runs carry more
+        # than snapshots: those are never dropped.
+        return (
+            isinstance(message, SnapshotsReady) and not message.batch.baseline and not message.batch.new_runs
+        )
+
+
 class RltuiApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "rltui"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
+        # btop, nvitop, k9s and lazygit quit on Ctrl+C; Textual's default only tells you to
+        # press ctrl+q (issue 12, point 7).
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("question_mark", "help", "Help"),
         Binding("s", "screenshot", "Screenshot"),
         Binding("c", "samples", "Samples"),
     ]
+
+    # repaint=False: a reactive on the App repaints the whole screen when set, which would undo
+    # the row-level refresh of the gauges (benchmarks/bench_frame.py); the screens' watchers
+    # repaint what changed.
+    #: The latest snapshot of each run (None until its first); screens watch this.
+    snapshots: reactive[list[RunSnapshot | None]] = reactive(
+        list, always_update=True, init=False, repaint=False
+    )
+    #: Where the replay is (a loaded cursor only in replay mode); screens watch this too.
+    replay: reactive[ReplayCursor] = reactive(ReplayCursor, always_update=True, init=False, repaint=False)
+    #: Why the pump stopped (sanitised), or None while it runs.
+    pump_error: reactive[str | None] = reactive(None, init=False, repaint=False)
 
     def __init__(self, runs: Sequence[RunSource], options: UiOptions | None = None) -> None:
         super().__init__()
         self.runs: list[RunSource] = list(runs)
         self.options = options or UiOptions()
         self.ascii_only = self.options.ascii_only
-        self.snapshots: list[RunSnapshot | None] = [None] * len(self.runs)
-        self.tracker = AlertTracker()
+        empty: list[RunSnapshot | None] = [None] * len(self.runs)
+        self.set_reactive(RltuiApp.snapshots, empty)
+        self.set_reactive(RltuiApp.replay, ReplayCursor(speed=self.options.speed))
+        self.announcer = Announcer(
+            bell=self.options.bell,
+            notify=self.options.notify,
+            on_alert=bool(self.options.on_alert),
+            tmux=bool(os.environ.get("TMUX")),
+        )
         #: What reached the terminal besides the screen (for tests and for --no-bell checks).
         self.bells = 0
         self.sent_notifications: list[str] = []
@@ -107,22 +138,16 @@ class RltuiApp(App[int]):
         #: Process-group ids of running ``--on-alert`` commands (ended on exit).
         self._children: set[int] = set()
         self.last_export: Path | None = None
-        self._last_draw = 0.0
-        self._redraw_timer: Timer | None = None
-        self._computing = False
-        self._dirty = False
-        self._pending_apply = 0
-        self._stop = asyncio.Event()
-        # replay state
-        self.replay_steps: np.ndarray = np.empty(0, dtype=np.int64)
-        self.cursor_index = 0
-        self.playing = False
-        self.speed = self.options.speed
-        self.alert_steps: list[int] = []
-        self._tick_timer: Timer | None = None
+        #: True once the pump has read the runs (its first batch arrived).
         self.loaded = False
+        #: Snapshot requests made / answered (a request is answered by a later batch).
+        self.requested = 0
+        self.served = 0
+        self._stop = threading.Event()
+        self._pump: Pump | None = None
+        self._tick_timer: Timer | None = None
 
-    # -- small accessors used by the screens ---------------------------------------------------
+    # -- what the screens read (rltui.ui.host.Host) -----------------------------------------------
     @property
     def replaying(self) -> bool:
         return self.options.mode == "replay"
@@ -132,23 +157,35 @@ class RltuiApp(App[int]):
 
     @property
     def cursor(self) -> int | None:
-        if not self.replaying or len(self.replay_steps) == 0:
-            return None
-        return int(self.replay_steps[self.cursor_index])
+        return self.replay.step if self.replaying else None
+
+    # The replay cursor's parts, read by tests and the samples screen.
+    @property
+    def cursor_index(self) -> int:
+        return self.replay.index
+
+    @property
+    def playing(self) -> bool:
+        return self.replay.playing
+
+    @property
+    def speed(self) -> float:
+        return self.replay.speed
+
+    @property
+    def replay_steps(self) -> tuple[int, ...]:
+        return self.replay.steps
 
     def view_step(self, run_index: int) -> int | None:
         """The step the UI shows for a run: the replay cursor, or None (everything) when live."""
         del run_index
-        return self.cursor if self.replaying else None
+        return self.cursor
 
     def mode_label(self) -> str | None:
-        if not self.replaying:
-            return None
-        if not self.loaded:
-            return "REPLAY loading"
-        at_end = self.cursor_index >= len(self.replay_steps) - 1
-        state = "end" if at_end and not self.playing else ("playing" if self.playing else "paused")
-        return f"REPLAY {state} {self.speed:g} steps/s"
+        return self.replay.label() if self.replaying else None
+
+    def notify_user(self, message: str, severity: str = "information") -> None:
+        self.notify(message, severity=severity, markup=False)  # type: ignore[arg-type]
 
     # -- lifecycle -----------------------------------------------------------------------------
     def _load_screen_css(self, screen: Screen[Any]) -> None:
@@ -166,24 +203,58 @@ class RltuiApp(App[int]):
         )
 
     def on_mount(self) -> None:
-        self.push_screen(ReplayDashboardScreen() if self.replaying else DashboardScreen())
-        if self.replaying:
-            self.run_worker(self._load_replay(), group="load", exclusive=True)
-        elif self.options.follow:
-            self.run_worker(self._watch(), group="watch", exclusive=True)
-        else:
-            self.request_snapshots()
+        self.push_screen(ReplayDashboardScreen(self) if self.replaying else DashboardScreen(self))
+        self._pump = Pump(
+            self.runs,
+            PumpConfig(
+                replay=self.replaying,
+                follow=self.options.follow,
+                poll=self.options.poll,
+                poll_interval=self.options.poll_interval,
+                reopen=self.options.reopen,
+                watch_roots=self.options.watch_roots,
+            ),
+            self._post_batch,
+            self._stop,
+        )
+        self.pump()
         if self.options.frozen_now is None:
             self.set_interval(1.0, self._tick_clock)
 
+    def _post_batch(self, batch: Batch) -> None:
+        """Called on the pump's thread: ``post_message`` is thread-safe."""
+        self.post_message(SnapshotsReady(batch))
+
+    @work(thread=True, exclusive=True, group="pump", name="pump", exit_on_error=False)
+    def pump(self) -> None:
+        """The one worker that reads the runs and computes their snapshots (``rltui.ui.pump``)."""
+        assert self._pump is not None
+        self._pump.run()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A pump that fails says so on screen; the last snapshots stay, marked as no longer live."""
+        if event.worker.name != "pump":
+            return
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            reason = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
+            self.pump_error = safe(reason, 200)
+        elif event.state == WorkerState.SUCCESS and not self._stop.is_set():
+            self.pump_error = "the reader ended"
+
     def on_unmount(self) -> None:
-        self._stop.set()
+        self._close_pump()
         self.end_children()
 
     async def action_quit(self) -> None:
-        self._stop.set()
+        self._close_pump()
         self.end_children()
         await super().action_quit()
+
+    def _close_pump(self) -> None:
+        self._stop.set()
+        if self._pump is not None:
+            self._pump.close()
 
     def end_children(self) -> None:
         """End every ``--on-alert`` command still running (its whole process group): a
@@ -196,261 +267,113 @@ class RltuiApp(App[int]):
     def _tick_clock(self) -> None:
         """Keep "stale for N s" and elapsed honest while no data arrives (one Static repaint)."""
         screen = self.screen_stack[1] if len(self.screen_stack) > 1 else None
-        if isinstance(screen, DashboardScreen) and not self._computing:
+        if isinstance(screen, DashboardScreen):
             screen.show_header()
 
     # -- snapshots -----------------------------------------------------------------------------
-    def _compute(self, runs: list[RunSource]) -> list[RunSnapshot]:
-        return [run.snapshot(at_step=self.view_step(i)) for i, run in enumerate(runs)]
+    def request_snapshots(self) -> int:
+        """Ask the pump for fresh snapshots (at the replay cursor); returns the request number,
+        answered when ``served`` reaches it. Requests made while one is computed coalesce."""
+        self.requested += 1
+        if self._pump is not None:
+            self._pump.request(self.requested, self.cursor)
+        return self.requested
 
-    def request_snapshots(self) -> None:
-        """Compute fresh snapshots in a thread; requests during a computation coalesce into one."""
-        if self._computing:
-            self._dirty = True
-            return
-        self._computing = True
-        self.run_worker(self._compute_loop(), group="snapshot")
-
-    async def _compute_loop(self) -> None:
-        try:
-            while True:
-                self._dirty = False
-                runs = list(self.runs)
-                snaps = await off_loop(self._compute, runs)
-                # Hand over to the app's own message pump: widgets mounted from a worker task
-                # were sometimes never laid out (Textual 8.2).
-                self._pending_apply += 1
-                self.call_later(self._apply_computed, runs, snaps)
-                if not self._dirty:
-                    break
-        finally:
-            self._computing = False
-
-    def _apply_computed(self, runs: list[RunSource], snaps: list[RunSnapshot]) -> None:
-        self._pending_apply -= 1
-        if len(runs) != len(self.runs) or any(a is not b for a, b in zip(runs, self.runs, strict=True)):
-            return  # the run list changed meanwhile (a run appeared): a newer computation follows
-        self.set_snapshots(snaps)
-
-    @property
-    def busy(self) -> bool:
-        """True while a snapshot is being computed, waiting to be applied, or waiting to be drawn."""
-        return self._computing or self._pending_apply > 0 or self._redraw_timer is not None
+    def on_snapshots_ready(self, message: SnapshotsReady) -> None:
+        batch = message.batch
+        with self.batch_update():
+            self.runs = list(batch.runs)
+            self.served = max(self.served, batch.served)
+            live = self.options.follow and not self.replaying
+            if batch.baseline and live:
+                # Alerts a run already has when it is opened are on screen, not news: only later
+                # transitions (a new alert, an escalation) ring or notify.
+                self.announcer.rebaseline()
+            if batch.replay_steps is not None:
+                self._replay_loaded(batch)
+            else:
+                self.set_snapshots(batch.snapshots)
+            self.loaded = True
+        for name in batch.new_runs:
+            self.notify(f"new run: {safe(name, 60)}", markup=False)
+        if batch.baseline and self.options.follow and not self.replaying:
+            self.run_worker(read_samples_in_background(self), group="samples")
 
     def set_snapshots(self, snaps: Iterable[RunSnapshot | None]) -> None:
-        """Swap in new snapshots (any thread-free caller, tests included), announce new alerts,
-        and schedule a coalesced redraw."""
-        self.snapshots = list(snaps)
-        ready = [s for s in self.snapshots if s is not None]
-        if self._reset_tracker_after_compute:
-            self._reset_tracker_after_compute = False
-            self.tracker.reset_to(ready)
-        for snap, alert in self.tracker.new_alerts(ready):
-            self._announce(snap, alert)
-        self.schedule_redraw()
-
-    def schedule_redraw(self) -> None:
-        if self._redraw_timer is not None:
-            return
-        wait = self._last_draw + MIN_REDRAW_S - time.monotonic()
-        if wait <= 0:
-            self._redraw_timer = self.set_timer(0.001, self.redraw)
-        else:
-            self._redraw_timer = self.set_timer(wait, self.redraw)
+        """Swap in new snapshots (the message handler; tests and benchmarks push their own):
+        the screens redraw through their watchers, and new alerts are announced."""
+        with self.batch_update():
+            self.snapshots = list(snaps)
+        for news in self.announcer.observe(self.snapshots):
+            self._perform(news)
 
     def redraw(self) -> None:
-        self._redraw_timer = None
-        self._last_draw = time.monotonic()
-        stack = self.screen_stack
-        targets = {id(s): s for s in (stack[1:2] + stack[-1:])}
-        for screen in targets.values():
-            show = getattr(screen, "show", None)
-            if callable(show):
-                # A screen still composing raises NoMatches; its on_mount draws it.
-                with contextlib.suppress(NoMatches):
-                    show()
-
-    # -- live ----------------------------------------------------------------------------------
-    def _read_all(self, rescan: bool) -> int:
-        total = 0
-        for run in self.runs:
-            if rescan:
-                run.rescan()
-            total += run.poll()
-        return total
-
-    def _known(self, path: str) -> bool:
-        """True when ``path`` lies in a followed run (so a new file there is that run's own).
-
-        The empty stand-in for a watched folder with no run yet does not count: its root is the
-        whole folder, and the run the training creates inside it must still be discovered.
-        """
-        p = Path(path)
-        for run in self.runs:
-            if _is_placeholder(run):
-                continue
-            root = Path(run.info.path)
-            if p == root or root in p.parents:
-                return True
-        return False
-
-    async def _discover(self) -> None:
-        if self.options.reopen is None:
-            return
-        found = await off_loop(self.options.reopen)
-        known = {r.info.path for r in self.runs}
-        fresh = [run for run in found if run.info.path not in known]
-        if not fresh:
-            return
-        # Real runs turned up: the stand-in for the empty folder has done its job.
-        keep = [i for i, r in enumerate(self.runs) if not _is_placeholder(r)]
-        self.runs = [self.runs[i] for i in keep]
-        self.snapshots = [self.snapshots[i] for i in keep]
-        for run in fresh:
-            self.runs.append(run)
-            self.snapshots.append(None)
-            self.notify(f"new run: {safe(run.info.name, 60)}", markup=False)
-        self.request_snapshots()
-
-    async def _watch(self) -> None:
-        await off_loop(self._read_all, True)
-        self.loaded = True
-        self.run_worker(read_samples_in_background(self), group="samples")
-        # Alerts the run already has when it is opened are on screen, not news: they are the
-        # baseline, and only later transitions (a new alert, an escalation) ring or notify.
-        self._reset_tracker_after_compute = True
-        self.request_snapshots()
-        if not self.options.poll:
-            self._follow_wakers()
-        if self.options.poll:
-            polls = 0
-            while not self._stop.is_set():
-                await asyncio.sleep(self.options.poll_interval)
-                polls += 1
-                if polls % 10 == 0:
-                    await self._discover()
-                if await off_loop(self._read_all, polls % 10 == 0):
-                    self.request_snapshots()
-            return
-        from watchfiles import Change, awatch
-
-        paths = sorted({p for run in self.runs for p in run.watch_paths()} | set(self._sweep_roots()))
-        paths = [p for p in paths if Path(p).exists()]
-        if not paths:
-            return
-        async for changes in awatch(
-            *paths, stop_event=self._stop, debounce=WATCH_DEBOUNCE_MS, step=WATCH_STEP_MS
-        ):
-            added = any(kind == Change.added for kind, _ in changes)
-            if added and any(not self._known(p) for _, p in changes):
-                await self._discover()
-            if await off_loop(self._read_all, added) or added:
-                self.request_snapshots()
-
-    def _follow_wakers(self) -> None:
-        """A worker per run that has a wake-up besides file events (a tmux pane)."""
-        for run in self.runs:
-            get = getattr(run, "waker", None)
-            waker = get() if callable(get) else None
-            if waker is not None:
-                self.run_worker(self._wake_loop(run, waker), group="wake")
-
-    async def _wake_loop(self, run: RunSource, waker: Waker) -> None:
-        try:
-            while not self._stop.is_set():
-                woke = await off_loop(waker.wait, WAKE_TIMEOUT_S)
-                if not woke or self._stop.is_set():
-                    continue
-                revision = getattr(run, "revision", 0)
-                if await off_loop(run.poll) or getattr(run, "revision", 0) != revision:
-                    self.request_snapshots()
-        finally:
-            waker.close()
-
-    def _sweep_roots(self) -> list[str]:
-        return list(self.options.watch_roots) if self.options.reopen else []
+        """Draw the current snapshots again (after something they do not show changed)."""
+        self.set_snapshots(self.snapshots)
 
     # -- replay --------------------------------------------------------------------------------
-    async def _load_replay(self) -> None:
-        await off_loop(self._read_all, True)
-        full = await off_loop(lambda: [run.snapshot() for run in self.runs])
-        steps = [run.view(n) for run in self.runs for n in run.names()]
-        arrays = [v.steps for v in steps if v is not None]
-        self.replay_steps = np.unique(np.concatenate(arrays)) if arrays else np.empty(0, dtype=np.int64)
-        # The onsets at once; where each banner first shows replaces them when found (~1 s of
-        # snapshots in the past on an 800-step run: playback must not wait for it).
-        # Jump to where each alert is raised (its banner shows), not to its backdated onset.
-        self.alert_steps = sorted(
-            {a.raised_step if a.raised_step is not None else a.first_step for s in full for a in s.alerts}
-        )
-        self.cursor_index = 0
-        self.loaded = True
-        if len(self.replay_steps) == 0:
-            self.snapshots = list(full)
-            self.schedule_redraw()
+    def _replay_loaded(self, batch: Batch) -> None:
+        steps = batch.replay_steps or ()
+        self.replay = ReplayCursor.over(steps, batch.alert_steps, self.replay.speed)
+        if not steps:
+            self.set_snapshots(batch.snapshots)
             return
         self.request_snapshots()
         if self.options.autoplay:
-            self.set_playing(True)
+            self.set_replay(self.replay.set_playing(True))
 
-    def set_playing(self, playing: bool) -> None:
-        self.playing = playing and len(self.replay_steps) > 0
-        if self._tick_timer is not None:
-            self._tick_timer.stop()
-            self._tick_timer = None
-        if self.playing:
-            self._tick_timer = self.set_interval(max(MIN_TICK_S, 1.0 / self.speed), self._tick)
-        self.schedule_redraw()
+    def set_replay(self, cursor: ReplayCursor) -> None:
+        """Move the replay (a key, a tick): new snapshots when the step changed, a new tick rate
+        when play or speed changed."""
+        old = self.replay
+        self.replay = cursor
+        if cursor.index < old.index:
+            # Jumping back: alerts active there were already announced in this session.
+            self.announcer.rebaseline()
+        if cursor.step != old.step or self.snapshots[:1] == [None]:
+            self.request_snapshots()
+        if cursor.playing != old.playing or cursor.speed != old.speed or not cursor.playing:
+            if self._tick_timer is not None:
+                self._tick_timer.stop()
+                self._tick_timer = None
+            if cursor.playing:
+                self._tick_timer = self.set_interval(cursor.tick_s, self._tick)
 
     def _tick(self) -> None:
-        per_tick = max(1, round(self.speed * max(MIN_TICK_S, 1.0 / self.speed)))
-        last = len(self.replay_steps) - 1
-        self.move_cursor_to(min(last, self.cursor_index + per_tick))
-        if self.cursor_index >= last:
-            self.set_playing(False)
-
-    def move_cursor_to(self, index: int) -> None:
-        if len(self.replay_steps) == 0:
-            return
-        index = max(0, min(len(self.replay_steps) - 1, index))
-        if index == self.cursor_index and self.snapshots[0] is not None:
-            return
-        back = index < self.cursor_index
-        self.cursor_index = index
-        if back:
-            # Jumping back: alerts that are active there were already announced in this session.
-            self._reset_tracker_after_compute = True
-        self.request_snapshots()
+        self.set_replay(self.replay.ticked())
 
     def seek_step(self, step: int) -> None:
-        self.move_cursor_to(int(np.searchsorted(self.replay_steps, step, side="left")))
-
-    def set_speed(self, direction: int) -> None:
-        faster = [s for s in SPEEDS if s > self.speed]
-        slower = [s for s in SPEEDS if s < self.speed]
-        if direction > 0 and faster:
-            self.speed = faster[0]
-        elif direction < 0 and slower:
-            self.speed = slower[-1]
-        self.set_playing(self.playing)
+        self.set_replay(self.replay.seek(step))
 
     # -- alerts leaving the screen ---------------------------------------------------------------
-    _reset_tracker_after_compute = False
+    def _perform(self, news: Announcement) -> None:
+        """Ring, notify, run ``--on-alert``: what the Announcer decided for one new alert."""
+        if news.bell:
+            self.bells += 1
+            self.bell()
+        if news.notification is not None:
+            self.sent_notifications.append(news.notification)
+            self._write_terminal(news.notification)
+        if news.on_alert is not None and self.options.on_alert:
+            payload, env = news.on_alert
+            self.run_worker(self._run_on_alert(self.options.on_alert, payload, env), group="on-alert")
 
     def _announce(self, snap: RunSnapshot, alert: Alert) -> None:
-        if alert.severity == "critical":
-            if self.options.bell:
-                self.bells += 1
-                self.bell()
-            if self.options.notify:
-                seq = osc9(snap, alert, tmux=bool(os.environ.get("TMUX")))
-                self.sent_notifications.append(seq)
-                self._write_terminal(seq)
-        if self.options.on_alert and alert.severity != "info":
-            self.run_worker(
-                self._run_on_alert(self.options.on_alert, alert_json(snap, alert), alert_env(snap, alert)),
-                group="on-alert",
+        """Announce one alert as new, whatever was announced before (tests of what leaves)."""
+        critical = alert.severity == "critical"
+        self._perform(
+            Announcement(
+                snap,
+                alert,
+                bell=critical and self.options.bell,
+                notification=osc9(snap, alert, tmux=self.announcer.tmux)
+                if critical and self.options.notify
+                else None,
+                on_alert=(alert_json(snap, alert), alert_env(snap, alert))
+                if alert.severity != "info"
+                else None,
             )
+        )
 
     def _write_terminal(self, data: str) -> None:
         driver = self._driver
@@ -487,15 +410,15 @@ class RltuiApp(App[int]):
         if not spec.series:
             self.notify("nothing to chart yet", severity="warning", markup=False)
             return
-        self.push_screen(DetailScreen(spec))
+        self.push_screen(DetailScreen(self, spec))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self))
 
     def action_alerts(self) -> None:
         if not isinstance(self.screen, AlertsScreen):
-            self.push_screen(AlertsScreen())
+            self.push_screen(AlertsScreen(self))
 
     def action_samples(self) -> None:
         """The samples screen; on a focused banner or alert row, the evidence view of that alert."""
@@ -504,13 +427,13 @@ class RltuiApp(App[int]):
         focused = self.focused
         alert = getattr(focused, "alert", None)
         run_index = getattr(focused, "run_index", 0)
-        self.push_screen(SamplesScreen(run_index, alert if isinstance(alert, Alert) else None))
+        self.push_screen(SamplesScreen(self, run_index, alert if isinstance(alert, Alert) else None))
 
     def action_metrics(self) -> None:
         if not isinstance(self.screen, MetricsScreen):
-            self.push_screen(MetricsScreen())
+            self.push_screen(MetricsScreen(self))
 
-    def _out_dir(self) -> Path:
+    def out_dir(self) -> Path:
         return output_dir(r.info.path for r in self.runs)
 
     def export_csv(self, series: list[tuple[int, str]], stem: str) -> Path | None:
@@ -527,7 +450,7 @@ class RltuiApp(App[int]):
             self.notify("no series to export", severity="warning", markup=False)
             return None
         name = self.runs[0].info.name if len(self.runs) == 1 else "compare"
-        path = self._out_dir() / output_name(f"{name}-{stem}", "csv", self.now())
+        path = self.out_dir() / output_name(f"{name}-{stem}", "csv", self.now())
         try:
             rows = write_csv(path, views)
         except OSError as exc:
@@ -539,7 +462,7 @@ class RltuiApp(App[int]):
 
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         name = self.runs[0].info.name if len(self.runs) == 1 else "compare"
-        directory = path or str(self._out_dir())
+        directory = path or str(self.out_dir())
         filename = filename or output_name(name, "svg", self.now())
         try:
             saved = self.save_screenshot(filename=filename, path=directory)
@@ -548,8 +471,3 @@ class RltuiApp(App[int]):
             return
         self.last_export = Path(saved)
         self.notify(safe(saved, 200), title="Screenshot saved", markup=False)
-
-
-def _is_placeholder(run: RunSource) -> bool:
-    """The empty stand-in the session opens for a watched folder with no run yet."""
-    return bool(getattr(run, "placeholder", False)) and not run.names()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rltui.model.snapshot import Alert, InstrumentReading, RunSnapshot
@@ -63,7 +64,7 @@ def spec_for_instrument(
     return ChartSpec(title, tuple(series), thresholds, rel)
 
 
-def spec_for_alert(snaps: list[RunSnapshot | None], run_index: int, alert: Alert) -> ChartSpec | None:
+def spec_for_alert(snaps: Sequence[RunSnapshot | None], run_index: int, alert: Alert) -> ChartSpec | None:
     """The chart of the metric an alert is about (overlaid across runs that log it), marked with
     the alert itself whatever its severity: the user asked for this one."""
     snap = snaps[run_index] if 0 <= run_index < len(snaps) else None

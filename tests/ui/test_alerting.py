@@ -128,3 +128,13 @@ def test_on_alert_environment_carries_the_alert_as_sanitised_data() -> None:
     for value in env.values():  # ... on one line, with no escape or control character
         assert not any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value), repr(value)
     assert json.loads(env["RLTUI_ALERT_JSON"])["id"] == "margin_runaway"
+
+
+async def test_ctrl_c_quits() -> None:
+    """Issue 12, point 7: Ctrl+C quits, as in btop, nvitop, k9s and lazygit."""
+    app = dashboard_app("dpo_healthy")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert not app.is_running

@@ -7,7 +7,8 @@ earlier and cleared, each with its span of steps, evidence and action. Enter cha
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from collections.abc import Sequence
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,13 +20,11 @@ from textual.widgets import Footer, Static
 from rltui.model.snapshot import SEVERITY_RANK, Alert, RunSnapshot
 from rltui.ui.chart_spec import spec_for_alert
 from rltui.ui.glyphs import safe
+from rltui.ui.host import Host
 from rltui.ui.widgets.banner import AlertRow
 
-if TYPE_CHECKING:
-    from rltui.ui.app import RltuiApp
 
-
-def all_alerts(snaps: list[RunSnapshot | None]) -> list[tuple[int, Alert]]:
+def all_alerts(snaps: Sequence[RunSnapshot | None]) -> list[tuple[int, Alert]]:
     """Active first (most severe, then oldest), then cleared ones (most recently cleared first)."""
     items = [(i, a) for i, s in enumerate(snaps) if s is not None for a in s.alerts]
     items.sort(
@@ -54,13 +53,14 @@ class AlertsScreen(Screen[None]):
         Binding("up,k", "move(-1)", "Up", show=False),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, host: Host) -> None:
         super().__init__()
+        self.host = host
         self._keys: list[tuple[int, str, int]] = []
 
     @property
-    def rltui(self) -> RltuiApp:
-        return cast("RltuiApp", self.app)
+    def rltui(self) -> Host:
+        return self.host
 
     def compose(self) -> ComposeResult:
         yield Static(id="alerts-title")
@@ -70,6 +70,10 @@ class AlertsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.show()
+        self.watch(self.app, "snapshots", self._snapshots_changed, init=False)
+
+    def _snapshots_changed(self, snaps: list[RunSnapshot | None]) -> None:
         self.show()
 
     def show(self) -> None:
@@ -119,6 +123,6 @@ class AlertsScreen(Screen[None]):
             return
         spec = spec_for_alert(self.rltui.snapshots, f.run_index, f.alert)
         if spec is None:
-            self.app.notify("this alert names no metric to chart", severity="warning", markup=False)
+            self.rltui.notify_user("this alert names no metric to chart", "warning")
             return
         self.rltui.open_chart(spec)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gc
 import math
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 
 from rich.text import Text
 from textual import events
@@ -26,14 +26,12 @@ from textual.widgets import Footer, Static
 from rltui.model.snapshot import SEVERITY_RANK, Alert, InstrumentReading, RunSnapshot
 from rltui.ui.chart_spec import ChartSpec, spec_for_alert, spec_for_instrument
 from rltui.ui.glyphs import STATUS_LABEL, STATUS_STYLE, safe
+from rltui.ui.host import Host
 from rltui.ui.names import distinct_names
 from rltui.ui.runs import Onset, alert_onset, alert_status, fallback_readings
 from rltui.ui.status_line import freshness, header_text, info_note, input_problems
 from rltui.ui.widgets.banner import AlertBanner
 from rltui.ui.widgets.gauge import COMPACT_HEIGHT, Gauge
-
-if TYPE_CHECKING:
-    from rltui.ui.app import RltuiApp
 
 #: Cells per gauge column; the grid gets as many columns as fit.
 GAUGE_WIDTH = 38
@@ -58,8 +56,9 @@ class DashboardScreen(Screen[None]):
         Binding("e", "export", "CSV"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, host: Host) -> None:
         super().__init__()
+        self.host = host
         self._gauge_order: list[str] = []
         self._banner_keys: list[tuple[int, str, int]] = []
         self._grid_cols = 0
@@ -67,11 +66,12 @@ class DashboardScreen(Screen[None]):
         self._texts: dict[str, Text] = {}
 
     @property
-    def rltui(self) -> RltuiApp:
-        return cast("RltuiApp", self.app)
+    def rltui(self) -> Host:
+        return self.host
 
     def compose(self) -> ComposeResult:
         yield Static(id="header")
+        yield Static(id="pump-error")
         banners = VerticalScroll(id="banners")
         body = VerticalScroll(id="body")
         # Focus moves between banners and gauges only; the containers just scroll.
@@ -84,6 +84,9 @@ class DashboardScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.show()
+        # Data arrives through the app's reactives: redraw from what they hand over.
+        self.watch(self.app, "snapshots", self._snapshots_changed, init=False)
+        self.watch(self.app, "pump_error", self._pump_error_changed)
         # Everything alive now (Textual, Rich, the app, the loaded runs) lives as long as the
         # app: move it out of the cyclic GC's reach, or each full collection rescans it all and
         # stalls a live frame by tens of ms (the p95 of benchmarks/bench_frame.py).
@@ -135,12 +138,21 @@ class DashboardScreen(Screen[None]):
         ]
         self.query_one(f"#{widget_id}", Static).update(text, layout=not same_height)
 
-    def show(self) -> None:
-        """Redraw from ``app.snapshots`` (called by the app, coalesced)."""
+    def _snapshots_changed(self, snaps: list[RunSnapshot | None]) -> None:
+        self.show(snaps)
+
+    def _pump_error_changed(self, error: str | None) -> None:
+        """A dead reader is visible: what is on screen is no longer live, and why."""
+        problem = self.query_one("#pump-error", Static)
+        problem.display = error is not None
+        if error is not None:
+            problem.update(Text(f"reader stopped, the screen is no longer live: {error}", style="bold red"))
+
+    def show(self, snaps: list[RunSnapshot | None] | None = None) -> None:
+        """Redraw from the given snapshots (the host's current ones by default)."""
         if not self.is_mounted:
             return
-        app = self.rltui
-        snaps = app.snapshots
+        snaps = list(self.rltui.snapshots) if snaps is None else snaps
         self._set_text("header", self._header(snaps))
         self._show_banners(snaps)
         self._show_gauges(snaps)
@@ -151,7 +163,7 @@ class DashboardScreen(Screen[None]):
         """The 1 Hz clock: repaints the header only if its words changed (a finished or replayed
         run's header is constant, so an idle dashboard paints nothing)."""
         if self.is_mounted:
-            self._set_text("header", self._header(self.rltui.snapshots))
+            self._set_text("header", self._header(list(self.rltui.snapshots)))
 
     def _header(self, snaps: list[RunSnapshot | None]) -> Text:
         app = self.rltui
@@ -242,7 +254,7 @@ class DashboardScreen(Screen[None]):
     def gauge_rows(self) -> dict[str, list[tuple[int, str | None, InstrumentReading | None]]]:
         """instrument id -> one (run index, run label, reading) per run, available ones only."""
         app = self.rltui
-        snaps = app.snapshots
+        snaps = list(app.snapshots)
         multi = len(snaps) > 1
         order: list[str] = []
         by_run: list[dict[str, InstrumentReading]] = []
@@ -363,7 +375,7 @@ class DashboardScreen(Screen[None]):
     def chart_for_focused(self) -> ChartSpec | None:
         f = self.focused
         app = self.rltui
-        snaps = app.snapshots
+        snaps = list(app.snapshots)
         all_alerts = tuple(a for s in snaps if s is not None for a in s.alerts)
         if isinstance(f, Gauge):
             rows = self.gauge_rows().get(f.instrument_id)
@@ -375,9 +387,7 @@ class DashboardScreen(Screen[None]):
     def action_open(self) -> None:
         spec = self.chart_for_focused()
         if spec is None:
-            self.app.notify(
-                "Focus a gauge or a banner first (arrows / h j k l)", severity="warning", markup=False
-            )
+            self.rltui.notify_user("Focus a gauge or a banner first (arrows / h j k l)", "warning")
             return
         self.rltui.open_chart(spec)
 

@@ -9,7 +9,7 @@ value of every series at one logged step, with its clock time.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, ClassVar, Protocol, cast
+from typing import ClassVar, Protocol, cast
 
 import numpy as np
 from rich.text import Text
@@ -35,10 +35,8 @@ from rltui.ui.chart_view import (
 )
 from rltui.ui.downsample import minmax_downsample
 from rltui.ui.glyphs import fmt_value, safe
+from rltui.ui.host import Host
 from rltui.ui.runs import smooth
-
-if TYPE_CHECKING:
-    from rltui.ui.app import RltuiApp
 
 COLORS = ("cyan", "magenta", "green", "blue", "red", "white")  # valid in plotext and rich
 THRESHOLD_COLORS = {"warn": "yellow", "critical": "red", "info": "blue"}
@@ -121,8 +119,9 @@ class DetailScreen(Screen[None]):
         Binding("e", "export", "CSV"),
     ]
 
-    def __init__(self, spec: ChartSpec) -> None:
+    def __init__(self, host: Host, spec: ChartSpec) -> None:
         super().__init__()
+        self.host = host
         self.spec = spec
         self.chart_view = ChartView()
         self.log_y = False
@@ -137,8 +136,8 @@ class DetailScreen(Screen[None]):
         return self.chart_view.x_mode != "step"
 
     @property
-    def rltui(self) -> RltuiApp:
-        return cast("RltuiApp", self.app)
+    def rltui(self) -> Host:
+        return self.host
 
     def compose(self) -> ComposeResult:
         yield Static(id="chart-title")
@@ -149,6 +148,10 @@ class DetailScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.show()
+        self.watch(self.app, "snapshots", self._snapshots_changed, init=False)
+
+    def _snapshots_changed(self) -> None:
         self.show()
 
     def views(self) -> list[tuple[str, SeriesView]]:

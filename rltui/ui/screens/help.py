@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,11 +12,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from rltui.ui.glyphs import STATUS_LABEL, STATUS_STYLE, safe
+from rltui.ui.host import Host
 from rltui.ui.runs import catalogue
 from rltui.ui.status_line import input_problems
-
-if TYPE_CHECKING:
-    from rltui.ui.app import RltuiApp
 
 KEYS = (
     ("q", "quit"),
@@ -47,7 +45,7 @@ NOTIFY_NOTE = (
 )
 
 
-def help_text(app: RltuiApp) -> Text:
+def help_text(app: Host) -> Text:
     t = Text("Keys\n", style="bold underline")
     for key, what in KEYS:
         t.append(f"  {key:<20}", style="bold")
@@ -90,9 +88,13 @@ class HelpScreen(Screen[None]):
         Binding("k,up", "scroll(-1)", "Up", show=False),
     ]
 
+    def __init__(self, host: Host) -> None:
+        super().__init__()
+        self.host = host
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
-            yield Static(help_text(cast("RltuiApp", self.app)), id="help")
+            yield Static(help_text(self.host), id="help")
         yield Footer()
 
     def action_scroll(self, delta: int) -> None:

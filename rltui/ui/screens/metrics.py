@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,9 +12,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from rltui.ui.chart_spec import ChartSeries, ChartSpec
 from rltui.ui.glyphs import fmt_value, safe, sparkline
-
-if TYPE_CHECKING:
-    from rltui.ui.app import RltuiApp
+from rltui.ui.host import Host
 
 
 class MetricsScreen(Screen[None]):
@@ -25,13 +23,14 @@ class MetricsScreen(Screen[None]):
         Binding("k", "cursor(-1)", "Up", show=False),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, host: Host) -> None:
         super().__init__()
+        self.host = host
         self.filter_text = ""
 
     @property
-    def rltui(self) -> RltuiApp:
-        return cast("RltuiApp", self.app)
+    def rltui(self) -> Host:
+        return self.host
 
     def compose(self) -> ComposeResult:
         yield Static(id="metrics-title")
@@ -47,6 +46,10 @@ class MetricsScreen(Screen[None]):
         self.query_one(Input).display = False
         self.show()
         table.focus()
+        self.watch(self.app, "snapshots", self._snapshots_changed, init=False)
+
+    def _snapshots_changed(self) -> None:
+        self.show()
 
     def metric_names(self) -> list[tuple[int, str]]:
         out = []

@@ -1,12 +1,17 @@
-"""The dashboard with replay keys: the cursor, not the clock, decides which step is shown."""
+"""The dashboard with replay keys: the cursor, not the clock, decides which step is shown.
+
+Each key hands the host a moved ``ReplayCursor`` (pure, rltui/ui/replay_cursor.py); the host
+asks for the snapshots at the new step and the screen redraws when they arrive.
+"""
 
 from __future__ import annotations
 
-import bisect
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from textual.binding import Binding, BindingType
 
+from rltui.ui.host import ReplayHost
+from rltui.ui.replay_cursor import ReplayCursor
 from rltui.ui.screens.dashboard import DashboardScreen
 
 
@@ -23,49 +28,43 @@ class ReplayDashboardScreen(DashboardScreen):
         Binding("N", "previous_alert", "Prev alert", show=False),
     ]
 
+    @property
+    def replayer(self) -> ReplayHost:
+        return cast("ReplayHost", self.host)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        # Play/pause and speed show in the header even when no new snapshot follows.
+        self.watch(self.app, "replay", self._replay_changed, init=False)
+
+    def _replay_changed(self) -> None:
+        self.show_header()
+
+    def _move(self, cursor: ReplayCursor | None, none_left: str = "") -> None:
+        if cursor is None:
+            self.host.notify_user(none_left)
+            return
+        self.replayer.set_replay(cursor)
+
     def action_toggle_play(self) -> None:
-        app = self.rltui
-        if not app.playing and app.cursor_index >= len(app.replay_steps) - 1:
-            app.move_cursor_to(0)
-        app.set_playing(not app.playing)
+        self._move(self.replayer.replay.toggled())
 
     def action_step(self, delta: int) -> None:
-        app = self.rltui
-        app.set_playing(False)
-        app.move_cursor_to(app.cursor_index + delta)
+        self._move(self.replayer.replay.stepped(delta))
 
     def action_speed(self, direction: int) -> None:
-        self.rltui.set_speed(direction)
+        self._move(self.replayer.replay.sped(direction))
 
     def action_seek_start(self) -> None:
-        self.rltui.set_playing(False)
-        self.rltui.move_cursor_to(0)
+        self._move(self.replayer.replay.start())
 
     def action_seek_end(self) -> None:
-        app = self.rltui
-        app.set_playing(False)
-        app.move_cursor_to(len(app.replay_steps) - 1)
+        self._move(self.replayer.replay.end())
 
     def action_next_alert(self) -> None:
-        app = self.rltui
-        cur = app.cursor
-        if cur is None:
-            return
-        i = bisect.bisect_right(app.alert_steps, cur)
-        if i >= len(app.alert_steps):
-            app.notify("no later alert", severity="information", markup=False)
-            return
-        app.set_playing(False)
-        app.seek_step(app.alert_steps[i])
+        if self.replayer.replay.step is not None:
+            self._move(self.replayer.replay.next_alert(), "no later alert")
 
     def action_previous_alert(self) -> None:
-        app = self.rltui
-        cur = app.cursor
-        if cur is None:
-            return
-        i = bisect.bisect_left(app.alert_steps, cur) - 1
-        if i < 0:
-            app.notify("no earlier alert", severity="information", markup=False)
-            return
-        app.set_playing(False)
-        app.seek_step(app.alert_steps[i])
+        if self.replayer.replay.step is not None:
+            self._move(self.replayer.replay.previous_alert(), "no earlier alert")

@@ -37,6 +37,7 @@ from rltui.ui.off_loop import off_loop
 
 if TYPE_CHECKING:
     from rltui.ui.app import RltuiApp
+    from rltui.ui.host import Host
 
 ORDERS = ("logged", "reward", "length")
 #: Characters of a completion shown in a table cell; the detail pane shows it whole.
@@ -86,8 +87,9 @@ class SamplesScreen(Screen[None]):
         Binding("k", "cursor(-1)", "Up", show=False),
     ]
 
-    def __init__(self, run_index: int = 0, alert: Alert | None = None) -> None:
+    def __init__(self, host: Host, run_index: int = 0, alert: Alert | None = None) -> None:
         super().__init__()
+        self.host = host
         self.run_index = run_index
         self.alert = alert
         self.filter_text = ""
@@ -108,8 +110,8 @@ class SamplesScreen(Screen[None]):
         self.across_rows: list[tuple[str, int | None, list[Sample]]] = []
 
     @property
-    def rltui(self) -> RltuiApp:
-        return cast("RltuiApp", self.app)
+    def rltui(self) -> Host:
+        return self.host
 
     def compose(self) -> ComposeResult:
         yield Static(id="samples-title")
@@ -124,6 +126,10 @@ class SamplesScreen(Screen[None]):
         self.query_one(Input).display = False
         self.show()
         self.query_one(DataTable).focus()
+        self.watch(self.app, "snapshots", self._snapshots_changed, init=False)
+
+    def _snapshots_changed(self) -> None:
+        self.show()
 
     # -- data ----------------------------------------------------------------------------------
     def _source(self) -> SampleRun | None:
@@ -384,7 +390,7 @@ class SamplesScreen(Screen[None]):
             return
         app = self.rltui
         name = app.runs[self.run_index].info.name
-        path = app._out_dir() / output_name(f"{name}-samples-step{self.step}", "jsonl", app.now())
+        path = app.out_dir() / output_name(f"{name}-samples-step{self.step}", "jsonl", app.now())
         try:
             with open(path, "w", encoding="utf-8") as fh:
                 for s in self.rows:
