@@ -43,9 +43,14 @@ def uri(path: str, *, immutable: bool = False) -> str:
 
 
 def _quiet_wal(fs: FileSystem, path: str) -> bool:
-    """A WAL-mode database (header bytes 18-19 are 2) with no ``-wal`` file: no writer has it open."""
+    """A WAL-mode database with no ``-wal`` file: no writer has it open.
+
+    SQLite decides WAL from header byte 19 (the read version) alone; byte 18 (the write version)
+    only makes the file read-only when above 2. Testing both let a file whose byte 18 was damaged
+    be opened in WAL mode, and SQLite then created ``-wal``/``-shm`` files in the run's folder.
+    """
     header = read_head(fs, path, 20)
-    if header is None or len(header) != 20 or header[18] != 2 or header[19] != 2:
+    if header is None or len(header) != 20 or header[19] != 2:
         return False
     try:
         fs.stat(path + "-wal")

@@ -44,6 +44,12 @@ WAKE_TIMEOUT_S = 10.0
 STOP_CHECK_S = 0.1
 #: With ``--poll``, every this many polls also rescans (new files) and looks for new runs.
 RESCAN_EVERY = 10
+#: Without ``--poll``, a watched folder still showing the empty stand-in is looked at this often,
+#: and any watched sweep folder every ``SWEEP_RESCAN_S``: file events can be lost (a run created
+#: before the watcher was set up, an inotify queue overflow), and a lost event must not strand a
+#: folder on "no run yet". The look is one directory scan, so it costs nothing on a quiet run.
+PLACEHOLDER_RESCAN_S = 2.0
+SWEEP_RESCAN_S = 30.0
 
 
 class Stopped(Exception):
@@ -114,6 +120,9 @@ class Pump:
         self._served = 0
         self._last_publish = 0.0
         self._threads: list[threading.Thread] = []
+        #: Set when the file watcher could not start or died: the pump then polls instead.
+        self.watch_failed = False
+        self._last_discover = time.monotonic()
 
     # -- asked from other threads ------------------------------------------------------------------
     def request(self, number: int, at_step: int | None) -> None:
@@ -147,8 +156,9 @@ class Pump:
         polls = 0
         next_poll = time.monotonic() + self.config.poll_interval
         while not self.stop.is_set():
-            polling = self.config.poll and self.config.follow and not self.config.replay
-            timeout = max(0.0, next_poll - time.monotonic()) if polling else WAKE_TIMEOUT_S
+            follow = self.config.follow and not self.config.replay
+            polling = (self.config.poll or self.watch_failed) and follow
+            timeout = max(0.0, next_poll - time.monotonic()) if polling else self._idle_timeout()
             self._wake.wait(timeout)
             self._wake.clear()
             if self.stop.is_set():
@@ -164,7 +174,7 @@ class Pump:
                 if rescan:
                     new_runs = self._discover()
                 changed = self._call(self._read_all, rescan) > 0 or bool(new_runs)
-            if wakes.unknown_added:
+            if wakes.unknown_added or self._discovery_due():
                 new_runs += self._discover()
             if wakes.files:
                 changed = self._call(self._read_all, wakes.added) > 0 or wakes.added or changed
@@ -173,6 +183,24 @@ class Pump:
             if changed or bool(new_runs) or wakes.requested > self._served:
                 self._served = max(self._served, wakes.requested)
                 self._publish(wakes.at_step, new_runs=new_runs)
+
+    def _rescan_interval(self) -> float | None:
+        """How often the folder is looked at for new runs without an event (None: never)."""
+        if self.config.reopen is None or not self.config.follow or self.config.replay:
+            return None
+        if any(is_placeholder(r) for r in self.runs):
+            return PLACEHOLDER_RESCAN_S
+        return SWEEP_RESCAN_S
+
+    def _idle_timeout(self) -> float:
+        interval = self._rescan_interval()
+        if interval is None:
+            return WAKE_TIMEOUT_S
+        return max(0.0, min(WAKE_TIMEOUT_S, self._last_discover + interval - time.monotonic()))
+
+    def _discovery_due(self) -> bool:
+        interval = self._rescan_interval()
+        return interval is not None and time.monotonic() >= self._last_discover + interval
 
     # -- reading -----------------------------------------------------------------------------------
     def _call(self, fn: Callable[..., R], *args: object) -> R:
@@ -217,6 +245,7 @@ class Pump:
         """Runs that appeared in a watched sweep folder join; the empty-folder stand-in leaves."""
         if self.config.reopen is None:
             return ()
+        self._last_discover = time.monotonic()
         found = self._call(self.config.reopen)
         known = {r.info.path for r in self.runs}
         fresh = [run for run in found if run.info.path not in known]
@@ -301,6 +330,16 @@ class Pump:
         return False
 
     def _watch_files(self) -> None:
+        """Follow file events; if the watcher cannot run (no inotify, a watch limit reached, a
+        folder it cannot read), the pump falls back to polling rather than go deaf."""
+        try:
+            self._watch_file_events()
+        except Exception:
+            if not self.stop.is_set():
+                self.watch_failed = True
+                self._wake.set()
+
+    def _watch_file_events(self) -> None:
         from watchfiles import Change, watch
 
         roots = list(self.config.watch_roots) if self.config.reopen else []

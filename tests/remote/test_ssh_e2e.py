@@ -5,6 +5,7 @@ run written while rltui watches it, the connection dropped and resumed, and a re
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -124,8 +125,14 @@ def test_replay_and_compare_remote_runs_mixed_with_local(remote: Sshd) -> None:
     with Tmux() as term:
         argv = rltui("compare", f"ssh://{ALIAS}{runs / 'dpo_healthy'}", str(runs / "dpo_margin_explosion"))
         term.start(["env", ssh_env, *argv])
-        screen = term.wait_for(
-            lambda s: "dpo_healthy" in s and "dpo_margin_explosion" in s, "both runs, remote and local"
+        # The compare header names runs by what tells them apart (the shared "dpo_" prefix is
+        # dropped), so each run is recognised by its name and its own final step.
+        term.wait_for(
+            lambda s: (
+                re.search(r"^\s*healthy\s+step 150/150", s, re.M) is not None
+                and re.search(r"^\s*margin_explosion\s+step 800/800", s, re.M) is not None
+            ),
+            "both runs, remote and local, read to their last step",
         )
         term.send("q")
         assert f"{EXIT_MARK} rc=0" in term.wait_text(EXIT_MARK, timeout=10)

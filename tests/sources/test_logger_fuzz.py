@@ -308,3 +308,14 @@ def test_random_bytes_as_a_database(data: bytes) -> None:
             finally:
                 reader.close()
         assert os.listdir(tmp) == ["x.db"]
+
+
+def test_a_damaged_write_version_byte_does_not_leave_wal_files() -> None:
+    """Found by the mutation fuzz in CI: byte 18 of a WAL database flipped, byte 19 still 2."""
+    clean = (LOGGERS / "trackio" / "rltui-fixtures.db").read_bytes()
+    assert clean[18] == clean[19] == 2  # the fixture is a WAL-mode database, as Trackio writes it
+    want = _db_points("trackio", None)
+    for byte18 in (0, 1, 3, 0x82):
+        damaged = clean[:18] + bytes([byte18]) + clean[19:]
+        got = _db_points("trackio", damaged)  # asserts no -wal/-shm is left in the folder
+        assert set(got) <= set(want)

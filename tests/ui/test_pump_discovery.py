@@ -1,0 +1,84 @@
+"""The pump finds a run created in a watched empty folder even when the file events never come.
+
+Found in CI: on a loaded machine the run's files were copied in before watchfiles had set up its
+watch, the creation event was never seen, and the dashboard stayed on "no run yet". These tests
+run the real pump on a real folder and real sessions, with the watcher replaced by one that hears
+nothing (a lost event) or one that fails at once (no inotify): the run must still take over.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from rltui.session import open_new_sessions, open_sessions
+from rltui.ui.pump import PLACEHOLDER_RESCAN_S, Batch, Pump, PumpConfig
+from rltui.ui.runs import RunSource
+
+RUN = Path(__file__).resolve().parents[2] / "fixtures" / "runs" / "dpo_healthy"
+
+
+def _pump_on_empty_folder(folder: Path, batches: list[Batch], stop: threading.Event) -> Pump:
+    sessions = open_sessions([str(folder)], wait=True)
+    runs: list[RunSource] = list(sessions)
+
+    def reopen() -> list[RunSource]:
+        fresh = open_new_sessions([str(folder)], sessions)
+        sessions.extend(fresh)
+        return list(fresh)
+
+    config = PumpConfig(reopen=reopen, watch_roots=(str(folder),))
+    return Pump(runs, config, batches.append, stop)
+
+
+def _wait_for_run(batches: list[Batch], name: str, timeout: float) -> Batch:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for batch in list(batches):
+            if name in batch.new_runs:
+                return batch
+        time.sleep(0.05)
+    raise AssertionError(f"{name} never joined; new_runs seen: {[b.new_runs for b in batches]}")
+
+
+@pytest.mark.parametrize("watcher", ["deaf", "broken"])
+def test_a_run_whose_creation_event_is_lost_still_takes_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, watcher: str
+) -> None:
+    folder = tmp_path / "e"
+    folder.mkdir()
+    stop = threading.Event()
+
+    def deaf(self: Pump) -> None:
+        stop.wait()
+
+    def broken(self: Pump) -> None:
+        raise OSError(28, "inotify watch limit reached")
+
+    monkeypatch.setattr(Pump, "_watch_file_events", deaf if watcher == "deaf" else broken)
+    batches: list[Batch] = []
+    pump = _pump_on_empty_folder(folder, batches, stop)
+    worker = threading.Thread(target=pump.run, daemon=True)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not batches and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert batches
+        assert batches[0].baseline
+        assert not batches[0].new_runs
+        shutil.copytree(RUN, folder / "run1")
+        batch = _wait_for_run(batches, "run1", timeout=PLACEHOLDER_RESCAN_S + 5)
+        (snap,) = batch.snapshots
+        assert snap is not None
+        assert snap.step == 150  # the whole run was read, not a stand-in
+        assert [r.info.name for r in batch.runs] == ["run1"]
+        assert pump.watch_failed is (watcher == "broken")
+    finally:
+        pump.close()
+        worker.join(5)
+    assert not worker.is_alive()
