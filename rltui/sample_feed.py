@@ -19,7 +19,6 @@ Not thread-safe by itself: :class:`rltui.session.RunSession` calls it under its 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -29,6 +28,7 @@ from rltui.model.snapshot import Alert, RunInfo, SourceInfo
 from rltui.model.store import MetricStore
 from rltui.records import Problem, Sample
 from rltui.sources.completions import InlineSamples, MissingExtra, SampleFolder, find_sample_folders
+from rltui.sources.fs import LOCAL, FileSystem
 from rltui.sources.rich_samples import RichTableLog
 
 #: Trainers whose runs may sample completions (unknown included: verl, custom loops).
@@ -56,11 +56,27 @@ class _FolderState:
                 self.problems.append(p)
 
 
+def _is_dir(fs: FileSystem, path: str) -> bool:
+    try:
+        return fs.stat(path).kind == "dir"
+    except (OSError, ValueError):
+        return False
+
+
 class RunSamples:
     """The samples of one run: listing, on-demand reads, statistics for the store, evidence."""
 
-    def __init__(self, root: str, console_logs: Sequence[str] = (), *, single_file: bool = False) -> None:
+    def __init__(
+        self,
+        root: str,
+        console_logs: Sequence[str] = (),
+        *,
+        single_file: bool = False,
+        fs: FileSystem = LOCAL,
+    ) -> None:
         self.root = root
+        #: The run's file-system seam (local, ssh, object store), confined to the run's root.
+        self._fs = fs
         self._consoles = list(console_logs)
         self._single = single_file
         self._folders: list[_FolderState] | None = None
@@ -76,8 +92,8 @@ class RunSamples:
     def _states(self) -> list[_FolderState]:
         if self._folders is None or not self._has_full:
             found: list[SampleFolder] = []
-            if self.root and not self._single and os.path.isdir(self.root):
-                found = find_sample_folders(self.root)
+            if self.root and not self._single and _is_dir(self._fs, self.root):
+                found = find_sample_folders(self.root, self._fs)
             if found:
                 # Whole steps replace the console's excerpts (a folder that filled up later).
                 self._has_full = True
@@ -87,7 +103,7 @@ class RunSamples:
                 for inline in self._inline.values():
                     inline.read.clear()
             elif self._folders is None:
-                self._folders = [_FolderState(RichTableLog(p)) for p in self._consoles]
+                self._folders = [_FolderState(RichTableLog(p, self._fs)) for p in self._consoles]
         return [*self._folders, *self._inline.values()]
 
     def offer_consoles(self, console_logs: Sequence[str]) -> None:

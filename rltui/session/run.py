@@ -226,7 +226,7 @@ class RunSession:
     def samples(self) -> RunSamples:
         consoles = [f.path for f in self._followed if f.kind == "console"]
         if self._samples is None:
-            self._samples = RunSamples(self.run.root, consoles, single_file=self.run.single_file)
+            self._samples = RunSamples(self.run.root, consoles, single_file=self.run.single_file, fs=self._fs)
         else:  # an event file's inline samples may have made it before the console was found
             self._samples.offer_consoles(consoles)
         return self._samples

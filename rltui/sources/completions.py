@@ -15,10 +15,17 @@ step on demand, so a run with hundreds of sample files costs nothing until someo
 
 Every text is run text: escape sequences and control bytes are stripped here (newlines and tabs
 kept), nothing else is changed, and a text longer than :data:`MAX_TEXT` is cut with a problem.
+
+Every listing and read goes through the run's file-system seam (``sources/fs``): the same code
+reads a local run, one on an ssh host and one in an object store, and a FIFO or device named
+``completions_00010.parquet`` (which ``open()`` would block on forever) or a symlink out of the
+run is refused with a problem instead. A parquet file is read into memory (bounded by
+:data:`MAX_FILE`) and parsed from there, so pyarrow never opens a path itself.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -28,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rltui.records import Problem, Sample
+from rltui.sources.fs import LOCAL, MAX_ENTRIES, FileSystem, describe
 from rltui.text import decode, sanitize
 
 #: What to install when a run has parquet samples and pyarrow is missing (exact command).
@@ -111,67 +119,81 @@ def number(value: object) -> float | None:
     return None
 
 
-def _scan(root: str, depth: int = SEARCH_DEPTH) -> Iterator[tuple[str, list[str]]]:
-    """(folder, file names) for ``root`` and the folders below it, bounded and never raising."""
+def _scan(fs: FileSystem, root: str, depth: int = SEARCH_DEPTH) -> Iterator[tuple[str, list[str]]]:
+    """(folder, regular file names) for ``root`` and the folders below it, bounded, never raising."""
     stack = [(root, 0)]
     seen = 0
     while stack and seen < 200:
         path, d = stack.pop()
         seen += 1
         try:
-            with os.scandir(path) as it:
-                entries = list(it)[:20000]
-        except OSError:
+            entries = []
+            for entry in fs.scandir(path):
+                entries.append(entry)
+                if len(entries) >= MAX_ENTRIES:
+                    break
+        except (OSError, ValueError):
             continue
         names = []
         for e in entries:
-            try:
-                if e.is_dir(follow_symlinks=False):
-                    if d < depth and not e.name.startswith(_SKIP):
-                        stack.append((e.path, d + 1))
-                else:
-                    names.append(e.name)
-            except OSError:
-                continue
+            if e.kind == "dir" and not e.target:  # symlinked folders are not walked into
+                if d < depth and not e.name.startswith(_SKIP):
+                    stack.append((e.path, d + 1))
+            elif e.kind == "file":
+                names.append(e.name)
         yield path, names
 
 
-def find_sample_folders(root: str) -> list[SampleFolder]:
+def find_sample_folders(root: str, fs: FileSystem = LOCAL) -> list[SampleFolder]:
     """The sample folders of a run: TRL parquet folders and verl rollout dumps below ``root``."""
     out: list[SampleFolder] = []
-    for path, names in _scan(root):
+    for path, names in _scan(fs, root):
         if any(_PARQUET.match(n) for n in names):
-            out.append(ParquetFolder(path))
-        elif sum(1 for n in names if _ROLLOUT.match(n)) and _looks_like_rollouts(path, names):
-            out.append(RolloutFolder(path))
+            out.append(ParquetFolder(path, fs))
+        elif sum(1 for n in names if _ROLLOUT.match(n)) and _looks_like_rollouts(fs, path, names):
+            out.append(RolloutFolder(path, fs))
     return out
 
 
-def _looks_like_rollouts(path: str, names: list[str]) -> bool:
+def _looks_like_rollouts(fs: FileSystem, path: str, names: list[str]) -> bool:
     """A ``<step>.jsonl`` whose first line has verl's ``input``/``output`` keys."""
     first = next((n for n in sorted(names) if _ROLLOUT.match(n)), None)
     if first is None:
         return False
     try:
-        with open(os.path.join(path, first), "rb") as fh:
-            line = fh.readline(1 << 20)
-        obj = json.loads(line)
+        with fs.open(os.path.join(path, first)) as fh:
+            head = fh.read_at(0, 1 << 20)
+        obj = json.loads(head.split(b"\n", 1)[0])
     except (OSError, ValueError):
         return False
     return isinstance(obj, dict) and "output" in obj and ("input" in obj or "prompt" in obj)
 
 
-def _list(path: str, pattern: re.Pattern[str]) -> dict[int, str]:
-    try:
-        names = os.listdir(path)
-    except OSError:
-        return {}
+def _list(fs: FileSystem, path: str, pattern: re.Pattern[str]) -> dict[int, str]:
     out: dict[int, str] = {}
-    for name in names:
-        m = pattern.match(name)
-        if m:
-            out[int(m.group(1))] = os.path.join(path, name)
+    try:
+        for n, entry in enumerate(fs.scandir(path)):
+            if n >= MAX_ENTRIES:
+                break
+            m = pattern.match(entry.name)
+            if m and entry.kind == "file":
+                out[int(m.group(1))] = entry.path
+    except (OSError, ValueError):
+        return {}
     return out
+
+
+def _read_bounded(fs: FileSystem, path: str, what: str) -> bytes | StepRead:
+    """The whole file, or the problem that says why not (too large, not a regular file, gone)."""
+    try:
+        with fs.open(path) as fh:
+            size = fh.info.size
+            if size > MAX_FILE:
+                return StepRead(problems=[Problem(path, None, f"{what} of {size} bytes: not read")])
+            return fh.read_at(0, size)
+    except (OSError, ValueError) as exc:
+        message = describe(exc) if isinstance(exc, OSError) else str(exc)
+        return StepRead(problems=[Problem(path, None, f"cannot read: {message}")])
 
 
 class ParquetFolder:
@@ -179,12 +201,13 @@ class ParquetFolder:
 
     kind = "completions"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, fs: FileSystem = LOCAL) -> None:
         self.path = path
+        self._fs = fs
         self._files: dict[int, str] = {}
 
     def listing(self) -> dict[int, str]:
-        self._files = _list(self.path, _PARQUET)
+        self._files = _list(self._fs, self.path, _PARQUET)
         return dict(self._files)
 
     def read(self, step: int) -> StepRead:
@@ -193,17 +216,11 @@ class ParquetFolder:
         if path is None:
             return StepRead()
         newest = step == max(files)
-        try:
-            size = os.path.getsize(path)
-            if size > MAX_FILE:
-                return StepRead(problems=[Problem(path, None, f"parquet file of {size} bytes: not read")])
-            with open(path, "rb") as fh:
-                head = fh.read(4)
-                if size >= 12:
-                    fh.seek(size - 4)
-                tail = fh.read(4) if size >= 12 else b""
-        except OSError as exc:
-            return StepRead(problems=[Problem(path, None, f"cannot read: {exc.strerror or exc}")])
+        data = _read_bounded(self._fs, path, "parquet file")
+        if isinstance(data, StepRead):
+            return data
+        size = len(data)
+        head, tail = data[:4], (data[-4:] if size >= 12 else b"")
         if head and head != _MAGIC:
             return StepRead(problems=[Problem(path, 0, "not a parquet file (no PAR1 magic)")])
         if tail != _MAGIC:
@@ -215,7 +232,7 @@ class ParquetFolder:
         except ImportError as exc:
             raise MissingExtra(f"completion samples in {self.path} need pyarrow: {PYARROW_HINT}") from exc
         try:
-            table = pq.ParquetFile(path).read()
+            table = pq.ParquetFile(io.BytesIO(data)).read()
             rows = table.slice(0, MAX_ROWS).to_pylist()
         except Exception as exc:  # pyarrow raises many types on a corrupt file
             return StepRead(
@@ -259,26 +276,22 @@ class RolloutFolder:
 
     kind = "completions"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, fs: FileSystem = LOCAL) -> None:
         self.path = path
+        self._fs = fs
         self._files: dict[int, str] = {}
 
     def listing(self) -> dict[int, str]:
-        self._files = _list(self.path, _ROLLOUT)
+        self._files = _list(self._fs, self.path, _ROLLOUT)
         return dict(self._files)
 
     def read(self, step: int) -> StepRead:
         path = (self._files if step in self._files else self.listing()).get(step)
         if path is None:
             return StepRead()
-        try:
-            size = os.path.getsize(path)
-            if size > MAX_FILE:
-                return StepRead(problems=[Problem(path, None, f"rollout dump of {size} bytes: not read")])
-            with open(path, "rb") as fh:
-                data = fh.read()
-        except OSError as exc:
-            return StepRead(problems=[Problem(path, None, f"cannot read: {exc.strerror or exc}")])
+        data = _read_bounded(self._fs, path, "rollout dump")
+        if isinstance(data, StepRead):
+            return data
         out = StepRead()
         offset = 0
         for raw in data.split(b"\n"):

@@ -19,11 +19,11 @@ The log is read from a byte offset; an unclosed panel at the end waits for the n
 
 from __future__ import annotations
 
-import os
 import re
 
 from rltui.records import Problem, Sample
 from rltui.sources.completions import StepRead, clean, number
+from rltui.sources.fs import LOCAL, FileSystem, describe
 from rltui.text import decode, strip_escapes
 
 _TITLE = re.compile(r"╭─+ Step (\d{1,12}) ─+╮")
@@ -97,8 +97,9 @@ class RichTableLog:
 
     kind = "console"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, fs: FileSystem = LOCAL) -> None:
         self.path = path
+        self._fs = fs
         self._offset = 0
         self._steps: dict[int, list[Sample]] = {}
         self._problems: list[Problem] = []
@@ -106,20 +107,19 @@ class RichTableLog:
 
     def _follow(self) -> None:
         try:
-            st = os.stat(self.path)
-        except OSError:
+            with self._fs.open(self.path) as fh:  # a FIFO or a symlink out of the run is refused
+                size = fh.info.size
+                if size < self._offset:  # truncated or replaced: start again
+                    self._offset = 0
+                    self._steps.clear()
+                if size == self._offset:
+                    return
+                data = fh.read_at(self._offset, CHUNK)
+        except FileNotFoundError:
             return
-        if st.st_size < self._offset:  # truncated or replaced: start again
-            self._offset = 0
-            self._steps.clear()
-        if st.st_size == self._offset:
-            return
-        try:
-            with open(self.path, "rb") as fh:
-                fh.seek(self._offset)
-                data = fh.read(CHUNK)
-        except OSError as exc:
-            self._problems.append(Problem(self.path, None, f"cannot read: {exc.strerror or exc}"))
+        except (OSError, ValueError) as exc:
+            message = describe(exc) if isinstance(exc, OSError) else str(exc)
+            self._problems.append(Problem(self.path, None, f"cannot read: {message}"))
             return
         end = data.rfind(b"\n") + 1
         if end == 0:

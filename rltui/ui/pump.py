@@ -50,6 +50,11 @@ RESCAN_EVERY = 10
 #: folder on "no run yet". The look is one directory scan, so it costs nothing on a quiet run.
 PLACEHOLDER_RESCAN_S = 2.0
 SWEEP_RESCAN_S = 30.0
+#: Without ``--poll``, the followed files are also read this often whatever the events say: an
+#: append made while watchfiles was still setting up its watches (the first second or so, longer on
+#: a loaded box) produced no event, and a run whose last line was a NaN before it crashed would
+#: never have shown it. One ``stat`` per followed file: nothing, next to a frame.
+SAFETY_READ_S = 3.0
 
 
 class Stopped(Exception):
@@ -123,6 +128,9 @@ class Pump:
         #: Set when the file watcher could not start or died: the pump then polls instead.
         self.watch_failed = False
         self._last_discover = time.monotonic()
+        self._next_safety_read = time.monotonic() + SAFETY_READ_S
+        #: Indexes of the runs a waker follows (tmux panes, remote hosts, object stores).
+        self._waked: set[int] = set()
 
     # -- asked from other threads ------------------------------------------------------------------
     def request(self, number: int, at_step: int | None) -> None:
@@ -176,6 +184,9 @@ class Pump:
                 changed = self._call(self._read_all, rescan) > 0 or bool(new_runs)
             if wakes.unknown_added or self._discovery_due():
                 new_runs += self._discover()
+            if follow and not polling and time.monotonic() >= self._next_safety_read:
+                self._next_safety_read = time.monotonic() + SAFETY_READ_S
+                changed = self._call(self._read_unwoken) > 0 or changed
             if wakes.files:
                 changed = self._call(self._read_all, wakes.added) > 0 or wakes.added or changed
             for index in wakes.woke:
@@ -193,10 +204,13 @@ class Pump:
         return SWEEP_RESCAN_S
 
     def _idle_timeout(self) -> float:
+        now = time.monotonic()
+        live = self.config.follow and not self.config.replay
+        limit = min(WAKE_TIMEOUT_S, self._next_safety_read - now) if live else WAKE_TIMEOUT_S
         interval = self._rescan_interval()
-        if interval is None:
-            return WAKE_TIMEOUT_S
-        return max(0.0, min(WAKE_TIMEOUT_S, self._last_discover + interval - time.monotonic()))
+        if interval is not None:
+            limit = min(limit, self._last_discover + interval - now)
+        return max(0.0, limit)
 
     def _discovery_due(self) -> bool:
         interval = self._rescan_interval()
@@ -231,6 +245,14 @@ class Pump:
             if rescan:
                 run.rescan()
             total += run.poll()
+        return total
+
+    def _read_unwoken(self) -> int:
+        """Poll the runs that only file events wake (a waker already asks the others)."""
+        total = 0
+        for index, run in enumerate(list(self.runs)):
+            if index not in self._waked:
+                total += run.poll()
         return total
 
     def _poll_woken(self, index: int) -> bool:
@@ -298,6 +320,7 @@ class Pump:
                 get = getattr(run, "waker", None)
                 waker = get() if callable(get) else None
                 if waker is not None:
+                    self._waked.add(index)
                     self._spawn(self._wait_waker, index, waker)
             self._spawn(self._watch_files)
 

@@ -281,3 +281,28 @@ def test_the_host_wakes_a_quiet_remote_run_on_a_change_and_a_new_file(remote: Ss
         session.poll()
         assert any(f.path.endswith("/train.log") for f in session._followed)
         waker.close()
+
+
+def test_completion_samples_of_a_remote_run_read_like_local_ones(remote: Sshd, tmp_path: Path) -> None:
+    """The samples screen and the alerts' evidence read a GPU box's ``completions/`` parquet files
+    through the same seam as its logs (they used local paths and found nothing remote)."""
+    pytest.importorskip("pyarrow")
+    run = tmp_path / "grpo"
+    shutil.copytree(FIXTURES / "grpo_length_hacking", run)
+    (path,) = resolve_paths([f"{ALIAS}:{run}"])
+    (far,) = open_sessions([path])
+    (near,) = open_sessions([str(run)])
+    for s in (far, near):
+        s.load()
+    assert far.sample_steps() == near.sample_steps()
+    assert len(near.sample_steps()) > 3
+    assert far.read_samples() == near.read_samples() > 0
+    for step in (None, near.sample_steps()[0]):
+        got_step, got = far.sample_step(step)
+        want_step, want = near.sample_step(step)
+        assert got_step == want_step
+        assert [(x.prompt, x.completion, x.reward) for x in got] == [
+            (x.prompt, x.completion, x.reward) for x in want
+        ]
+        assert got
+    assert far.sample_counts() == near.sample_counts()

@@ -15,6 +15,7 @@ from rltui.model.samples import step_stats
 from rltui.sample_feed import RunSamples
 from rltui.session import open_sessions
 from rltui.sources.completions import ParquetFolder, RolloutFolder, find_sample_folders
+from rltui.sources.fs import LocalFS
 from rltui.sources.rich_samples import RichTableLog
 
 pa = pytest.importorskip("pyarrow")
@@ -273,3 +274,45 @@ def test_repetition_loops_in_the_samples_raise_diversity_collapse(
     assert alert.severity == "warn"
     assert "repeat themselves" in alert.action
     assert loops_from <= alert.first_step <= loops_from + 15
+
+
+def _in_thread(fn: object, timeout: float = 10.0) -> object:
+    """``fn()`` in a daemon thread; fails the test (instead of hanging it) if it does not return."""
+    box: list[object] = []
+    assert callable(fn)
+    thread = threading.Thread(target=lambda: box.append(fn()), daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert not thread.is_alive(), "reading the samples hung"
+    return box[0]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="FIFOs")
+def test_fifos_and_symlinks_out_of_the_run_among_the_samples(tmp_path: Path) -> None:
+    """A FIFO named like a step file blocked ``open()`` forever (the samples screen and any
+    witness read hung); a symlink out of the run read someone else's file. Both are skipped now,
+    and the real steps around them still read."""
+    import os
+
+    run = tmp_path / "run"
+    shutil.copytree(HACKING, run)
+    folder = run / "completions"
+    real = sorted(folder.glob("completions_*.parquet"))
+    os.mkfifo(folder / "completions_99998.parquet")
+    outside = tmp_path / "outside.parquet"
+    shutil.copyfile(real[0], outside)
+    (folder / "completions_99999.parquet").symlink_to(outside)
+    rollouts = run / "rollouts"
+    rollouts.mkdir()
+    os.mkfifo(rollouts / "7.jsonl")
+
+    samples = RunSamples(str(run), fs=LocalFS(str(run)))
+    steps = _in_thread(samples.steps)
+    assert steps == sorted(int(p.stem.split("_")[1]) for p in real)  # neither stand-in is a step
+    assert _in_thread(samples.read_all) == len(real)
+    assert samples.counts()[0] == len(real)
+    # Read directly, a FIFO is a problem at once, not a wait.
+    direct = ParquetFolder(str(folder))
+    direct.listing()
+    res = _in_thread(lambda: direct.read(99998))
+    assert not res.samples  # type: ignore[attr-defined]

@@ -18,9 +18,7 @@ from tests.ui._factory import SECONDS_PER_STEP, T0, make_run
 FROZEN_NOW = T0 + 800 * SECONDS_PER_STEP + 300
 
 
-async def settle(
-    pilot: Pilot[Any], until: Callable[[], bool] | None = None, timeout: float = 10.0
-) -> None:
+async def settle(pilot: Pilot[Any], until: Callable[[], bool] | None = None, timeout: float = 10.0) -> None:
     """Wait until the pump has answered every snapshot request with a ``SnapshotsReady`` that the
     app applied (and, optionally, for a condition), then let the screens' redraws run.
 

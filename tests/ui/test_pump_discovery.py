@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from rltui.session import open_new_sessions, open_sessions
-from rltui.ui.pump import PLACEHOLDER_RESCAN_S, Batch, Pump, PumpConfig
+from rltui.ui.pump import PLACEHOLDER_RESCAN_S, SAFETY_READ_S, Batch, Pump, PumpConfig
 from rltui.ui.runs import RunSource
 
 RUN = Path(__file__).resolve().parents[2] / "fixtures" / "runs" / "dpo_healthy"
@@ -82,3 +82,43 @@ def test_a_run_whose_creation_event_is_lost_still_takes_over(
         pump.close()
         worker.join(5)
     assert not worker.is_alive()
+
+
+def test_an_append_made_before_the_watcher_was_ready_is_still_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CI failure behind this: the header showed step 5, the NaN step 6 was appended while
+    watchfiles was still setting up, no event came, and the nonfinite banner never showed."""
+    run = tmp_path / "run"
+    run.mkdir()
+    log = run / "train.log"
+    line = "{{'loss': {loss}, 'grad_norm': 1.0, 'learning_rate': 1e-05, 'epoch': {epoch}}}\n"
+    log.write_text("".join(line.format(loss=0.7 - s / 100, epoch=s / 100) for s in range(1, 6)))
+    stop = threading.Event()
+    monkeypatch.setattr(Pump, "_watch_file_events", lambda self: stop.wait())
+    batches: list[Batch] = []
+    pump = Pump(list(open_sessions([str(run)])), PumpConfig(), batches.append, stop)
+    worker = threading.Thread(target=pump.run, daemon=True)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not batches and time.monotonic() < deadline:
+            time.sleep(0.02)
+        (first,) = batches[0].snapshots
+        assert first is not None
+        assert first.step == 5
+        with log.open("a") as fh:
+            fh.write(line.format(loss="nan", epoch=0.06))
+        deadline = time.monotonic() + SAFETY_READ_S + 5
+        while time.monotonic() < deadline:
+            snap = batches[-1].snapshots[0]
+            if snap is not None and snap.step == 6:
+                break
+            time.sleep(0.05)
+        last = batches[-1].snapshots[0]
+        assert last is not None
+        assert last.step == 6
+        assert any(a.id == "nonfinite" and a.active for a in last.alerts)
+    finally:
+        pump.close()
+        worker.join(5)
