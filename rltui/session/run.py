@@ -72,7 +72,7 @@ from rltui.sources.base import SourceReader
 from rltui.sources.detect import Detection
 from rltui.sources.discovery import DiscoveredRun, SourceFile, run_files
 from rltui.sources.fs import LOCAL, FileSystem
-from rltui.sources.locations import fs_for, is_remote
+from rltui.sources.locations import fs_for, is_remote, remote_pane_waker
 from rltui.sources.ssh import SshFS, SshWaker
 from rltui.sources.wake import IntervalWaker, TmuxPaneWaker, Waker
 
@@ -193,8 +193,10 @@ class RunSession:
             elif self._remote and isinstance(self._fs, SshFS):
                 # The host watches the files and answers one outstanding request when they change.
                 self._waker = SshWaker(self._fs, self.run.root)
+            elif self._tmux is not None and self._tmux.startswith("ssh://") and not self._remote:
+                # A remote pane: a control-mode client on its host says when it prints.
+                self._waker = remote_pane_waker(self._tmux)
             elif self._remote or (self._tmux is not None and is_remote(self._tmux)):
-                # A remote pane: polled, one round trip (two tmux commands there) per poll.
                 from rltui.sources.ssh import POLL_INTERVAL_S
 
                 self._waker = IntervalWaker(POLL_INTERVAL_S)

@@ -26,6 +26,7 @@ from rltui.sources.fs import LOCAL, FileSystem
 
 if TYPE_CHECKING:
     from rltui.sources.ssh import Target
+    from rltui.sources.wake import Waker
 
 _SSH_URL = re.compile(
     r"^ssh://(?:(?P<user>[^@/\s]+)@)?(?P<host>[^/:@\s\[\]]+)(?::(?P<port>\d{1,5}))?(?P<path>/.*)?$"
@@ -126,6 +127,28 @@ def fs_for(path: str) -> FileSystem:
 
         return store_fs(path)
     return LOCAL
+
+
+def remote_pane_waker(target: str) -> Waker:
+    """What wakes the reader of ``ssh://[user@]host[:port]/SESSION:WIN.PANE``: a tmux
+    control-mode client on that host, run through the user's ssh (see ``rltui.sources.wake``);
+    it polls at the ssh poll interval while control mode cannot be had."""
+    import shlex
+
+    from rltui.sources.ssh import POLL_INTERVAL_S, SshFS, host_for, remote_argv
+    from rltui.sources.wake import TmuxPaneWaker
+
+    loc = parse_ssh(target)
+    if loc is None:
+        raise BadLocation(f"not an ssh:// tmux pane: {target!r}")
+    where = _ssh_target(loc)
+    fs = SshFS(host_for(where))
+    return TmuxPaneWaker(
+        loc.path.lstrip("/"),
+        wrap=lambda argv: remote_argv(where, shlex.join(argv)),
+        runner=fs.tmux,
+        fallback_interval=POLL_INTERVAL_S,
+    )
 
 
 def real(path: str) -> str:

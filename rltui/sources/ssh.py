@@ -94,6 +94,18 @@ def ssh_command() -> list[str]:
     return shlex.split(custom) if custom else ["ssh"]
 
 
+def remote_argv(target: Target, command: str) -> list[str]:
+    """The user's ssh running ``command`` (one string, for the remote shell) on ``target``:
+    BatchMode (never a prompt), keep-alives, no tty, no X11 or agent forwarding."""
+    opts = ["-o", "BatchMode=yes", "-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=3"]
+    opts += ["-o", "ConnectTimeout=10", "-T", "-x", "-a"]
+    if target.port:
+        opts += ["-p", str(target.port)]
+    if target.user:
+        opts += ["-l", target.user]
+    return [*ssh_command(), *opts, "--", target.host, command]
+
+
 def _explain(target: Target, rc: int | None, stderr: str) -> str:
     """One line: why ssh failed, and what to do about it."""
     host = target.label
@@ -159,16 +171,10 @@ class SshHost:
 
     # -- the process ----------------------------------------------------------------------
     def argv(self) -> list[str]:
-        t = self.target
         code = _HELPER.read_bytes()
-        remote = f'exec python3 -c "import sys;exec(sys.stdin.buffer.read({len(code)}))"'
-        opts = ["-o", "BatchMode=yes", "-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=3"]
-        opts += ["-o", "ConnectTimeout=10", "-T", "-x", "-a"]
-        if t.port:
-            opts += ["-p", str(t.port)]
-        if t.user:
-            opts += ["-l", t.user]
-        return [*ssh_command(), *opts, "--", t.host, remote]
+        return remote_argv(
+            self.target, f'exec python3 -c "import sys;exec(sys.stdin.buffer.read({len(code)}))"'
+        )
 
     def _connect(self) -> None:
         code = _HELPER.read_bytes()

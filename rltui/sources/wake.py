@@ -12,6 +12,11 @@ and the caller then reads every source from its saved position, exactly as after
   instead costs ~2 ms of CPU per call, 1 % of a core at the 4 Hz the latency target needs. If
   control mode is refused (an old tmux, the server gone) it falls back to a timer, and tries to
   attach again later.
+  A pane on another host (``--tmux ssh://host/SESSION:WIN.PANE``) is followed the same way: the
+  control-mode client runs there, through one more ``ssh`` process of the user's own (``wrap``),
+  and only its ``%output`` notices cross the wire; the pane's id is asked through the host's
+  existing connection (``runner``). Before, a remote pane was captured four times a second, two
+  tmux commands on the GPU box each time, however quiet it was.
 * :class:`IntervalWaker` is that timer: it wakes every ``interval`` seconds (remote runs, whose
   connection does the cheap part of the polling).
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from typing import IO, Protocol
 
 from rltui.sources._process import end_process
@@ -69,11 +75,23 @@ class TmuxPaneWaker:
     """Wakes when tmux reports output in one pane (a control-mode client, see the module docstring).
 
     ``socket`` is tmux's ``-L`` name (None: the default server, or the one ``$TMUX`` names).
+    ``wrap`` turns a tmux argv into the command that runs it elsewhere (``ssh host 'tmux ...'``)
+    and ``runner`` runs one short tmux command there; both None for a local pane.
     """
 
-    def __init__(self, target: str, socket: str | None = None) -> None:
+    def __init__(
+        self,
+        target: str,
+        socket: str | None = None,
+        *,
+        wrap: Callable[[list[str]], list[str]] | None = None,
+        runner: Callable[[list[str]], tuple[int, bytes, str]] | None = None,
+        fallback_interval: float = FALLBACK_INTERVAL_S,
+    ) -> None:
         self.target = target
         self.socket = socket
+        self._wrap = wrap
+        self._runner = runner
         self._event = threading.Event()
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
@@ -81,12 +99,28 @@ class TmuxPaneWaker:
         self._retry_at = 0.0
         self._closed = False
         self._last = 0.0
-        self._fallback = IntervalWaker(FALLBACK_INTERVAL_S)
+        self._fallback = IntervalWaker(fallback_interval)
         #: "control" while attached, "polling" while falling back to the timer.
         self.mode = "polling"
 
     def _cmd(self, *args: str) -> list[str]:
-        return ["tmux", *(["-L", self.socket] if self.socket else []), *args]
+        argv = ["tmux", *(["-L", self.socket] if self.socket else []), *args]
+        return self._wrap(argv) if self._wrap is not None else argv
+
+    def _pane_and_session(self) -> list[str]:
+        """``[pane_id, session_id]`` of the target, or fewer fields when tmux cannot say."""
+        ask = ["display-message", "-p", "-t", self.target, "#{pane_id} #{session_id}"]
+        if self._runner is not None:
+            try:
+                rc, out, _ = self._runner(ask)
+            except OSError:
+                return []
+        else:
+            info = subprocess.run(
+                self._cmd(*ask), capture_output=True, timeout=5, check=False, stdin=subprocess.DEVNULL
+            )
+            rc, out = info.returncode, info.stdout
+        return out.decode("ascii", "replace").split() if rc == 0 else []
 
     def _attach(self) -> None:
         """Start the control-mode client (at most once per ``RETRY_S``); on failure, poll."""
@@ -94,15 +128,8 @@ class TmuxPaneWaker:
             return
         self._retry_at = time.monotonic() + RETRY_S
         try:
-            info = subprocess.run(
-                self._cmd("display-message", "-p", "-t", self.target, "#{pane_id} #{session_id}"),
-                capture_output=True,
-                timeout=5,
-                check=False,
-                stdin=subprocess.DEVNULL,
-            )
-            fields = info.stdout.decode("ascii", "replace").split()
-            if info.returncode != 0 or len(fields) != 2:
+            fields = self._pane_and_session()
+            if len(fields) != 2:
                 return
             pane, session = fields
             proc = subprocess.Popen(
@@ -132,6 +159,10 @@ class TmuxPaneWaker:
         try:
             for line in out:
                 if line.startswith(prefixes):
+                    self._event.set()
+                elif line.startswith(b"%session-changed"):
+                    # The client is attached now (over ssh that is a second or so after the
+                    # Popen): output printed in between sent no notice, so read once more.
                     self._event.set()
                 elif line.startswith(b"%exit"):
                     break

@@ -306,3 +306,60 @@ def test_completion_samples_of_a_remote_run_read_like_local_ones(remote: Sshd, t
         ]
         assert got
     assert far.sample_counts() == near.sample_counts()
+
+
+def _control_clients() -> set[str]:
+    """The tmux control-mode clients running (``pid args``), as rltui's wakers start them."""
+    ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=False)
+    return {line.strip() for line in ps.stdout.splitlines() if "attach-session -r -f ignore-size" in line}
+
+
+def test_a_remote_pane_wakes_through_a_control_mode_client_on_its_host(remote: Sshd, tmp_path: Path) -> None:
+    """``--tmux ssh://host/S:W.P`` was captured 4 times a second however quiet the pane; now a
+    tmux control-mode client on the host (through the user's ssh) says when the pane prints."""
+    from rltui.sources.wake import TmuxPaneWaker
+    from tests.e2e.test_tmux_pane import log_dict
+
+    before = _control_clients()
+    out = tmp_path / "train.out"
+    out.write_text("".join(log_dict(s) for s in range(1, 4)))
+    env = {**os.environ, "TMUX_TMPDIR": str(remote.tmux_tmpdir)}
+    env.pop("TMUX", None)
+    far = ["tmux", "-f", "/dev/null"]
+    subprocess.run(
+        [*far, "new-session", "-d", "-x", "120", "-y", "40", "-s", "train", f"tail -n +1 -f {out}"],
+        env=env, check=True, timeout=10,
+    )  # fmt: skip
+    try:
+        (session,) = open_sessions([], tmux=f"ssh://{ALIAS}/train:0.0")
+        session.load()
+        assert session.snapshot().step == 3
+        waker = session.waker()
+        assert isinstance(waker, TmuxPaneWaker)
+        assert waker.wait(10) is True  # attaching: what printed before is read once
+        assert waker.mode == "control"
+        session.poll()
+        # ... and once more when the client on the host is attached (a second or so over ssh).
+        assert waker.wait(10) is True
+        session.poll()
+        began = time.monotonic()
+        assert waker.wait(0.8) is False  # a quiet pane: no wake-up, no capture on the host
+        assert time.monotonic() - began >= 0.7
+        with out.open("a") as f:
+            f.write(log_dict(4))
+        began = time.monotonic()
+        assert waker.wait(10) is True
+        assert time.monotonic() - began < 2
+        deadline = time.monotonic() + 5
+        while session.snapshot().step != 4 and time.monotonic() < deadline:
+            session.poll()
+            time.sleep(0.05)
+        assert session.snapshot().step == 4
+        waker.close()
+        # The control client (and the ssh carrying it) ends with the waker: none is left behind.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _control_clients() - before:
+            time.sleep(0.1)
+        assert _control_clients() - before == set()
+    finally:
+        subprocess.run([*far, "kill-server"], env=env, check=False, timeout=10)
