@@ -40,6 +40,7 @@ from rltui.ui.export import output_dir, output_name, write_csv
 from rltui.ui.glyphs import safe
 from rltui.ui.pump import Batch, Pump, PumpConfig
 from rltui.ui.replay_cursor import MIN_TICK_S, SPEEDS, ReplayCursor
+from rltui.ui.run_subset import RunSubset
 from rltui.ui.runs import RunSource
 from rltui.ui.screens.alerts import AlertsScreen
 from rltui.ui.screens.dashboard import DashboardScreen
@@ -48,6 +49,7 @@ from rltui.ui.screens.help import HelpScreen
 from rltui.ui.screens.metrics import MetricsScreen
 from rltui.ui.screens.replay import ReplayDashboardScreen
 from rltui.ui.screens.samples import SamplesScreen, read_samples_in_background
+from rltui.ui.screens.sweep import OPEN_FIRST_AT, SweepScreen
 
 __all__ = ["MIN_TICK_S", "SPEEDS", "RltuiApp", "SnapshotsReady", "UiOptions"]
 
@@ -103,6 +105,7 @@ class RltuiApp(App[int]):
         Binding("question_mark", "help", "Help"),
         Binding("s", "screenshot", "Screenshot"),
         Binding("c", "samples", "Samples"),
+        Binding("o", "overview", "Overview"),
     ]
 
     # repaint=False: a reactive on the App repaints the whole screen when set, which would undo
@@ -204,6 +207,8 @@ class RltuiApp(App[int]):
 
     def on_mount(self) -> None:
         self.push_screen(ReplayDashboardScreen(self) if self.replaying else DashboardScreen(self))
+        if not self.replaying and len(self.runs) > OPEN_FIRST_AT:
+            self.push_screen(SweepScreen(self))  # too many runs for one dashboard: the overview
         self._pump = Pump(
             self.runs,
             PumpConfig(
@@ -427,7 +432,25 @@ class RltuiApp(App[int]):
         focused = self.focused
         alert = getattr(focused, "alert", None)
         run_index = getattr(focused, "run_index", 0)
+        host = getattr(self.screen, "host", None)
+        if isinstance(host, RunSubset):  # a dashboard the sweep overview opened: its own indexes
+            run_index = host.global_index(run_index if run_index < len(host.indexes) else 0)
         self.push_screen(SamplesScreen(self, run_index, alert if isinstance(alert, Alert) else None))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The overview only where there are several runs to overview (hidden otherwise)."""
+        del parameters
+        if action == "overview":
+            return len(self.runs) > 1 and not self.replaying and not isinstance(self.screen, SweepScreen)
+        return True
+
+    def action_overview(self) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, SweepScreen):  # back to the one already open, not a second
+                while self.screen is not screen:
+                    self.pop_screen()
+                return
+        self.push_screen(SweepScreen(self))
 
     def action_metrics(self) -> None:
         if not isinstance(self.screen, MetricsScreen):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rltui.ui.names import distinct_names
+from rltui.ui.screens.sweep import SweepScreen
 from rltui.ui.widgets.gauge import Gauge
 from tests.ui._text import screen_text
 from tests.ui.conftest import settle
@@ -38,6 +39,10 @@ async def test_compare_header_lists_every_run_or_says_how_many_more() -> None:
     app = session_app(*ALL_RUNS)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
+        # Six runs open on the sweep overview (test_sweep_overview.py); Escape: all of them in
+        # one dashboard, whose header is what this test reads.
+        assert isinstance(app.screen, SweepScreen)
+        await pilot.press("escape")
         await pilot.pause(0.2)
         text = screen_text(app)
         header = text.split("\n")[:6]

@@ -54,11 +54,14 @@ class DashboardScreen(Screen[None]):
         Binding("a", "app.alerts", "Alerts"),
         Binding("m", "app.metrics", "Metrics"),
         Binding("e", "export", "CSV"),
+        Binding("escape", "back", "Back"),
     ]
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: Host, *, back: bool = False) -> None:
         super().__init__()
         self.host = host
+        #: Opened over another screen (the sweep overview): Escape goes back to it.
+        self.can_go_back = back
         self._gauge_order: list[str] = []
         self._banner_keys: list[tuple[int, str, int]] = []
         self._grid_cols = 0
@@ -84,6 +87,9 @@ class DashboardScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.show()
+        # ``is_mounted`` is only true once Mount is handled: a dashboard pushed over the sweep
+        # overview, with no new batch coming (a finished run), drew nothing without this.
+        self.call_after_refresh(self.show)
         # Data arrives through the app's reactives: redraw from what they hand over.
         self.watch(self.app, "snapshots", self._snapshots_changed, init=False)
         self.watch(self.app, "pump_error", self._pump_error_changed)
@@ -138,8 +144,17 @@ class DashboardScreen(Screen[None]):
         ]
         self.query_one(f"#{widget_id}", Static).update(text, layout=not same_height)
 
-    def _snapshots_changed(self, snaps: list[RunSnapshot | None]) -> None:
-        self.show(snaps)
+    def _snapshots_changed(self) -> None:
+        self.show()  # the host's snapshots: all of the app's, or the runs a sweep opened here
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Back only where there is somewhere to go back to (hidden from the footer otherwise)."""
+        del parameters
+        return self.can_go_back if action == "back" else True
+
+    def action_back(self) -> None:
+        if self.can_go_back:
+            self.app.pop_screen()
 
     def _pump_error_changed(self, error: str | None) -> None:
         """A dead reader is visible: what is on screen is no longer live, and why."""
