@@ -43,6 +43,11 @@ class AlertTracker:
         """Forget history: what is active now counts as announced (the alerts a run already has
         when it is opened, or those active where replay jumped back to)."""
         self.seen = {}
+        self.seed(snaps)
+
+    def seed(self, snaps: list[RunSnapshot]) -> None:
+        """Count what is active in ``snaps`` as announced, keeping the rest of the history (runs
+        of a sweep that finished loading after the others were already on screen)."""
         for s in snaps:
             for a in s.alerts:
                 if a.active:

@@ -54,6 +54,10 @@ class Announcer:
     tmux: bool = False
     tracker: AlertTracker = field(default_factory=AlertTracker)
     _rebaseline: bool = False
+    #: Live: a run's first snapshot is its baseline, whenever it comes (a sweep shows its runs as
+    #: they load, so most runs are first seen after the first batch).
+    baseline_new_runs: bool = False
+    _runs: set[str] = field(default_factory=set)
 
     def rebaseline(self) -> None:
         """The next snapshots are the baseline: what they show active is not announced."""
@@ -64,6 +68,12 @@ class Announcer:
         if self._rebaseline:
             self._rebaseline = False
             self.tracker.reset_to(ready)
+            self._runs = {s.info.path for s in ready}
+        elif self.baseline_new_runs:
+            fresh = [s for s in ready if s.info.path not in self._runs]
+            if fresh:
+                self.tracker.seed(fresh)
+                self._runs.update(s.info.path for s in fresh)
         out = []
         for snap, alert in self.tracker.new_alerts(ready):
             critical = alert.severity == "critical"

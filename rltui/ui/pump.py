@@ -36,6 +36,8 @@ MIN_PUBLISH_S = 0.1
 #: watchfiles' Rust thread sleeps ``step`` ms between looks at its event queue: 100 ms is 10
 #: wake-ups a second on a quiet run and adds at most ~0.1 s to append -> screen (p95 <= 0.5 s).
 WATCH_STEP_MS = 100
+#: While a sweep loads run by run, what is loaded is published this often.
+PROGRESS_PUBLISH_S = 0.5
 #: Longest a burst of file events is gathered before the readers run.
 WATCH_DEBOUNCE_MS = 100
 #: Longest one wait of a run's waker (tmux pane, remote run) before it is simply asked again.
@@ -129,6 +131,9 @@ class Pump:
         self.watch_failed = False
         self._last_discover = time.monotonic()
         self._next_safety_read = time.monotonic() + SAFETY_READ_S
+        #: While a sweep loads: the snapshot of each run read so far, by id (None: loaded).
+        self._loaded: dict[int, RunSnapshot] | None = None
+        self._baseline_sent = False
         #: Indexes of the runs a waker follows (tmux panes, remote hosts, object stores).
         self._waked: set[int] = set()
 
@@ -154,11 +159,15 @@ class Pump:
             return
 
     def _run(self) -> None:
-        self._call(self._read_all, True)
+        if self.config.replay or len(self.runs) < 2:
+            self._call(self._read_all, True)
+        else:
+            self._load_progressively()
         if self.config.replay:
             self._publish_replay()
         else:
-            self._publish(None, baseline=True)
+            if not self._baseline_sent:
+                self._publish(None, baseline=True)
             if self.config.follow:
                 self._start_followers()
         polls = 0
@@ -239,6 +248,34 @@ class Pump:
             raise errors[0]
         return box[0]
 
+    def _load_progressively(self) -> None:
+        """Read the runs one by one, publishing what is loaded every ``PROGRESS_PUBLISH_S``: a
+        100-run sweep showed nothing for 23 s before; now its first runs are on screen at once
+        and the rest fill in ("loading …" until then). Replay needs every step first, and a
+        single run is one read, so both still load in one go."""
+        self._loaded = {}
+        runs = list(self.runs)
+        began = time.monotonic()
+        for n, run in enumerate(runs):
+            self._loaded[id(run)] = self._call(self._read_one, run)
+            # Often at first (something to read at once), then less: every redraw of the
+            # growing screen takes the GIL from the reads.
+            interval = PROGRESS_PUBLISH_S if time.monotonic() - began < 3.0 else 4 * PROGRESS_PUBLISH_S
+            due = time.monotonic() - self._last_publish >= interval
+            if due and n + 1 < len(runs):
+                self._publish(None)
+        self._publish(None, baseline=True)  # every run's snapshot, each computed once
+        self._loaded = None
+        self._baseline_sent = True
+
+    @staticmethod
+    def _read_one(run: RunSource) -> RunSnapshot:
+        """Read a run and take its snapshot, kept until the sweep is loaded: each publish of the
+        loading sweep re-took every loaded run's snapshot, 23 s -> 60 s for 100 runs."""
+        run.rescan()
+        run.poll()
+        return run.snapshot()
+
     def _read_all(self, rescan: bool) -> int:
         total = 0
         for run in list(self.runs):
@@ -278,8 +315,11 @@ class Pump:
         self.runs = [r for r in self.runs if not is_placeholder(r)] + fresh
         return tuple(run.info.name for run in fresh)
 
-    def _snapshots(self, at_step: int | None) -> tuple[RunSnapshot, ...]:
-        return tuple(run.snapshot(at_step=at_step) for run in self.runs)
+    def _snapshots(self, at_step: int | None) -> tuple[RunSnapshot | None, ...]:
+        loaded = self._loaded
+        if loaded is None:
+            return tuple(run.snapshot(at_step=at_step) for run in self.runs)
+        return tuple(loaded.get(id(run)) for run in self.runs)
 
     def _publish(
         self, at_step: int | None, *, baseline: bool = False, new_runs: tuple[str, ...] = ()
@@ -303,7 +343,12 @@ class Pump:
         # Jump to where each alert is raised (its banner shows), not to its backdated onset.
         alert_steps = tuple(
             sorted(
-                {a.raised_step if a.raised_step is not None else a.first_step for s in full for a in s.alerts}
+                {
+                    a.raised_step if a.raised_step is not None else a.first_step
+                    for s in full
+                    if s is not None
+                    for a in s.alerts
+                }
             )
         )
         self._last_publish = time.monotonic()

@@ -4,6 +4,7 @@ differ, filters, groups, and opens one run or a selection in a dashboard of its 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -209,3 +210,55 @@ def test_sweep_overview_snapshot(
         await pilot.pause(0.2)
 
     assert snap_compare(_app(big_sweep[0]), terminal_size=size, run_before=ready)
+
+
+def test_a_sweep_is_published_run_by_run_then_as_one_baseline(
+    sweep: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 100-run sweep showed nothing for 23 s (every run read before the first batch); now the
+    runs are published as they load, each snapshot taken once."""
+    import threading
+
+    from rltui.ui import pump as pump_module
+
+    monkeypatch.setattr(pump_module, "PROGRESS_PUBLISH_S", 0.0)
+    monkeypatch.setattr(pump_module, "MIN_PUBLISH_S", 0.0)
+    runs = session.open_sessions([str(sweep)])
+    batches: list[pump_module.Batch] = []
+    stop = threading.Event()
+    pump = pump_module.Pump(runs, pump_module.PumpConfig(follow=False), batches.append, stop)
+    worker = threading.Thread(target=pump.run, daemon=True)
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not (batches and batches[-1].baseline) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    pump.close()
+    worker.join(5)
+    loaded = [sum(s is not None for s in b.snapshots) for b in batches]
+    assert loaded[0] == 1
+    assert loaded == sorted(loaded)
+    assert loaded[-1] == len(runs)
+    assert len(batches) == len(runs)  # one per run; the last is the baseline with all of them
+    assert [b.baseline for b in batches] == [False] * (len(runs) - 1) + [True]
+    # The snapshot taken when a run was read is the one the baseline carries (not taken again).
+    for i in range(len(runs)):
+        first = next(b.snapshots[i] for b in batches if b.snapshots[i] is not None)
+        assert batches[-1].snapshots[i] is first
+
+
+async def test_alerts_of_runs_that_load_later_are_not_news(
+    sweep: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alerts a run already has when opened are on screen, not rung: this held for the first
+    batch only, and runs published later while the sweep loads would each have rung."""
+    from rltui.ui import pump as pump_module
+
+    monkeypatch.setattr(pump_module, "PROGRESS_PUBLISH_S", 0.0)
+    runs = session.open_sessions([str(sweep)])
+    app = RltuiApp(runs, UiOptions(mode="compare", follow=True, frozen_now=FROZEN_NOW))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        critical = [s for s in app.snapshots if s is not None and s.worst == "critical"]
+        assert len(critical) == len(EXPLODING)
+        assert app.bells == 0
+        assert app.sent_notifications == []

@@ -62,6 +62,8 @@ class DashboardScreen(Screen[None]):
         self.host = host
         #: Opened over another screen (the sweep overview): Escape goes back to it.
         self.can_go_back = back
+        #: Snapshots changed while another screen was on top.
+        self._stale = False
         self._gauge_order: list[str] = []
         self._banner_keys: list[tuple[int, str, int]] = []
         self._grid_cols = 0
@@ -145,7 +147,18 @@ class DashboardScreen(Screen[None]):
         self.query_one(f"#{widget_id}", Static).update(text, layout=not same_height)
 
     def _snapshots_changed(self) -> None:
+        if not self.is_active:
+            # Under another screen (the sweep overview, a chart): redraw when shown again. A
+            # 100-run dashboard redrawn under the overview at every batch of a loading sweep
+            # tripled its load time.
+            self._stale = True
+            return
         self.show()  # the host's snapshots: all of the app's, or the runs a sweep opened here
+
+    def on_screen_resume(self) -> None:
+        if self._stale:
+            self._stale = False
+            self.show()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Back only where there is somewhere to go back to (hidden from the footer otherwise)."""

@@ -62,6 +62,7 @@ class SweepScreen(Screen[None]):
         #: App indexes of the rows as shown, top to bottom.
         self.order: list[int] = []
         self._columns: tuple[str, ...] = ()
+        self._stale = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="sweep-title")
@@ -76,7 +77,15 @@ class SweepScreen(Screen[None]):
         self.watch(self.app, "snapshots", self._snapshots_changed, init=False)
 
     def _snapshots_changed(self) -> None:
+        if not self.is_active:
+            self._stale = True  # a dashboard it opened is on top: redraw when back
+            return
         self.show()
+
+    def on_screen_resume(self) -> None:
+        if self._stale:
+            self._stale = False
+            self.show()
 
     # -- drawing -------------------------------------------------------------------------------
     def rows(self) -> list[SweepRow]:
@@ -98,13 +107,15 @@ class SweepScreen(Screen[None]):
         rows = self.rows()
         table = self.query_one(DataTable)
         columns = ("", "run", "trainer", "step", "verdict", "top alert", *keys, *instruments)
-        keep = self.order[table.cursor_row] if self.order and table.cursor_row < len(self.order) else None
-        if columns != self._columns:
-            table.clear(columns=True)
-            table.add_columns(*columns)
-            self._columns = columns
-        else:
-            table.clear()
+        # The cursor stays on its run as rows re-rank, unless it is on the top row: there it
+        # stays on top, on whichever run is worst now (the first runs to load are rarely it).
+        row = table.cursor_row
+        keep = self.order[row] if self.order and 0 < row < len(self.order) else None
+        # Columns are made again each time: a DataTable's auto widths only grow, and a
+        # "loading …" cell would leave its column wide after the run loaded.
+        table.clear(columns=True)
+        table.add_columns(*columns)
+        self._columns = columns
         self.order = [r.index for r in rows]
         for r in rows:
             table.add_row(*self._cells(r, keys, instruments), key=str(r.index))
@@ -135,7 +146,7 @@ class SweepScreen(Screen[None]):
         mark = Text("*" if ascii_only else "●", style="bold") if r.index in self.selected else Text(" ")
         if r.loading:
             blank = [""] * (len(keys) + len(instruments))
-            return [mark, Text(r.name), "", Text("loading …", style="dim"), "", "", *blank]
+            return [mark, Text(r.name), "", "–", Text("loading …", style="dim"), "", *blank]
         step = "–" if r.step is None else str(r.step)
         if r.max_steps:
             step += f"/{r.max_steps}"
