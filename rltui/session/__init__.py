@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from rltui.session.followed import READERS, reader_available
 from rltui.session.opening import (
-    LOOKED_FOR,
     NoRunError,
     find_sweep,
     open_new_sessions,
@@ -29,6 +28,7 @@ from rltui.session.problems import MAX_PROBLEMS_PER_SOURCE
 from rltui.session.progress import Progress
 from rltui.session.run import RunSession
 from rltui.session.run_facts import CONFIG_TEXT_TAGS
+from rltui.sources.discovery import LOOKED_FOR
 
 __all__ = [
     "CONFIG_TEXT_TAGS",

@@ -17,14 +17,9 @@ from rltui.model.snapshot import RuleConfig
 from rltui.records import Problem
 from rltui.session.run import RunSession
 from rltui.settings import ResolvedConfig, resolve_config
-from rltui.sources.discovery import DiscoveredRun, Discovery, discover, find_runs
+from rltui.sources.discovery import LOOKED_FOR, DiscoveredRun, Discovery, discover, find_runs
 from rltui.sources.locations import BadLocation, canonical, fs_for, is_remote
 from rltui.text import sanitize
-
-LOOKED_FOR = (
-    "events.out.tfevents.*, trainer_state.json, *.log, *.jsonl, wandb/, mlruns/, mlflow.db, swanlog/, "
-    "trackio/"
-)
 
 
 class NoRunError(Exception):

@@ -70,11 +70,16 @@ from rltui.session.progress import Progress, advance, new_bytes
 from rltui.session.run_facts import RunFacts
 from rltui.sources.base import SourceReader
 from rltui.sources.detect import Detection
-from rltui.sources.discovery import DiscoveredRun, SourceFile, run_files
+from rltui.sources.discovery import LOOKED_FOR, DiscoveredRun, SourceFile, run_files
 from rltui.sources.fs import LOCAL, FileSystem
 from rltui.sources.locations import fs_for, is_remote, remote_pane_waker
 from rltui.sources.ssh import SshFS, SshWaker
 from rltui.sources.wake import IntervalWaker, TmuxPaneWaker, Waker
+
+
+def waiting_text() -> str:
+    """The state of a watched folder that holds no run yet."""
+    return f"no run files here yet, waiting for {LOOKED_FOR}"
 
 
 class RunSession:
@@ -374,9 +379,11 @@ class RunSession:
         """The model's verdict as of ``at_step`` (None: the newest step)."""
         with self._lock:
             model = self._get_model()
-            snap = model.snapshot(
-                at_step=at_step, sources=self.sources(), problems=tuple(self._run_book.items)
-            )
+            problems = tuple(self._run_book.items)
+            if self.placeholder and not self._store.names():
+                # An empty folder (or one that is not a run) is not "OK": say what is awaited.
+                problems = (Problem(self.run.root, None, waiting_text(), transient=True), *problems)
+            snap = model.snapshot(at_step=at_step, sources=self.sources(), problems=problems)
             if self.rule_config != snap.rule_config:
                 snap = replace(snap, rule_config=self.rule_config)
             return snap

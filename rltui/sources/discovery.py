@@ -40,6 +40,12 @@ from rltui.sources import logger_discovery
 from rltui.sources.fs import LOCAL, Entry, FileSystem, describe, is_file, read_head, within
 from rltui.sources.locations import absolute, fs_for, real
 
+#: What rltui looks for in a run folder (said where a folder has none of it).
+LOOKED_FOR = (
+    "events.out.tfevents.*, trainer_state.json, *.log, *.jsonl, wandb/, mlruns/, mlflow.db, swanlog/, "
+    "trackio/"
+)
+
 #: How deep below the given path runs are looked for (sweep/output_dir/runs/<stamp>/events = 4).
 MAX_DEPTH = 6
 #: Stop walking after this many folders: a home directory is not a run folder.

@@ -88,13 +88,20 @@ def header_text(
     if mode_label is not None:
         t.append(mode_label, style="bold cyan")
     elif link is not None:
-        t.append(safe(link.message, 100), style="bold red")
+        if snap.metrics:
+            t.append(safe(link.message, 100), style="bold red")
+        else:  # nothing read yet (an empty folder): a state to wait out; the body says for what
+            t.append("no run files yet", style="bold yellow")
     else:
         label, style = freshness(snap, now)
         t.append(label, style=style)
     worst = snap.worst
     t.append("  ")
-    t.append(f" {STATUS_LABEL[worst]} ", style=f"reverse {STATUS_STYLE[worst]}")
+    if not snap.metrics and worst == "ok":
+        # No metric at all is not a healthy run (issue 12: an empty folder said OK).
+        t.append(" WAITING ", style="reverse yellow")
+    else:
+        t.append(f" {STATUS_LABEL[worst]} ", style=f"reverse {STATUS_STYLE[worst]}")
     banners = sum(1 for a in snap.alerts if a.active and a.severity != "info")
     if banners:
         t.append(f" {banners} alert{'s' if banners != 1 else ''}", style=STATUS_STYLE[worst])

@@ -352,7 +352,15 @@ class DashboardScreen(Screen[None]):
                 if r.status == "unavailable" and r.id not in available:
                     seen.setdefault(r.id, r.reason)
         t = Text()
-        problems = sum(len(input_problems(s)) for s in snaps if s is not None)
+        ready = [s for s in snaps if s is not None]
+        if len(ready) == 1 and not ready[0].metrics:
+            # Nothing read: what is awaited, not fourteen instruments that are "unavailable".
+            waiting = next((p for p in ready[0].problems if p.transient), None)
+            if waiting is not None:
+                t.append(safe(waiting.message, 300), style="yellow")
+                return t
+        # A lost link or an empty folder is a state (the header says it), not an input problem.
+        problems = sum(sum(1 for p in input_problems(s) if not p.transient) for s in ready)
         if problems:
             # Unreadable lines, a missing pane, a reader that failed: the numbers may be partial.
             t.append(f"{problems} input problem{'s' if problems != 1 else ''}", style="bold yellow")

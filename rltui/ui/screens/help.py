@@ -59,10 +59,13 @@ def help_text(app: Host) -> Text:
     entries = catalogue()
     if not entries:
         t.append("  (catalogue not available in this build; see `rltui explain`)\n", style="dim")
+    # The id column is as wide as the longest id plus a space: a fixed 22 ran
+    # "train_inference_mismatch" into its title (issue 12, point 13).
+    id_width = max((len(safe(rule_id, 30)) for rule_id, _, _ in entries), default=0) + 1
     for rule_id, severity, title in entries:
         t.append("  ")
         t.append(f"{STATUS_LABEL.get(severity, severity.upper()):<5}", style=STATUS_STYLE.get(severity, ""))
-        t.append(f" {safe(rule_id, 30):<22}", style="bold")
+        t.append(f" {safe(rule_id, 30):<{id_width}}", style="bold")
         t.append(f"{safe(title, 100)}\n")
     for i, snap in enumerate(app.snapshots):
         if snap is None:
