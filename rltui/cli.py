@@ -131,6 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="*", metavar="PATH")
     _add_tracker_options(check)
     check.add_argument("--json", action="store_true", help="print the JSON contract (design.md §6)")
+    check.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="the whole report: sources, every instrument, info and cleared alerts (by default: the "
+        "verdict, the active warn/critical alerts with their actions, and input problems)",
+    )
     check.add_argument("--fail-on", choices=("warn", "critical"), default="critical")
     check.add_argument(
         "--at-step", type=int, metavar="N", help="evaluate as if the run had only reached step N"

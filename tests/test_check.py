@@ -76,14 +76,38 @@ def test_length_hacking_fails_on_warn_and_names_the_length_patterns() -> None:
     assert ids & {"truncation", "length_growth"}
 
 
-def test_text_report_carries_every_alert_action() -> None:
-    proc = check(RUNS / "dpo_margin_explosion")
+def test_verbose_text_report_carries_every_alert_action() -> None:
+    proc = check(RUNS / "dpo_margin_explosion", "-v")
     assert proc.returncode == 1
     _, doc = check_json(RUNS / "dpo_margin_explosion")
     for alert in doc["runs"][0]["alerts"]:
         assert numfmt.short_exponent(alert["action"]) in proc.stdout  # exponents written short
         assert f"since step {alert['first_step']}" in proc.stdout
     assert "dpo" in proc.stdout
+    assert "instruments:" in proc.stdout
+
+
+@pytest.mark.parametrize("name", ["grpo_length_hacking", "dpo_margin_explosion", "dpo_healthy"])
+def test_default_text_report_is_the_verdict_then_what_to_act_on(name: str) -> None:
+    """Issue 12, point 9: one GRPO run printed ~190 lines. The default is the verdict line, then
+    every active warn/critical alert with its action, then one line saying what -v adds."""
+    proc = check(RUNS / name)
+    _, doc = check_json(RUNS / name)
+    run = doc["runs"][0]
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith(f"{name}: ")
+    assert f" at step {run['last_step']}" in lines[0]  # the one-line verdict comes first
+    acting = [a for a in run["alerts"] if a["active"] and a["severity"] in ("warn", "critical")]
+    for alert in acting:
+        assert numfmt.short_exponent(alert["action"]) in proc.stdout
+        assert f"[{alert['severity'].upper()}] {alert['id']} since step {alert['first_step']}" in proc.stdout
+    held = [a for a in run["alerts"] if a not in acting]
+    for alert in held:
+        assert f"] {alert['id']} since step {alert['first_step']} (" not in proc.stdout
+    assert "rltui check -v" in lines[-2]
+    assert "instruments:" not in proc.stdout
+    assert len(lines) <= 6 + 4 * len(acting) + 2
+    assert len(lines) < len(check(RUNS / name, "-v").stdout.splitlines())
 
 
 def test_at_step_says_when_rltui_would_have_warned() -> None:

@@ -130,29 +130,43 @@ def _words(text: str) -> str:
     return numfmt.short_exponent(sanitize(text, single_line=True))
 
 
-def write_report(snaps: list[RunSnapshot], problems: list[str], out: TextIO) -> None:
-    """The human-readable report: per run, trainer, instruments, alerts with their actions."""
+def write_report(
+    snaps: list[RunSnapshot], problems: list[str], out: TextIO, *, verbose: bool = False
+) -> None:
+    """The human-readable report. Per run: the one-line verdict first, then what needs action
+    (active warn and critical alerts with evidence and action) and every input problem; with
+    ``verbose`` also the sources, the instruments, info and cleared alerts (issue 12, point 9:
+    one GRPO run printed ~190 lines, the verdict buried at the top of them)."""
     for snap in snaps:
-        info = snap.info
-        steps = f"step {snap.step}" + (f"/{info.max_steps}" if info.max_steps else "")
-        out.write(f"{sanitize(info.name, single_line=True)}: {_words(verdict_of(snap))}\n")
-        out.write(f"  ({info.framework} {info.trainer}, {steps})\n")
-        out.write(f"  path: {sanitize(info.path, single_line=True)}\n")
-        rc = snap.rule_config
-        if rc.files:
-            out.write(f"  config: {sanitize(', '.join(rc.files), single_line=True)}\n")
-        for change in rc.changed:
-            out.write(f"    changed: {sanitize(change, single_line=True)}\n")
-        for change in rc.ignored:
-            out.write(f"    not applied: {sanitize(change, single_line=True)}\n")
-        for src in snap.sources:
+        _write_run(snap, out, verbose)
+    for text in problems:
+        out.write(f"problem: {sanitize(text, single_line=True)}\n")
+
+
+def _write_run(snap: RunSnapshot, out: TextIO, verbose: bool) -> None:
+    info = snap.info
+    steps = f"step {snap.step}" + (f"/{info.max_steps}" if info.max_steps else "")
+    out.write(f"{sanitize(info.name, single_line=True)}: {_words(verdict_of(snap))}\n")
+    out.write(f"  ({info.framework} {info.trainer}, {steps})\n")
+    out.write(f"  path: {sanitize(info.path, single_line=True)}\n")
+    rc = snap.rule_config
+    if rc.files:
+        out.write(f"  config: {sanitize(', '.join(rc.files), single_line=True)}\n")
+    for change in rc.changed:
+        out.write(f"    changed: {sanitize(change, single_line=True)}\n")
+    for change in rc.ignored:
+        out.write(f"    not applied: {sanitize(change, single_line=True)}\n")
+    for src in snap.sources:
+        # Input problems are always shown (the numbers may be partial); the source list is -v.
+        if verbose or src.problems:
             out.write(f"  source {src.kind}: {sanitize(src.path, single_line=True)} ({src.points} points)\n")
-            for p in src.problems:
-                where = f" at offset {p.offset}" if p.offset is not None else ""
-                out.write(f"    problem{where}: {sanitize(p.message, single_line=True)}\n")
-        for p in snap.problems:
-            where = f" ({sanitize(p.path, single_line=True)})" if p.path else ""
-            out.write(f"  problem{where}: {sanitize(p.message, single_line=True)}\n")
+        for p in src.problems:
+            where = f" at offset {p.offset}" if p.offset is not None else ""
+            out.write(f"    problem{where}: {sanitize(p.message, single_line=True)}\n")
+    for p in snap.problems:
+        where = f" ({sanitize(p.path, single_line=True)})" if p.path else ""
+        out.write(f"  problem{where}: {sanitize(p.message, single_line=True)}\n")
+    if verbose:
         out.write("  instruments:\n")
         for r in snap.instruments:
             if r.status == "unavailable":
@@ -160,24 +174,32 @@ def write_report(snaps: list[RunSnapshot], problems: list[str], out: TextIO) -> 
             else:
                 summary = _words(r.summary)
                 out.write(f"    {r.id:<14} {r.status.upper():<11}  {_fmt(r.value):>10}  {summary}\n")
-        active = [a for a in snap.alerts if a.active]
-        cleared = [a for a in snap.alerts if not a.active]
-        if not snap.alerts:
-            out.write("  alerts: none\n")
-        for a in active + cleared:
-            state = "ACTIVE" if a.active else f"cleared at step {a.last_step}"
-            raised = f", raised at step {a.raised_step}" if a.raised_step not in (None, a.first_step) else ""
-            out.write(
-                f"  [{a.severity.upper()}] {a.id} since step {a.first_step} ({state}{raised}; {a.kind})\n"
-            )
-            out.write(f"      {_words(a.message)}\n")
-            if a.evidence:
-                ev = ", ".join(f"{k}={_fmt(v) if isinstance(v, float) else v}" for k, v in a.evidence.items())
-                out.write(f"      evidence: {sanitize(ev, single_line=True)}\n")
-            out.write(f"      action: {_words(a.action)}\n")
-        out.write("\n")
-    for text in problems:
-        out.write(f"problem: {sanitize(text, single_line=True)}\n")
+    active = [a for a in snap.alerts if a.active]
+    cleared = [a for a in snap.alerts if not a.active]
+    if not snap.alerts:
+        out.write("  alerts: none\n")
+    shown = active + cleared if verbose else [a for a in active if a.severity in ("warn", "critical")]
+    for a in shown:
+        _write_alert(a, out)
+    if not verbose:
+        held = [a for a in snap.alerts if a not in shown]
+        info_n = sum(1 for a in held if a.active)
+        parts = [f"{info_n} info" if info_n else "", f"{len(cleared)} cleared" if cleared else ""]
+        hidden = " and ".join(p for p in parts if p)
+        more = f"{hidden} alert{'s' if len(held) != 1 else ''}, " if hidden else ""
+        out.write(f"  (not shown: {more}the instruments and sources; rltui check -v shows all)\n")
+    out.write("\n")
+
+
+def _write_alert(a: Alert, out: TextIO) -> None:
+    state = "ACTIVE" if a.active else f"cleared at step {a.last_step}"
+    raised = f", raised at step {a.raised_step}" if a.raised_step not in (None, a.first_step) else ""
+    out.write(f"  [{a.severity.upper()}] {a.id} since step {a.first_step} ({state}{raised}; {a.kind})\n")
+    out.write(f"      {_words(a.message)}\n")
+    if a.evidence:
+        ev = ", ".join(f"{k}={_fmt(v) if isinstance(v, float) else v}" for k, v in a.evidence.items())
+        out.write(f"      evidence: {sanitize(ev, single_line=True)}\n")
+    out.write(f"      action: {_words(a.action)}\n")
 
 
 def _json_doc(snaps: list[RunSnapshot], problems: list[dict[str, object]]) -> dict[str, object]:
@@ -423,7 +445,9 @@ def run_check(args: argparse.Namespace) -> int:
         return _emit(_dump_json(doc), code)
 
     def report(out: TextIO) -> None:
-        write_report(snaps, [str(e["message"]) for e in extra], out)
+        write_report(
+            snaps, [str(e["message"]) for e in extra], out, verbose=bool(getattr(args, "verbose", False))
+        )
         for answers, snap in zip(samples, snaps, strict=True) if with_samples else ():
             check_samples.write_samples(answers, snap, out)
 
