@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 
 from rltui.model.snapshot import SEVERITY_RANK, Alert, RunSnapshot
 from rltui.ui.chart_spec import spec_for_alert
@@ -38,17 +38,47 @@ def all_alerts(snaps: Sequence[RunSnapshot | None]) -> list[tuple[int, Alert]]:
     return items
 
 
-def alerts_title(items: list[tuple[int, Alert]]) -> Text:
+#: What ``f`` cycles through (issue 12, point 9: the demo ends with 6 active and 55 cleared
+#: alerts, and there was no way to see only the ones that matter now).
+VIEWS = ("all", "active", "warn+")
+
+
+def filter_alerts(
+    items: list[tuple[int, Alert]], view: str, text: str = "", names: Sequence[str | None] = ()
+) -> list[tuple[int, Alert]]:
+    """``items`` limited to a view (all; active; active warn and critical) and to the alerts whose
+    id, message, kind or run name hold every word of ``text`` (case-insensitive)."""
+    words = text.lower().split()
+    out = []
+    for i, a in items:
+        if view == "active" and not a.active:
+            continue
+        if view == "warn+" and not (a.active and a.severity in ("warn", "critical")):
+            continue
+        run = (names[i] or "") if i < len(names) else ""
+        hay = f"{a.id} {a.severity} {a.kind} {a.message} {run}".lower()
+        if all(w in hay for w in words):
+            out.append((i, a))
+    return out
+
+
+def alerts_title(items: list[tuple[int, Alert]], shown: int | None = None, what: str = "") -> Text:
     active = sum(1 for _, a in items if a.active)
     t = Text("Alerts", style="bold")
     t.append(f"  {active} active, {len(items) - active} cleared", style="dim")
+    if shown is not None and shown != len(items):
+        t.append(f"  showing {shown} ({safe(what, 60)})", style="bold cyan")
     return t
 
 
 class AlertsScreen(Screen[None]):
+    #: Not the filter box, hidden until ``/``: typed keys would filter instead of acting.
+    AUTO_FOCUS = "AlertRow"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,a", "app.pop_screen", "Back"),
+        Binding("escape,a", "back", "Back"),
         Binding("enter", "open", "Chart"),
+        Binding("f", "view", "All/active/warn+"),
+        Binding("slash", "filter", "Filter"),
         Binding("down,j", "move(1)", "Down", show=False),
         Binding("up,k", "move(-1)", "Up", show=False),
     ]
@@ -57,6 +87,9 @@ class AlertsScreen(Screen[None]):
         super().__init__()
         self.host = host
         self._keys: list[tuple[int, str, int]] = []
+        #: One of VIEWS, and the ``/`` words.
+        self.view = "all"
+        self.filter_text = ""
 
     @property
     def rltui(self) -> Host:
@@ -64,12 +97,14 @@ class AlertsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="alerts-title")
+        yield Input(placeholder="filter alerts: id, severity, message, run", id="filter")
         box = VerticalScroll(id="alerts-body")
         box.can_focus = False
         yield box
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one(Input).display = False
         self.show()
         self.watch(self.app, "snapshots", self._snapshots_changed, init=False)
 
@@ -79,8 +114,11 @@ class AlertsScreen(Screen[None]):
     def show(self) -> None:
         """Redraw from the app's snapshots (live runs keep adding and clearing alerts)."""
         snaps = self.rltui.snapshots
-        items = all_alerts(snaps)
-        self.query_one("#alerts-title", Static).update(alerts_title(items))
+        every = all_alerts(snaps)
+        run_names = [s.info.name if s is not None else None for s in snaps]
+        items = filter_alerts(every, self.view, self.filter_text, run_names)
+        what = ", ".join(x for x in (self.view if self.view != "all" else "", self.filter_text) if x)
+        self.query_one("#alerts-title", Static).update(alerts_title(every, len(items), what))
         box = self.query_one("#alerts-body", VerticalScroll)
         keys = [(i, a.id, a.first_step) for i, a in items]
         if keys == self._keys:
@@ -96,7 +134,7 @@ class AlertsScreen(Screen[None]):
         self._keys = keys
         box.remove_children()
         if not items:
-            box.mount(Static(Text("no alerts so far", style="dim")))
+            box.mount(Static(Text("no alerts so far" if not every else "no alert matches", style="dim")))
             return
         multi = len(snaps) > 1
         names = [safe(s.info.name, 30) if multi and s is not None else None for s in snaps]
@@ -105,7 +143,38 @@ class AlertsScreen(Screen[None]):
         box.mount_all(rows)
         keyed = {(r.run_index, r.alert.id, r.alert.first_step): r for r in rows}
         target = keyed.get(focused_key, rows[0]) if focused_key else rows[0]
-        self.call_after_refresh(target.focus)
+        if not self.query_one(Input).has_focus:  # typing a filter keeps the focus in its box
+            self.call_after_refresh(target.focus)
+
+    def action_back(self) -> None:
+        """Escape clears the filter first (and hides its box), then leaves the screen."""
+        box = self.query_one(Input)
+        if box.has_focus or self.filter_text:
+            box.value = ""
+            box.display = False
+            self.filter_text = ""
+            self.show()
+            return
+        self.app.pop_screen()
+
+    def action_view(self) -> None:
+        self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
+        self.show()
+
+    def action_filter(self) -> None:
+        box = self.query_one(Input)
+        box.display = True
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self.show()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        del event
+        rows = list(self.query(AlertRow))
+        if rows:
+            rows[0].focus()
 
     def action_move(self, delta: int) -> None:
         rows = list(self.query(AlertRow))

@@ -156,6 +156,7 @@ class DashboardScreen(Screen[None]):
         self.show()  # the host's snapshots: all of the app's, or the runs a sweep opened here
 
     def on_screen_resume(self) -> None:
+        self.app.refresh_bindings()  # the app's "o" shows again once back on top
         if self._stale:
             self._stale = False
             self.show()

@@ -21,7 +21,7 @@ KEYS = (
     ("?", "this help"),
     ("arrows / h j k l", "move between banners and gauges"),
     ("enter", "detail chart of the focused gauge or banner"),
-    ("a", "all alerts: info and cleared too (enter: chart)"),
+    ("a", "all alerts: info and cleared too (enter: chart, f: all/active/warn+, /: filter)"),
     ("m", "metrics browser (/ to filter, enter for a chart)"),
     ("c", "samples (←/→ step, o order, g groups; on a banner: its evidence)"),
     ("e", "export the series on screen as CSV (current directory)"),

@@ -42,6 +42,8 @@ class SweepTable(DataTable[Text | str]):
 
 
 class SweepScreen(Screen[None]):
+    #: The table, not the filter box (hidden until ``/``).
+    AUTO_FOCUS = "#sweep"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "select", "Select"),
         Binding("slash", "filter", "Filter"),
@@ -74,6 +76,9 @@ class SweepScreen(Screen[None]):
         self.query_one(Input).display = False
         self.show()
         self.query_one(DataTable).focus()
+        # The app's ``o`` is hidden here (check_action looks at the screen on top): make the
+        # footer ask again now that this screen is the one on top.
+        self.call_after_refresh(self.app.refresh_bindings)
         self.watch(self.app, "snapshots", self._snapshots_changed, init=False)
 
     def _snapshots_changed(self) -> None:
@@ -83,6 +88,7 @@ class SweepScreen(Screen[None]):
         self.show()
 
     def on_screen_resume(self) -> None:
+        self.app.refresh_bindings()
         if self._stale:
             self._stale = False
             self.show()
