@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import math
+from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.text import Text
@@ -241,15 +242,7 @@ class DashboardScreen(Screen[None]):
         return t
 
     def _sorted_alerts(self, snaps: list[RunSnapshot | None]) -> list[tuple[int, Alert]]:
-        items = [
-            (i, a)
-            for i, s in enumerate(snaps)
-            if s is not None
-            for a in s.alerts
-            if a.active and a.severity in BANNER_SEVERITIES
-        ]
-        items.sort(key=lambda ia: (-SEVERITY_RANK[ia[1].severity], ia[1].first_step, ia[1].id))
-        return items
+        return banner_order(snaps)
 
     def _show_banners(self, snaps: list[RunSnapshot | None]) -> None:
         box = self.query_one("#banners", VerticalScroll)
@@ -447,6 +440,29 @@ def _onsets(
         snap = snaps[i] if 0 <= i < len(snaps) else None
         out.append(alert_onset(snap, r) if snap is not None and r is not None else None)
     return tuple(out)
+
+
+def banner_order(snaps: Sequence[RunSnapshot | None]) -> list[tuple[int, Alert]]:
+    """The banners: active warn and critical alerts, most severe first, then in the order they
+    appeared (their raised step). Sorting by onset, which rules backdate, put a banner that had
+    just appeared above the ones already being read (issue 12, point 12)."""
+    items = [
+        (i, a)
+        for i, s in enumerate(snaps)
+        if s is not None
+        for a in s.alerts
+        if a.active and a.severity in BANNER_SEVERITIES
+    ]
+    items.sort(
+        key=lambda ia: (
+            -SEVERITY_RANK[ia[1].severity],
+            ia[1].raised_step if ia[1].raised_step is not None else ia[1].first_step,
+            ia[1].first_step,
+            ia[0],
+            ia[1].id,
+        )
+    )
+    return items
 
 
 def run_labels(snaps: list[RunSnapshot | None]) -> list[str]:
