@@ -39,6 +39,11 @@ from rltui.ui.host import Host
 from rltui.ui.runs import smooth
 
 COLORS = ("cyan", "magenta", "green", "blue", "red", "white")  # valid in plotext and rich
+#: Each series also has its own marker, so series are told apart without colour (issue 12,
+#: point 11: a 16-colour or colour-blind reader saw five lines of the same kind). The first is a
+#: braille line; the legend shows each marker before the series' name.
+MARKERS = ("braille", "+", "x", "o", "*", "#")
+LEGEND_GLYPH = {"braille": "⣀"}
 THRESHOLD_COLORS = {"warn": "yellow", "critical": "red", "info": "blue"}
 ALERT_COLORS = {"warn": "yellow", "critical": "red", "info": "blue"}
 DEFAULT_SMOOTHING = 0.6
@@ -197,8 +202,10 @@ class DetailScreen(Screen[None]):
         steps = union_steps([v.steps for _, v in views])
         bounds = self.chart_view.bounds(steps)
         lo, hi = bounds if bounds is not None else (0, 0)
+        several = len(views) > 1
         for k, (label, view) in enumerate(views):
             color = COLORS[k % len(COLORS)]
+            marker = MARKERS[k % len(MARKERS)]
             y_all = view.values
             ys_all = smooth(y_all, self.weight) if self.weight > 0 else y_all
             keep = in_range(view.steps, lo, hi)
@@ -214,15 +221,22 @@ class DetailScreen(Screen[None]):
                 y, ys = _log10(y), _log10(ys)
             rx, ry = minmax_downsample(x, y, width)
             sx, sy = minmax_downsample(x, ys, width)
+            smoothed = len(sx) > 0 and self.weight > 0
             if len(rx):
-                plt.plot(rx.tolist(), ry.tolist(), color="gray", marker="braille")
+                # One series: raw in grey under its smoothed line, as TensorBoard draws it. Several:
+                # each raw series in its own colour as dots, or all raws were the same grey.
+                if several and smoothed:
+                    plt.plot(rx.tolist(), ry.tolist(), color=color, marker=".")
+                elif smoothed:
+                    plt.plot(rx.tolist(), ry.tolist(), color="gray", marker="braille")
                 shown.append(ry)
-            if len(sx) and self.weight > 0:
-                plt.plot(sx.tolist(), sy.tolist(), color=color, marker="braille")
+            if smoothed:
+                plt.plot(sx.tolist(), sy.tolist(), color=color, marker=marker)
             elif len(rx):
-                plt.plot(rx.tolist(), ry.tolist(), color=color, marker="braille")
-            legend.append(safe(label, 40) + " ", style=f"bold {color}")
-            legend.append("(gray: raw)  " if self.weight > 0 else " ", style="dim")
+                plt.plot(rx.tolist(), ry.tolist(), color=color, marker=marker)
+            legend.append(f"{LEGEND_GLYPH.get(marker, marker)} {safe(label, 40)}  ", style=f"bold {color}")
+        if views and self.weight > 0:
+            legend.append("(. raw)  " if several else "(gray: raw)  ", style="dim")
         for name, value in self.spec.thresholds.items():
             level = float(np.log10(value)) if self.log_y and value > 0 else (None if self.log_y else value)
             if level is not None and np.isfinite(level):
