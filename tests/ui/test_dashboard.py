@@ -38,7 +38,8 @@ async def test_dashboard_shows_header_banner_gauges_and_unavailable(explosion_ap
         assert "unavailable: " in text
         assert "kl" in text
         titles = [g.title for g in explosion_app.screen.query(Gauge)]
-        assert titles[:4] == ["Loss", "Gradient norm", "Learning rate", "Reward margin"]
+        # The critical gauge first, then the rest in the instruments' order.
+        assert titles[:4] == ["Reward margin", "Loss", "Gradient norm", "Learning rate"]
         assert "Completion length" not in titles  # DPO logs no lengths: listed, not drawn
 
 
@@ -67,7 +68,7 @@ async def test_hjkl_and_arrows_move_focus_through_the_grid(explosion_app: RltuiA
 async def test_enter_on_gauge_opens_chart_and_keys_change_it(explosion_app: RltuiApp) -> None:
     async with explosion_app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await pilot.press("l", "j")  # the reward gauge
+        # The reward gauge is critical: it leads the grid and has the focus (issue 12, point 5).
         assert explosion_app.screen.focused.title == "Reward margin"  # type: ignore[union-attr]
         await pilot.press("enter")
         await pilot.pause(0.1)
@@ -107,7 +108,7 @@ async def test_export_csv_writes_the_series_to_the_current_directory(
     monkeypatch.chdir(tmp_path)
     async with explosion_app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await pilot.press("l", "j", "enter")
+        await pilot.press("enter")  # the reward gauge, critical, first
         await pilot.pause(0.1)
         await pilot.press("e")
         await pilot.pause(0.1)

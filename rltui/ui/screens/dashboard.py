@@ -297,6 +297,13 @@ class DashboardScreen(Screen[None]):
             by_run.append(readings)
         out: dict[str, list[tuple[int, str | None, InstrumentReading | None]]] = {}
         labels = run_labels(snaps)
+        # Critical gauges first, then warn, then the rest in the instruments' own order: at 80x24
+        # the critical "length" gauge of a length-hacking run was below the fold (issue 12, 5).
+        worst = {
+            iid: max((SEVERITY_RANK.get(r[iid].status, 0) for r in by_run if iid in r), default=0)
+            for iid in order
+        }
+        order.sort(key=lambda iid: -worst[iid] if worst[iid] >= SEVERITY_RANK["warn"] else 0)
         for iid in order:
             out[iid] = [
                 (i, labels[i] if multi and snaps[i] else None, by_run[i].get(iid)) for i in range(len(snaps))
