@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from rltui.records import PointChunk, Problem, ReadResult, SourceKind
+from rltui.records import FloatArray, IntArray, PointChunk, Problem, ReadResult, SourceKind
 from rltui.sources._json import loads, parse_shallow
 from rltui.sources.console import clean_key, to_float
 from rltui.sources.fs import LOCAL, FileSystem, describe
@@ -44,6 +44,23 @@ def _number(value: Any) -> float | None:
     if isinstance(value, str):
         return to_float(value)  # numeric strings, "nan", "inf"
     return None
+
+
+def _numbers(column: list[Any]) -> tuple[Any, FloatArray] | None:
+    """The numbers of a column as floats: ``(None, values)`` when every entry is one, else
+    ``(mask, values)`` of the entries that are (see :func:`_number`); None when none is."""
+    kinds = set(map(type, column))
+    if kinds <= {float, int}:
+        try:
+            return None, np.fromiter(column, dtype=np.float64, count=len(column))
+        except OverflowError:  # an int beyond float range: the per-value path makes it +-inf
+            pass
+    converted = [_number(v) for v in column]
+    mask = np.fromiter((v is not None for v in converted), dtype=bool, count=len(converted))
+    if not mask.any():
+        return None
+    values = np.fromiter((v for v in converted if v is not None), dtype=np.float64)
+    return mask, values
 
 
 _STEP_LIMIT = 1 << 63  # steps are stored as int64
@@ -188,11 +205,12 @@ class TrainerStateReader:
             self._report(result, None, "no log_history list")
             self.points = 0
             return
-        # Columns per metric, appended to directly: one Python step per value, near what
-        # json.load's own loop over the rows costs (a float needs no call to be read as one).
-        cols: dict[str, tuple[list[int], list[float]]] = {}
-        names: dict[str, str | None] = {}  # raw key -> metric name (None: unusable key)
-        points = 0
+        # Rows come in a few shapes (train rows, eval rows, the final summary): gathered by their
+        # keys, each key of a shape is then one column, converted by numpy in one call. A column
+        # with anything but plain numbers (None, bools, strings, huge ints) takes the per-value
+        # path. The points come out exactly as a row-by-row walk gives them: per metric in row
+        # order, and the metrics in the order they first appear (issue 11: 2.6x json.load).
+        shapes: dict[tuple[str, ...], tuple[list[int], list[int], list[dict[str, Any]]]] = {}
         for index, entry in enumerate(history):
             if not isinstance(entry, dict):
                 self._report(result, None, f"log_history[{index}]: entry is not an object")
@@ -201,11 +219,22 @@ class TrainerStateReader:
             if step is None:
                 self._report(result, None, f"log_history[{index}]: entry without an integer step")
                 continue
-            for key, value in entry.items():
+            shape = tuple(entry)
+            group = shapes.get(shape)
+            if group is None:
+                group = shapes[shape] = ([], [], [])
+            group[0].append(index)
+            group[1].append(step)
+            group[2].append(entry)
+        names: dict[str, str | None] = {}  # raw key -> metric name (None: unusable key)
+        # metric -> parts of (row indexes, steps, values), and where the metric first appears
+        parts: dict[str, list[tuple[IntArray, IntArray, FloatArray]]] = {}
+        first_seen: dict[str, tuple[int, int]] = {}
+        for shape, (rows, steps, entries) in shapes.items():
+            row_ix = np.asarray(rows, dtype=np.int64)
+            step_arr = np.asarray(steps, dtype=np.int64)
+            for position, key in enumerate(shape):
                 if key == "step":
-                    continue
-                number = value if type(value) is float else _number(value)
-                if number is None:
                     continue
                 try:
                     name = names[key]
@@ -213,22 +242,38 @@ class TrainerStateReader:
                     name = names[key] = clean_key(key)
                 if name is None:
                     continue
-                c = cols.get(name)
-                if c is None:
-                    c = cols[name] = ([], [])
-                c[0].append(step)
-                c[1].append(number)
-                points += 1
-        self.points = points
-        result.chunks = {
-            name: PointChunk(
-                np.asarray(steps, dtype=np.int64),
-                np.full(len(steps), math.nan),  # trainer_state.json has no clock
-                np.asarray(values, dtype=np.float64),
-                np.full(len(steps), -1, dtype=np.int64),  # nor a byte offset per point
+                column = [e[key] for e in entries]
+                kept = _numbers(column)
+                if kept is None:
+                    continue
+                mask, values = kept
+                part = (row_ix, step_arr, values) if mask is None else (row_ix[mask], step_arr[mask], values)
+                if not len(part[0]):
+                    continue
+                parts.setdefault(name, []).append(part)
+                seen = (int(part[0][0]), position)
+                if name not in first_seen or seen < first_seen[name]:
+                    first_seen[name] = seen
+        points = 0
+        chunks: dict[str, PointChunk] = {}
+        for name in sorted(parts, key=lambda n: first_seen[n]):
+            pieces = parts[name]
+            if len(pieces) == 1:
+                _, st, vals = pieces[0]
+            else:
+                order = np.argsort(np.concatenate([p[0] for p in pieces]), kind="stable")
+                st = np.concatenate([p[1] for p in pieces])[order]
+                vals = np.concatenate([p[2] for p in pieces])[order]
+            n = len(st)
+            points += n
+            chunks[name] = PointChunk(
+                np.ascontiguousarray(st, dtype=np.int64),
+                np.full(n, math.nan),  # trainer_state.json has no clock
+                np.ascontiguousarray(vals, dtype=np.float64),
+                np.full(n, -1, dtype=np.int64),  # nor a byte offset per point
             )
-            for name, (steps, values) in cols.items()
-        }
+        self.points = points
+        result.chunks = chunks
 
     @property
     def healthy(self) -> bool:
