@@ -47,7 +47,7 @@ async def main() -> None:
     session.load()
     app = RltuiApp([session], UiOptions(follow=False, frozen_now=0.0))
     async with app.run_test(size=(160, 48)) as pilot:
-        while any(s is None for s in app.snapshots) or app.busy:
+        while any(s is None for s in app.snapshots) or not app.loaded or app.served < app.requested:
             await pilot.pause(0.05)
         assert "pyarrow" not in sys.modules
         c = await opened(app, app.action_samples, lambda: isinstance(app.screen, SamplesScreen)

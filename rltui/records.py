@@ -37,6 +37,11 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
+#: How the run-level problem of a watched folder with no run yet begins: the session says so
+#: (with what it waits for) and the dashboard shows it as a state to wait out, not a failure.
+NO_RUN_YET = "no run files here yet"
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """Something wrong with the input that was reported and stepped over, never raised.

@@ -28,7 +28,7 @@ from rltui.model.snapshot import Alert, RunInfo, SourceInfo
 from rltui.model.store import MetricStore
 from rltui.records import Problem, Sample
 from rltui.sources.completions import InlineSamples, MissingExtra, SampleFolder, find_sample_folders
-from rltui.sources.fs import LOCAL, FileSystem
+from rltui.sources.fs import LOCAL, FileSystem, is_dir
 from rltui.sources.rich_samples import RichTableLog
 
 #: Trainers whose runs may sample completions (unknown included: verl, custom loops).
@@ -54,13 +54,6 @@ class _FolderState:
             if (p.offset, p.message) not in self.seen and len(self.problems) < 200:
                 self.seen.add((p.offset, p.message))
                 self.problems.append(p)
-
-
-def _is_dir(fs: FileSystem, path: str) -> bool:
-    try:
-        return fs.stat(path).kind == "dir"
-    except (OSError, ValueError):
-        return False
 
 
 class RunSamples:
@@ -92,7 +85,7 @@ class RunSamples:
     def _states(self) -> list[_FolderState]:
         if self._folders is None or not self._has_full:
             found: list[SampleFolder] = []
-            if self.root and not self._single and _is_dir(self._fs, self.root):
+            if self.root and not self._single and is_dir(self._fs, self.root):
                 found = find_sample_folders(self.root, self._fs)
             if found:
                 # Whole steps replace the console's excerpts (a folder that filled up later).

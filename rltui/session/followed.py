@@ -17,7 +17,7 @@ from rltui.records import Problem, ReadResult, SourceKind
 from rltui.session import ingest_policy as policy
 from rltui.session.problems import SourceProblems
 from rltui.sources.base import SourceReader
-from rltui.sources.fs import LOCAL, FileSystem
+from rltui.sources.fs import LOCAL, FileSystem, is_dir
 from rltui.sources.locations import fs_for, parse_ssh
 
 #: Reader classes, imported when first needed (readers are optional at import time).
@@ -95,11 +95,7 @@ def reader_available(kind: str) -> bool:
 def tracker_fs(path: str) -> FileSystem:
     """The file system a tracker's reader is confined to: the folder of its log or database, or
     the MLflow run folder itself (``mlruns/<exp>/<run>/``)."""
-    try:
-        is_dir = LOCAL.stat(path).kind == "dir"
-    except (OSError, ValueError):
-        is_dir = False
-    return LOCAL.confined(path if is_dir else os.path.dirname(os.path.abspath(path)))
+    return LOCAL.confined(path if is_dir(LOCAL, path) else os.path.dirname(os.path.abspath(path)))
 
 
 def tmux_runner(target: str) -> Any:

@@ -60,7 +60,7 @@ from rltui.model.config import Config
 from rltui.model.engine import RunModel
 from rltui.model.snapshot import Alert, RuleConfig, RunInfo, RunSnapshot, SourceInfo
 from rltui.model.store import MetricStore, SeriesView
-from rltui.records import Problem, ReadResult, Sample
+from rltui.records import NO_RUN_YET, Problem, ReadResult, Sample
 from rltui.sample_feed import RunSamples
 from rltui.session import ingest_policy as policy
 from rltui.session.followed import Followed, make_reader, reader_available
@@ -76,10 +76,8 @@ from rltui.sources.locations import fs_for, is_remote, remote_pane_waker
 from rltui.sources.ssh import SshFS, SshWaker
 from rltui.sources.wake import IntervalWaker, TmuxPaneWaker, Waker
 
-
-def waiting_text() -> str:
-    """The state of a watched folder that holds no run yet."""
-    return f"no run files here yet, waiting for {LOOKED_FOR}"
+#: The state of a watched folder that holds no run yet.
+WAITING = f"{NO_RUN_YET}, waiting for {LOOKED_FOR}"
 
 
 class RunSession:
@@ -382,7 +380,7 @@ class RunSession:
             problems = tuple(self._run_book.items)
             if self.placeholder and not self._store.names():
                 # An empty folder (or one that is not a run) is not "OK": say what is awaited.
-                problems = (Problem(self.run.root, None, waiting_text(), transient=True), *problems)
+                problems = (Problem(self.run.root, None, WAITING, transient=True), *problems)
             snap = model.snapshot(at_step=at_step, sources=self.sources(), problems=problems)
             if self.rule_config != snap.rule_config:
                 snap = replace(snap, rule_config=self.rule_config)

@@ -253,6 +253,14 @@ def is_file(fs: FileSystem, path: str) -> bool:
         return False
 
 
+def is_dir(fs: FileSystem, path: str) -> bool:
+    """Whether ``path`` is a folder; any error (permission, loop, outside root) is "no"."""
+    try:
+        return fs.stat(path).kind == "dir"
+    except (OSError, ValueError):
+        return False
+
+
 def read_head(fs: FileSystem, path: str, size: int) -> bytes | None:
     """The first ``size`` bytes of a regular file, or None when it cannot be read as one."""
     try:

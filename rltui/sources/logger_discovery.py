@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from rltui.records import SourceKind
-from rltui.sources.fs import LOCAL, Entry, is_file
+from rltui.sources.fs import LOCAL, Entry, is_dir, is_file
 
 MAX_TRACKER_RUNS = 2000
 MLFLOW_DB_NAMES = ("mlflow.db", "mlruns.db")
@@ -66,10 +66,7 @@ def _is_file(path: str) -> bool:
 
 
 def _isdir(path: str) -> bool:
-    try:
-        return LOCAL.stat(path).kind == "dir"
-    except (OSError, ValueError):
-        return False
+    return is_dir(LOCAL, path)
 
 
 def _config_dir(config: dict[str, object]) -> str:

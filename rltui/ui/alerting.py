@@ -54,9 +54,10 @@ class Announcer:
     tmux: bool = False
     tracker: AlertTracker = field(default_factory=AlertTracker)
     _rebaseline: bool = False
-    #: Live: a run's first snapshot is its baseline, whenever it comes (a sweep shows its runs as
-    #: they load, so most runs are first seen after the first batch).
-    baseline_new_runs: bool = False
+    #: Live, while a sweep loads (until the pump's baseline batch): each run's first snapshot is
+    #: its baseline, as the runs are published one by one. After that a run that appears (one
+    #: the training just created in a watched folder) is news like any other.
+    loading: bool = False
     _runs: set[str] = field(default_factory=set)
 
     def rebaseline(self) -> None:
@@ -67,9 +68,9 @@ class Announcer:
         ready = [s for s in snaps if s is not None]
         if self._rebaseline:
             self._rebaseline = False
+            self.loading = False
             self.tracker.reset_to(ready)
-            self._runs = {s.info.path for s in ready}
-        elif self.baseline_new_runs:
+        elif self.loading:
             fresh = [s for s in ready if s.info.path not in self._runs]
             if fresh:
                 self.tracker.seed(fresh)

@@ -133,7 +133,7 @@ class RltuiApp(App[int]):
             notify=self.options.notify,
             on_alert=bool(self.options.on_alert),
             tmux=bool(os.environ.get("TMUX")),
-            baseline_new_runs=self.options.follow and self.options.mode != "replay",
+            loading=self.options.follow and self.options.mode != "replay",
         )
         #: What reached the terminal besides the screen (for tests and for --no-bell checks).
         self.bells = 0

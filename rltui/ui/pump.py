@@ -133,7 +133,6 @@ class Pump:
         self._next_safety_read = time.monotonic() + SAFETY_READ_S
         #: While a sweep loads: the snapshot of each run read so far, by id (None: loaded).
         self._loaded: dict[int, RunSnapshot] | None = None
-        self._baseline_sent = False
         #: Indexes of the runs a waker follows (tmux panes, remote hosts, object stores).
         self._waked: set[int] = set()
 
@@ -166,8 +165,8 @@ class Pump:
         if self.config.replay:
             self._publish_replay()
         else:
-            if not self._baseline_sent:
-                self._publish(None, baseline=True)
+            self._publish(None, baseline=True)  # while a sweep loads: the snapshots it took
+            self._loaded = None
             if self.config.follow:
                 self._start_followers()
         polls = 0
@@ -249,7 +248,8 @@ class Pump:
         return box[0]
 
     def _load_progressively(self) -> None:
-        """Read the runs one by one, publishing what is loaded every ``PROGRESS_PUBLISH_S``: a
+        """Read the runs one by one, publishing what is loaded every ``PROGRESS_PUBLISH_S`` (the
+        baseline batch that follows reuses the snapshots taken here): a
         100-run sweep showed nothing for 23 s before; now its first runs are on screen at once
         and the rest fill in ("loading …" until then). Replay needs every step first, and a
         single run is one read, so both still load in one go."""
@@ -264,9 +264,6 @@ class Pump:
             due = time.monotonic() - self._last_publish >= interval
             if due and n + 1 < len(runs):
                 self._publish(None)
-        self._publish(None, baseline=True)  # every run's snapshot, each computed once
-        self._loaded = None
-        self._baseline_sent = True
 
     @staticmethod
     def _read_one(run: RunSource) -> RunSnapshot:

@@ -9,7 +9,7 @@ from rich.text import Text
 
 from rltui import numfmt
 from rltui.model.snapshot import RunSnapshot
-from rltui.records import Problem
+from rltui.records import NO_RUN_YET, Problem
 from rltui.ui.glyphs import STATUS_LABEL, STATUS_STYLE, fmt_duration, safe
 
 #: A run is "live" while its newest point is younger than this many typical log intervals.
@@ -87,11 +87,11 @@ def header_text(
     link = next((p for p in snap.problems if p.transient), None)
     if mode_label is not None:
         t.append(mode_label, style="bold cyan")
+    elif link is not None and link.message.startswith(NO_RUN_YET):
+        # An empty watched folder: a state to wait out; the body says what it waits for.
+        t.append(NO_RUN_YET, style="bold yellow")
     elif link is not None:
-        if snap.metrics:
-            t.append(safe(link.message, 100), style="bold red")
-        else:  # nothing read yet (an empty folder): a state to wait out; the body says for what
-            t.append("no run files yet", style="bold yellow")
+        t.append(safe(link.message, 100), style="bold red")
     else:
         label, style = freshness(snap, now)
         t.append(label, style=style)

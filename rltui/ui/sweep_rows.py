@@ -96,14 +96,17 @@ def differing_keys(snaps: Sequence[RunSnapshot | None], limit: int = MAX_CONFIG_
     loaded = [s for s in snaps if s is not None]
     if len(loaded) < 2:
         return []
-    values: dict[str, set[str | None]] = {}
+    seen: dict[str, None] = {}  # every key, in first-seen order
     for snap in loaded:
-        for key in snap.info.config:
-            if isinstance(key, str) and not _noise(key):
-                values.setdefault(key, set())
-    for key in values:
-        for snap in loaded:
-            values[key].add(_scalar(snap.info.config.get(key)))
+        seen.update(dict.fromkeys(k for k in snap.info.config if isinstance(k, str)))
+    values: dict[str, set[str | None]] = {}
+    for key in seen:
+        if _noise(key):
+            continue
+        raw = [snap.info.config.get(key) for snap in loaded]
+        if all(type(v) is type(raw[0]) and v == raw[0] for v in raw):
+            continue  # the same everywhere: no need to format it
+        values[key] = {_scalar(v) for v in raw}
     differing = [k for k, v in values.items() if len(v) > 1 and v != {None}]
     known = [k for k in KNOWN_KNOBS if k in differing]
     rest = sorted(k for k in differing if k not in KNOWN_KNOBS)
@@ -116,9 +119,12 @@ def _alerts(snap: RunSnapshot) -> tuple[Alert, ...]:
     return tuple(active)
 
 
-def rows_of(snaps: Sequence[RunSnapshot | None], names: Sequence[str]) -> list[SweepRow]:
-    """One row per run (in the runs' order), ``names`` being their display names."""
-    keys = differing_keys(snaps)
+def rows_of(
+    snaps: Sequence[RunSnapshot | None], names: Sequence[str], keys: Sequence[str] | None = None
+) -> list[SweepRow]:
+    """One row per run (in the runs' order), ``names`` being their display names and ``keys``
+    the config columns (by default :func:`differing_keys`)."""
+    keys = differing_keys(snaps) if keys is None else keys
     rows = []
     for i, snap in enumerate(snaps):
         if snap is None:

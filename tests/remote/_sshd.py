@@ -8,12 +8,14 @@ way a user would: ``RLTUI_SSH_COMMAND="ssh -F <config>"``.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -181,3 +183,19 @@ class Sshd:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def training_pane(server: Sshd, out: Path, session: str = "train") -> Iterator[None]:
+    """A tmux session on the "remote host" (the server's tmux folder, which its ssh config hands
+    to every login) whose pane prints ``out`` and then what is appended to it, as a training
+    started without ``tee`` would; its server is killed afterwards."""
+    env = {**os.environ, "TMUX_TMPDIR": str(server.tmux_tmpdir)}
+    env.pop("TMUX", None)
+    far = ["tmux", "-f", "/dev/null"]
+    cmd = [*far, "new-session", "-d", "-x", "120", "-y", "40", "-s", session, "-n", "log"]
+    subprocess.run([*cmd, f"tail -n +1 -f {out}"], env=env, check=True, timeout=10)
+    try:
+        yield
+    finally:
+        subprocess.run([*far, "kill-server"], env=env, check=False, timeout=10)

@@ -21,7 +21,7 @@ from rltui.session import open_sessions, resolve_paths
 from rltui.sources import ssh
 from tests.e2e._tmux import REPO
 from tests.e2e._writer import DPO_CONFIG, TrlEventWriter, healthy_dpo
-from tests.remote._sshd import ALIAS, ALIAS_BAD_KEY, ALIAS_UNKNOWN_KEY, Sshd
+from tests.remote._sshd import ALIAS, ALIAS_BAD_KEY, ALIAS_UNKNOWN_KEY, Sshd, training_pane
 
 FIXTURES = REPO / "fixtures" / "runs"
 
@@ -323,14 +323,7 @@ def test_a_remote_pane_wakes_through_a_control_mode_client_on_its_host(remote: S
     before = _control_clients()
     out = tmp_path / "train.out"
     out.write_text("".join(log_dict(s) for s in range(1, 4)))
-    env = {**os.environ, "TMUX_TMPDIR": str(remote.tmux_tmpdir)}
-    env.pop("TMUX", None)
-    far = ["tmux", "-f", "/dev/null"]
-    subprocess.run(
-        [*far, "new-session", "-d", "-x", "120", "-y", "40", "-s", "train", f"tail -n +1 -f {out}"],
-        env=env, check=True, timeout=10,
-    )  # fmt: skip
-    try:
+    with training_pane(remote, out):
         (session,) = open_sessions([], tmux=f"ssh://{ALIAS}/train:0.0")
         session.load()
         assert session.snapshot().step == 3
@@ -361,5 +354,3 @@ def test_a_remote_pane_wakes_through_a_control_mode_client_on_its_host(remote: S
         while time.monotonic() < deadline and _control_clients() - before:
             time.sleep(0.1)
         assert _control_clients() - before == set()
-    finally:
-        subprocess.run([*far, "kill-server"], env=env, check=False, timeout=10)

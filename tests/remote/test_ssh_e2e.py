@@ -4,9 +4,7 @@ run written while rltui watches it, the connection dropped and resumed, and a re
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ import pytest
 from tests.e2e._tmux import EXIT_MARK, Tmux, at_step, header_step, rltui
 from tests.e2e._writer import DPO_CONFIG, TrlEventWriter, healthy_dpo
 from tests.e2e.test_tmux_pane import log_dict
-from tests.remote._sshd import ALIAS, Sshd
+from tests.remote._sshd import ALIAS, Sshd, training_pane
 
 pytestmark = [pytest.mark.tmux, pytest.mark.slow]
 
@@ -69,42 +67,17 @@ def test_lost_connection_is_shown_with_host_and_time(remote: Sshd, tmp_path: Pat
 def test_watch_a_remote_tmux_pane(remote: Sshd, tmp_path: Path) -> None:
     out = tmp_path / "train.out"
     out.write_text("".join(log_dict(s) for s in range(1, 4)))
-    env = {**os.environ, "TMUX_TMPDIR": str(remote.tmux_tmpdir)}
-    env.pop("TMUX", None)
-    far = ["tmux", "-f", "/dev/null"]
-    subprocess.run(
-        [
-            *far,
-            "new-session",
-            "-d",
-            "-x",
-            "120",
-            "-y",
-            "40",
-            "-s",
-            "train",
-            "-n",
-            "log",
-            f"tail -n +1 -f {out}",
-        ],
-        env=env,
-        check=True,
-        timeout=10,
-    )
-    try:
-        with Tmux() as term:
-            argv = rltui("watch", "--tmux", f"ssh://{ALIAS}/train:0.0")
-            term.start(["env", f"RLTUI_SSH_COMMAND={remote.ssh_command}", *argv])
-            screen = term.wait_for(lambda s: header_step(s) == 3, "the remote pane's scrollback (step 3)")
-            assert f"ssh://{ALIAS}/train:0.0" in screen
-            for step in range(4, 7):
-                with out.open("a") as f:
-                    f.write(log_dict(step))
-                term.wait_for(at_step(step), f"the header at step {step}", timeout=10)
-            term.send("q")
-            assert f"{EXIT_MARK} rc=0" in term.wait_text(EXIT_MARK, timeout=10)
-    finally:
-        subprocess.run([*far, "kill-server"], env=env, check=False, timeout=10)
+    with training_pane(remote, out), Tmux() as term:
+        argv = rltui("watch", "--tmux", f"ssh://{ALIAS}/train:0.0")
+        term.start(["env", f"RLTUI_SSH_COMMAND={remote.ssh_command}", *argv])
+        screen = term.wait_for(lambda s: header_step(s) == 3, "the remote pane's scrollback (step 3)")
+        assert f"ssh://{ALIAS}/train:0.0" in screen
+        for step in range(4, 7):
+            with out.open("a") as f:
+                f.write(log_dict(step))
+            term.wait_for(at_step(step), f"the header at step {step}", timeout=10)
+        term.send("q")
+        assert f"{EXIT_MARK} rc=0" in term.wait_text(EXIT_MARK, timeout=10)
 
 
 def test_replay_and_compare_remote_runs_mixed_with_local(remote: Sshd) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from rltui import session
+from rltui.records import NO_RUN_YET, Problem
 from rltui.ui.app import RltuiApp, UiOptions
 from rltui.ui.runs import RunSource
 from tests.ui._factory import RUNS
@@ -43,7 +44,7 @@ async def test_a_folder_without_a_run_waits_then_shows_the_run(tmp_path: Path, c
         header = "\n".join(text.splitlines()[:2])
         assert "WAITING" in header
         assert " OK " not in header
-        assert "no run files yet" in header
+        assert NO_RUN_YET in header
         assert "trainer_state.json" in text  # the body says what it waits for
         assert "events.out.tfevents" in text
         assert "unavailable:" not in text  # not fourteen "unavailable" instruments
@@ -55,7 +56,7 @@ async def test_a_folder_without_a_run_waits_then_shows_the_run(tmp_path: Path, c
         header = "\n".join(screen_text(app).splitlines()[:2])
         assert "run1" in header
         assert "WAITING" not in header
-        assert "no run files" not in screen_text(app)
+        assert NO_RUN_YET not in screen_text(app)
 
 
 def test_help_keeps_every_rule_id_apart_from_its_title() -> None:
@@ -74,3 +75,20 @@ def test_help_keeps_every_rule_id_apart_from_its_title() -> None:
         found = [x for x in lines if f" {rule_id} " in x]  # the id, then a space, then the title
         assert found, f"{rule_id} runs into its title"
         assert title[:20] in found[0]
+
+
+def test_a_lost_link_before_anything_was_read_is_not_called_waiting_for_files(tmp_path: Path) -> None:
+    """Only the empty-folder state reads as "no run files here yet"; a host that cannot be
+    reached before the first point keeps its own message (in red)."""
+    from dataclasses import replace
+
+    from rltui.ui.status_line import header_text
+
+    (stand_in,) = session.open_sessions([str(tmp_path)], wait=True)
+    snap = stand_in.snapshot()
+    assert snap.problems[0].message.startswith(NO_RUN_YET)
+    lost = Problem("ssh://gpu1/runs/a", None, "gpu1 unreachable since 10:04: retrying", transient=True)
+    header = header_text(replace(snap, problems=(lost,)), 0.0).plain
+    assert "gpu1 unreachable since 10:04" in header
+    assert NO_RUN_YET not in header
+    assert NO_RUN_YET in header_text(snap, 0.0).plain

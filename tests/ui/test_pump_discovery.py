@@ -8,9 +8,11 @@ nothing (a lost event) or one that fails at once (no inotify): the run must stil
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -35,14 +37,28 @@ def _pump_on_empty_folder(folder: Path, batches: list[Batch], stop: threading.Ev
     return Pump(runs, config, batches.append, stop)
 
 
-def _wait_for_run(batches: list[Batch], name: str, timeout: float) -> Batch:
+def until(ready: Callable[[], bool], timeout: float) -> None:
+    """Wait (polling) until ``ready()`` or the timeout; the caller asserts what it needs."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for batch in list(batches):
-            if name in batch.new_runs:
-                return batch
-        time.sleep(0.05)
-    raise AssertionError(f"{name} never joined; new_runs seen: {[b.new_runs for b in batches]}")
+    while not ready() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+@contextlib.contextmanager
+def running(pump: Pump) -> Iterator[None]:
+    """The pump's loop in a thread for the block; stopped (and joined) after it."""
+    worker = threading.Thread(target=pump.run, daemon=True)
+    worker.start()
+    try:
+        yield
+    finally:
+        pump.close()
+        worker.join(5)
+    assert not worker.is_alive()
+
+
+def _joined(batches: list[Batch], name: str) -> Batch | None:
+    return next((b for b in list(batches) if name in b.new_runs), None)
 
 
 @pytest.mark.parametrize("watcher", ["deaf", "broken"])
@@ -62,26 +78,20 @@ def test_a_run_whose_creation_event_is_lost_still_takes_over(
     monkeypatch.setattr(Pump, "_watch_file_events", deaf if watcher == "deaf" else broken)
     batches: list[Batch] = []
     pump = _pump_on_empty_folder(folder, batches, stop)
-    worker = threading.Thread(target=pump.run, daemon=True)
-    worker.start()
-    try:
-        deadline = time.monotonic() + 5
-        while not batches and time.monotonic() < deadline:
-            time.sleep(0.02)
+    with running(pump):
+        until(lambda: bool(batches), 5)
         assert batches
         assert batches[0].baseline
         assert not batches[0].new_runs
         shutil.copytree(RUN, folder / "run1")
-        batch = _wait_for_run(batches, "run1", timeout=PLACEHOLDER_RESCAN_S + 5)
+        until(lambda: _joined(batches, "run1") is not None, PLACEHOLDER_RESCAN_S + 5)
+        batch = _joined(batches, "run1")
+        assert batch is not None, f"run1 never joined; new_runs seen: {[b.new_runs for b in batches]}"
         (snap,) = batch.snapshots
         assert snap is not None
         assert snap.step == 150  # the whole run was read, not a stand-in
         assert [r.info.name for r in batch.runs] == ["run1"]
         assert pump.watch_failed is (watcher == "broken")
-    finally:
-        pump.close()
-        worker.join(5)
-    assert not worker.is_alive()
 
 
 def test_an_append_made_before_the_watcher_was_ready_is_still_read(
@@ -98,27 +108,20 @@ def test_an_append_made_before_the_watcher_was_ready_is_still_read(
     monkeypatch.setattr(Pump, "_watch_file_events", lambda self: stop.wait())
     batches: list[Batch] = []
     pump = Pump(list(open_sessions([str(run)])), PumpConfig(), batches.append, stop)
-    worker = threading.Thread(target=pump.run, daemon=True)
-    worker.start()
-    try:
-        deadline = time.monotonic() + 5
-        while not batches and time.monotonic() < deadline:
-            time.sleep(0.02)
+    with running(pump):
+        until(lambda: bool(batches), 5)
         (first,) = batches[0].snapshots
         assert first is not None
         assert first.step == 5
         with log.open("a") as fh:
             fh.write(line.format(loss="nan", epoch=0.06))
-        deadline = time.monotonic() + SAFETY_READ_S + 5
-        while time.monotonic() < deadline:
+
+        def at_six() -> bool:
             snap = batches[-1].snapshots[0]
-            if snap is not None and snap.step == 6:
-                break
-            time.sleep(0.05)
+            return snap is not None and snap.step == 6
+
+        until(at_six, SAFETY_READ_S + 5)
         last = batches[-1].snapshots[0]
         assert last is not None
         assert last.step == 6
         assert any(a.id == "nonfinite" and a.active for a in last.alerts)
-    finally:
-        pump.close()
-        worker.join(5)

@@ -4,7 +4,6 @@ differ, filters, groups, and opens one run or a selection in a dashboard of its 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from rltui.ui.sweep_rows import differing_keys, grouped, key_instruments, matche
 from tests.e2e._writer import DPO_CONFIG, TrlEventWriter, exploding_dpo, healthy_dpo
 from tests.ui._text import screen_text
 from tests.ui.conftest import FROZEN_NOW, settle
+from tests.ui.test_pump_discovery import running, until
 
 BETAS = (0.05, 0.1, 0.2, 0.5)
 LRS = (5e-6, 5e-5)
@@ -225,15 +225,9 @@ def test_a_sweep_is_published_run_by_run_then_as_one_baseline(
     monkeypatch.setattr(pump_module, "MIN_PUBLISH_S", 0.0)
     runs = session.open_sessions([str(sweep)])
     batches: list[pump_module.Batch] = []
-    stop = threading.Event()
-    pump = pump_module.Pump(runs, pump_module.PumpConfig(follow=False), batches.append, stop)
-    worker = threading.Thread(target=pump.run, daemon=True)
-    worker.start()
-    deadline = time.monotonic() + 30
-    while not (batches and batches[-1].baseline) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    pump.close()
-    worker.join(5)
+    pump = pump_module.Pump(runs, pump_module.PumpConfig(follow=False), batches.append, threading.Event())
+    with running(pump):
+        until(lambda: bool(batches) and batches[-1].baseline, 30)
     loaded = [sum(s is not None for s in b.snapshots) for b in batches]
     assert loaded[0] == 1
     assert loaded == sorted(loaded)
@@ -262,3 +256,54 @@ async def test_alerts_of_runs_that_load_later_are_not_news(
         assert len(critical) == len(EXPLODING)
         assert app.bells == 0
         assert app.sent_notifications == []
+
+
+def test_only_runs_published_while_the_sweep_loads_are_baseline() -> None:
+    """Runs that load one by one are each their own baseline; once the pump's baseline batch
+    is in, a run that appears later (created by the training in a watched folder) is news."""
+    from rltui.ui.alerting import Announcer
+    from tests.ui._factory import RUNS
+
+    sessions = session.open_sessions([str(RUNS / "dpo_healthy"), str(RUNS / "dpo_margin_explosion")])
+    for s in sessions:
+        s.load()
+    healthy, exploding = (s.snapshot() for s in sessions)
+    assert exploding.worst == "critical"
+
+    loading = Announcer(loading=True)
+    assert loading.observe([healthy, None]) == []
+    assert loading.observe([healthy, exploding]) == []  # loaded after the first batch: baseline
+    loading.rebaseline()
+    assert loading.observe([healthy, exploding]) == []
+
+    later = Announcer(loading=True)
+    later.rebaseline()
+    assert later.observe([healthy]) == []  # the baseline batch: one run so far
+    news = later.observe([healthy, exploding])  # a run discovered after it
+    assert {n.alert.id for n in news} >= {"margin_runaway"}
+    assert all(n.snap is exploding for n in news)
+
+
+async def test_a_live_update_redraws_the_changed_row_in_place(sweep: Path) -> None:
+    """Same rows in the same order: only the cells that changed are written (a rebuild of 100
+    rows took ~150 ms of the UI thread per batch); the table must still show the new values."""
+    from dataclasses import replace
+
+    app = _app(sweep)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SweepScreen)
+        table = screen.query_one(DataTable)
+        last = screen.order[-1]
+        snaps = list(app.snapshots)
+        old = snaps[last]
+        assert old is not None
+        snaps[last] = replace(old, step=59)  # the run is one step behind now (order unchanged)
+        before = [table.get_row_at(i) for i in range(table.row_count)]
+        app.set_snapshots(snaps)
+        await pilot.pause()
+        after = [table.get_row_at(i) for i in range(table.row_count)]
+        assert screen.order[-1] == last
+        assert str(after[-1][3]) == "59/60"
+        assert after[:-1] == before[:-1]  # every other row as it was

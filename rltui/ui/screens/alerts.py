@@ -22,6 +22,7 @@ from rltui.ui.chart_spec import spec_for_alert
 from rltui.ui.glyphs import safe
 from rltui.ui.host import Host
 from rltui.ui.widgets.banner import AlertRow
+from rltui.ui.widgets.filter_box import FilterBox
 
 
 def all_alerts(snaps: Sequence[RunSnapshot | None]) -> list[tuple[int, Alert]]:
@@ -97,14 +98,13 @@ class AlertsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="alerts-title")
-        yield Input(placeholder="filter alerts: id, severity, message, run", id="filter")
+        yield FilterBox(placeholder="filter alerts: id, severity, message, run", id="filter")
         box = VerticalScroll(id="alerts-body")
         box.can_focus = False
         yield box
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(Input).display = False
         self.show()
         self.watch(self.app, "snapshots", self._snapshots_changed, init=False)
 
@@ -143,28 +143,20 @@ class AlertsScreen(Screen[None]):
         box.mount_all(rows)
         keyed = {(r.run_index, r.alert.id, r.alert.first_step): r for r in rows}
         target = keyed.get(focused_key, rows[0]) if focused_key else rows[0]
-        if not self.query_one(Input).has_focus:  # typing a filter keeps the focus in its box
+        if not self.query_one(FilterBox).has_focus:  # typing a filter keeps the focus in its box
             self.call_after_refresh(target.focus)
 
     def action_back(self) -> None:
         """Escape clears the filter first (and hides its box), then leaves the screen."""
-        box = self.query_one(Input)
-        if box.has_focus or self.filter_text:
-            box.value = ""
-            box.display = False
-            self.filter_text = ""
-            self.show()
-            return
-        self.app.pop_screen()
+        if not self.query_one(FilterBox).close():
+            self.app.pop_screen()
 
     def action_view(self) -> None:
         self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
         self.show()
 
     def action_filter(self) -> None:
-        box = self.query_one(Input)
-        box.display = True
-        box.focus()
+        self.query_one(FilterBox).open()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.filter_text = event.value

@@ -241,12 +241,9 @@ class DashboardScreen(Screen[None]):
             t.append(STATUS_LABEL[worst], style=STATUS_STYLE[worst])
         return t
 
-    def _sorted_alerts(self, snaps: list[RunSnapshot | None]) -> list[tuple[int, Alert]]:
-        return banner_order(snaps)
-
     def _show_banners(self, snaps: list[RunSnapshot | None]) -> None:
         box = self.query_one("#banners", VerticalScroll)
-        items = self._sorted_alerts(snaps)
+        items = banner_order(snaps)
         keys = [(i, a.id, a.first_step) for i, a in items]
         multi = len(snaps) > 1
         if keys == self._banner_keys:
@@ -360,8 +357,9 @@ class DashboardScreen(Screen[None]):
             if waiting is not None:
                 t.append(safe(waiting.message, 300), style="yellow")
                 return t
-        # A lost link or an empty folder is a state (the header says it), not an input problem.
-        problems = sum(sum(1 for p in input_problems(s) if not p.transient) for s in ready)
+        # A run-level state (a lost link, an empty folder: the header says it) is not an input
+        # problem; a source's problems are, transient ones included (a torn write being retried).
+        problems = sum(len(input_problems(s)) - sum(p.transient for p in s.problems) for s in ready)
         if problems:
             # Unreadable lines, a missing pane, a reader that failed: the numbers may be partial.
             t.append(f"{problems} input problem{'s' if problems != 1 else ''}", style="bold yellow")

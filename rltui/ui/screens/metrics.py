@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from rltui.ui.chart_spec import ChartSeries, ChartSpec
 from rltui.ui.glyphs import fmt_value, safe, sparkline
 from rltui.ui.host import Host
+from rltui.ui.widgets.filter_box import FilterBox
 
 
 class MetricsScreen(Screen[None]):
@@ -34,7 +35,7 @@ class MetricsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="metrics-title")
-        yield Input(placeholder="filter metrics", id="filter")
+        yield FilterBox(placeholder="filter metrics", id="filter")
         yield DataTable(id="metrics", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
@@ -43,7 +44,6 @@ class MetricsScreen(Screen[None]):
         multi = len(self.rltui.runs) > 1
         cols = ["metric", *(["run"] if multi else []), "points", "last", "min", "max", "history"]
         table.add_columns(*cols)
-        self.query_one(Input).display = False
         self.show()
         table.focus()
         self.watch(self.app, "snapshots", self._snapshots_changed, init=False)
@@ -87,19 +87,14 @@ class MetricsScreen(Screen[None]):
         self.query_one("#metrics-title", Static).update(title)
 
     def action_filter(self) -> None:
-        box = self.query_one(Input)
-        box.display = True
-        box.focus()
+        self.query_one(FilterBox).open()
 
     def action_cursor(self, delta: int) -> None:
         table = self.query_one(DataTable)
         table.move_cursor(row=max(0, table.cursor_row + delta))
 
     def action_back(self) -> None:
-        box = self.query_one(Input)
-        if box.has_focus or self.filter_text:
-            box.value = ""
-            box.display = False
+        if self.query_one(FilterBox).close():
             self.query_one(DataTable).focus()
             return
         self.app.pop_screen()

@@ -38,6 +38,7 @@ from rltui.ui.off_loop import off_loop
 if TYPE_CHECKING:
     from rltui.ui.app import RltuiApp
     from rltui.ui.host import Host
+from rltui.ui.widgets.filter_box import FilterBox
 
 ORDERS = ("logged", "reward", "length")
 #: Characters of a completion shown in a table cell; the detail pane shows it whole.
@@ -115,7 +116,7 @@ class SamplesScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="samples-title")
-        yield Input(placeholder="filter prompts and completions", id="filter")
+        yield FilterBox(placeholder="filter prompts and completions", id="filter")
         yield DataTable(id="samples", cursor_type="row", zebra_stripes=True)
         detail = VerticalScroll(Static(id="sample-detail-text"), id="sample-detail")
         detail.can_focus = False
@@ -123,7 +124,6 @@ class SamplesScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(Input).display = False
         self.show()
         self.query_one(DataTable).focus()
         self.watch(self.app, "snapshots", self._snapshots_changed, init=False)
@@ -359,19 +359,14 @@ class SamplesScreen(Screen[None]):
         self.show()
 
     def action_filter(self) -> None:
-        box = self.query_one(Input)
-        box.display = True
-        box.focus()
+        self.query_one(FilterBox).open()
 
     def action_cursor(self, delta: int) -> None:
         table = self.query_one(DataTable)
         table.move_cursor(row=max(0, table.cursor_row + delta))
 
     def action_back(self) -> None:
-        box = self.query_one(Input)
-        if box.has_focus or self.filter_text:
-            box.value = ""
-            box.display = False
+        if self.query_one(FilterBox).close():
             self.query_one(DataTable).focus()
             return
         self.app.pop_screen()
