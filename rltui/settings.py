@@ -147,6 +147,21 @@ def user_config_file(run_dir: str | Path | None = None, cwd: str | Path | None =
     return user if _exists(user) else None
 
 
+def ui_table(
+    config_path: str | Path | None = None, run_dir: str | Path | None = None, cwd: str | Path | None = None
+) -> tuple[dict[str, Any], str | None]:
+    """The ``[ui]`` table of the user's own config (``--config FILE``, else the lookup) and the
+    file it came from; ``({}, None)`` when there is none. Never a run folder's: a copied run must
+    not restyle the dashboard. A bad file raises ConfigError, as for the rules."""
+    path = Path(config_path) if config_path is not None else user_config_file(run_dir, cwd)
+    if path is None:
+        return {}, None
+    table = _read_mapping(path).get("ui", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [ui] must be a table")
+    return table, str(path)
+
+
 def resolve_config(
     run_dir: str | Path | None = None,
     cwd: str | Path | None = None,

@@ -13,11 +13,16 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from rltui.ui import ascii_mode
 from rltui.ui.glyphs import safe
+from rltui.ui.prefs import UiPrefs
 from rltui.ui.runs import RunSource
+
+#: (prefs, the saver that remembers them, a problem with the state file)
+UiOptionsPrefs = tuple[UiPrefs, Callable[[UiPrefs], None], str | None]
 
 DEMO_RUN = "dpo_margin_explosion"
 
@@ -56,6 +61,24 @@ def tmux_pane_missing(target: str) -> str | None:
         lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         return safe(lines[0], 200) if lines else f"tmux exited with {proc.returncode}"
     return None
+
+
+def _prefs(config: str | None, paths: list[str]) -> UiOptionsPrefs:
+    """The dashboard's settings: ``[ui]`` of the user's rltui.toml, then the state file of what
+    was last changed in the app (``rltui.ui.prefs``); the saver that remembers changes."""
+    from rltui import settings
+    from rltui.ui import prefs as ui_prefs
+
+    local = [p for p in paths if "://" not in p]
+    table, origin = settings.ui_table(config, local[0] if local else None)
+    base = ui_prefs.from_mapping(table, origin=f"{origin} [ui]" if origin else "[ui]")
+    state = ui_prefs.state_path()
+    prefs, problem = ui_prefs.load_state(state, base)
+
+    def save(changed: ui_prefs.UiPrefs) -> None:
+        ui_prefs.save_state(state, changed)
+
+    return prefs, save, problem
 
 
 def _open(paths: list[str], tmux: str | None, config: str | None, wait: bool) -> list[RunSource]:
@@ -103,6 +126,10 @@ def launch(args: argparse.Namespace) -> int:
         return _fail(f"cannot open {' '.join(paths)}: {exc}")
     if not runs:
         return _fail(f"no run found at {' '.join(paths)}")
+    try:
+        prefs, save_prefs, prefs_problem = _prefs(config, paths)
+    except Exception as exc:  # a bad [ui] value: named, like a bad rule setting
+        return _fail(str(exc))
 
     from rltui.ui.app import RltuiApp, UiOptions
 
@@ -136,6 +163,9 @@ def launch(args: argparse.Namespace) -> int:
         speed=float(getattr(args, "speed", 10.0) or 10.0),
         reopen=reopen,
         watch_roots=tuple(paths) if reopen is not None else (),
+        prefs=prefs,
+        save_prefs=save_prefs,
+        prefs_problem=prefs_problem,
     )
     app = RltuiApp(runs, options)
     try:

@@ -87,8 +87,9 @@ class Config:
         if not isinstance(data, Mapping):
             raise ConfigError(f"{origin}: expected a table at the top level")
         for top in data:
-            if top not in ("rules", "trust"):
-                raise ConfigError(f"{top}: unknown section{_known(['rules', 'trust'], str(top))}")
+            # [ui] is the dashboard's (rltui.ui.prefs validates it); it never changes a verdict.
+            if top not in ("rules", "trust", "ui"):
+                raise ConfigError(f"{top}: unknown section{_known(['rules', 'trust', 'ui'], str(top))}")
         trust_table = data.get("trust", {})
         if not isinstance(trust_table, Mapping):
             raise ConfigError("trust: expected a table")

@@ -19,7 +19,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -38,6 +38,7 @@ from rltui.ui.alerting import Announcement, Announcer, alert_env, alert_json, os
 from rltui.ui.chart_spec import ChartSpec
 from rltui.ui.export import output_dir, output_name, write_csv
 from rltui.ui.glyphs import safe
+from rltui.ui.prefs import UiPrefs
 from rltui.ui.pump import Batch, Pump, PumpConfig
 from rltui.ui.replay_cursor import MIN_TICK_S, SPEEDS, ReplayCursor
 from rltui.ui.run_subset import RunSubset
@@ -76,6 +77,12 @@ class UiOptions:
     reopen: Callable[[], Sequence[RunSource]] | None = None
     #: Folders watched for new runs (the sweep folders named on the command line).
     watch_roots: tuple[str, ...] = ()
+    #: Theme, smoothing, pinned and hidden gauges ([ui] in rltui.toml, then what was remembered).
+    prefs: UiPrefs = field(default_factory=UiPrefs)
+    #: Remembers changed prefs (the state file); None keeps them for this session only (tests).
+    save_prefs: Callable[[UiPrefs], None] | None = None
+    #: A problem met while reading the prefs (shown once as a toast), or None.
+    prefs_problem: str | None = None
 
 
 class SnapshotsReady(Message):
@@ -150,6 +157,9 @@ class RltuiApp(App[int]):
         self._stop = threading.Event()
         self._pump: Pump | None = None
         self._tick_timer: Timer | None = None
+        self.prefs = self.options.prefs
+        self._prefs_save_failed = False
+        self._start_theme = ""
 
     # -- what the screens read (rltui.ui.host.Host) -----------------------------------------------
     @property
@@ -191,6 +201,29 @@ class RltuiApp(App[int]):
     def notify_user(self, message: str, severity: str = "information") -> None:
         self.notify(message, severity=severity, markup=False)  # type: ignore[arg-type]
 
+    def set_prefs(self, prefs: UiPrefs) -> None:
+        """Change the dashboard's settings: redraw with them and remember them (the state file).
+        A file that cannot be written costs one warning, never the session's settings."""
+        if prefs == self.prefs:
+            return
+        self.prefs = prefs
+        save = self.options.save_prefs
+        if save is not None:
+            try:
+                save(prefs)
+            except OSError as exc:
+                if not self._prefs_save_failed:
+                    self._prefs_save_failed = True
+                    self.notify_user(f"settings not remembered: {safe(str(exc), 200)}", "warning")
+        self.redraw()
+
+    def _theme_changed(self, theme: Any) -> None:
+        """A theme picked in the palette (Textual's own command) is remembered like the rest."""
+        name = getattr(theme, "name", None)
+        # Textual announces the theme it starts with too: that one is not a choice to remember.
+        if isinstance(name, str) and name != (self.prefs.theme or self._start_theme):
+            self.set_prefs(self.prefs.with_theme(name))
+
     # -- lifecycle -----------------------------------------------------------------------------
     def _load_screen_css(self, screen: Screen[Any]) -> None:
         """Every screen, Textual's own included (palette, help), passes here once: in ASCII mode
@@ -207,6 +240,17 @@ class RltuiApp(App[int]):
         )
 
     def on_mount(self) -> None:
+        theme = self.prefs.theme
+        if theme is not None:
+            if theme in self.available_themes:
+                self.theme = theme
+            else:
+                why = f"unknown theme {safe(theme, 60)!r} in the settings, kept the default"
+                self.notify_user(why, "warning")
+        if self.options.prefs_problem:
+            self.notify_user(safe(self.options.prefs_problem, 300), "warning")
+        self._start_theme = self.theme
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.push_screen(ReplayDashboardScreen(self) if self.replaying else DashboardScreen(self))
         if not self.replaying and len(self.runs) > OPEN_FIRST_AT:
             self.push_screen(SweepScreen(self))  # too many runs for one dashboard: the overview

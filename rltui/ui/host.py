@@ -17,6 +17,7 @@ from typing import Protocol
 
 from rltui.model.snapshot import RunSnapshot
 from rltui.ui.chart_spec import ChartSpec
+from rltui.ui.prefs import UiPrefs
 from rltui.ui.replay_cursor import ReplayCursor
 from rltui.ui.runs import RunSource
 
@@ -59,6 +60,13 @@ class Host(Protocol):
 
     def notify_user(self, message: str, severity: str = "information") -> None:
         """A toast (never markup: the text may name run files)."""
+        ...
+
+    #: Theme, smoothing, pinned and hidden gauges (``rltui.ui.prefs``).
+    prefs: UiPrefs
+
+    def set_prefs(self, prefs: UiPrefs) -> None:
+        """Apply and remember changed settings (the screens redraw with them)."""
         ...
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from rltui.model.snapshot import RunSnapshot
 from rltui.ui.chart_spec import ChartSpec
 from rltui.ui.host import Host
+from rltui.ui.prefs import UiPrefs
 from rltui.ui.runs import RunSource
 
 
@@ -77,3 +78,14 @@ class RunSubset:
 
     def notify_user(self, message: str, severity: str = "information") -> None:
         self.base.notify_user(message, severity)
+
+    @property
+    def prefs(self) -> UiPrefs:
+        return self.base.prefs
+
+    @prefs.setter
+    def prefs(self, prefs: UiPrefs) -> None:
+        self.base.prefs = prefs
+
+    def set_prefs(self, prefs: UiPrefs) -> None:
+        self.base.set_prefs(prefs)

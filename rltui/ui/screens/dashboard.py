@@ -29,6 +29,7 @@ from rltui.ui.chart_spec import ChartSpec, spec_for_alert, spec_for_instrument
 from rltui.ui.glyphs import STATUS_LABEL, STATUS_STYLE, safe
 from rltui.ui.host import Host
 from rltui.ui.names import distinct_names
+from rltui.ui.prefs import arrange
 from rltui.ui.runs import Onset, alert_onset, alert_status, fallback_readings
 from rltui.ui.status_line import freshness, header_text, info_note, input_problems
 from rltui.ui.widgets.banner import AlertBanner
@@ -55,6 +56,10 @@ class DashboardScreen(Screen[None]):
         Binding("a", "app.alerts", "Alerts"),
         Binding("m", "app.metrics", "Metrics"),
         Binding("e", "export", "CSV"),
+        # Not in the footer (at 80 columns they pushed out Samples): on ? and in the palette.
+        Binding("p", "pin", "Pin", show=False),
+        Binding("d", "hide", "Hide", show=False),
+        Binding("u", "unhide", "Unhide"),  # shown only while gauges are hidden
         Binding("escape", "back", "Back"),
     ]
 
@@ -70,6 +75,8 @@ class DashboardScreen(Screen[None]):
         self._grid_cols = 0
         self._gauge_height = COMPACT_HEIGHT
         self._texts: dict[str, Text] = {}
+        #: Gauges the user hid that the runs have (named on the bottom line, ``u`` shows them).
+        self._hidden: list[str] = []
 
     @property
     def rltui(self) -> Host:
@@ -165,7 +172,13 @@ class DashboardScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Back only where there is somewhere to go back to (hidden from the footer otherwise)."""
         del parameters
-        return self.can_go_back if action == "back" else True
+        if action == "back":
+            return self.can_go_back
+        if action in ("pin", "hide"):
+            return isinstance(self.focused, Gauge)
+        if action == "unhide":
+            return bool(self.rltui.prefs.hidden)
+        return True
 
     def action_back(self) -> None:
         if self.can_go_back:
@@ -301,6 +314,8 @@ class DashboardScreen(Screen[None]):
             for iid in order
         }
         order.sort(key=lambda iid: -worst[iid] if worst[iid] >= SEVERITY_RANK["warn"] else 0)
+        # Pinned gauges lead, hidden ones are left out (p / d / u; remembered across sessions).
+        order, self._hidden = arrange(order, app.prefs)
         for iid in order:
             out[iid] = [
                 (i, labels[i] if multi and snaps[i] else None, by_run[i].get(iid)) for i in range(len(snaps))
@@ -360,6 +375,10 @@ class DashboardScreen(Screen[None]):
         # A run-level state (a lost link, an empty folder: the header says it) is not an input
         # problem; a source's problems are, transient ones included (a torn write being retried).
         problems = sum(len(input_problems(s)) - sum(p.transient for p in s.problems) for s in ready)
+        if self._hidden:
+            t.append("hidden: ", style="dim")
+            t.append(", ".join(safe(k, 20) for k in self._hidden), style="dim")
+            t.append(" (u shows)  ", style="dim italic")
         if problems:
             # Unreadable lines, a missing pane, a reader that failed: the numbers may be partial.
             t.append(f"{problems} input problem{'s' if problems != 1 else ''}", style="bold yellow")
@@ -425,6 +444,34 @@ class DashboardScreen(Screen[None]):
             self.rltui.notify_user("Focus a gauge or a banner first (arrows / h j k l)", "warning")
             return
         self.rltui.open_chart(spec)
+
+    def action_pin(self) -> None:
+        """Pin the focused gauge to the top of the grid (again: unpin); remembered."""
+        f = self.focused
+        if isinstance(f, Gauge):
+            self.rltui.set_prefs(self.rltui.prefs.toggle_pin(f.instrument_id))
+            self.call_after_refresh(self._refocus, f.instrument_id)
+
+    def action_hide(self) -> None:
+        """Hide the focused gauge (its alerts still get banners); ``u`` shows it again."""
+        f = self.focused
+        if isinstance(f, Gauge):
+            gauges = list(self.query(Gauge))
+            i = gauges.index(f)
+            after = gauges[i + 1] if i + 1 < len(gauges) else gauges[i - 1] if i > 0 else None
+            self.rltui.set_prefs(self.rltui.prefs.hide(f.instrument_id))
+            if after is not None:
+                self.call_after_refresh(self._refocus, after.instrument_id)
+
+    def action_unhide(self) -> None:
+        self.rltui.set_prefs(self.rltui.prefs.show_all())
+
+    def _refocus(self, instrument_id: str) -> None:
+        for g in self.query(Gauge):
+            if g.instrument_id == instrument_id:
+                g.focus()
+                g.scroll_visible()
+                return
 
     def action_export(self) -> None:
         rows = self.gauge_rows()

@@ -46,7 +46,6 @@ MARKERS = ("braille", "+", "x", "o", "*", "#")
 LEGEND_GLYPH = {"braille": "⣀"}
 THRESHOLD_COLORS = {"warn": "yellow", "critical": "red", "info": "blue"}
 ALERT_COLORS = {"warn": "yellow", "critical": "red", "info": "blue"}
-DEFAULT_SMOOTHING = 0.6
 
 
 def percentile_range(
@@ -131,7 +130,7 @@ class DetailScreen(Screen[None]):
         self.chart_view = ChartView()
         self.log_y = False
         self.clip_outliers = False
-        self.weight = DEFAULT_SMOOTHING
+        self.weight = host.prefs.smoothing  # [ui] smoothing, or what < > last set
         self.hidden_nonfinite = 0
         self.time_unit: tuple[float, str] = (60.0, "min")
 
@@ -408,6 +407,7 @@ class DetailScreen(Screen[None]):
 
     def action_smoothing(self, delta: float) -> None:
         self.weight = round(min(0.99, max(0.0, self.weight + delta)), 2)
+        self.host.set_prefs(self.host.prefs.with_smoothing(self.weight))  # remembered
         self.show()
 
     def action_export(self) -> None:
