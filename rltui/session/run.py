@@ -69,6 +69,7 @@ from rltui.session.problems import RunProblems, order_problems
 from rltui.session.progress import Progress, advance, new_bytes
 from rltui.session.run_facts import RunFacts
 from rltui.sources.base import SourceReader
+from rltui.sources.console_tail import tail_file
 from rltui.sources.detect import Detection
 from rltui.sources.discovery import LOOKED_FOR, DiscoveredRun, SourceFile, run_files
 from rltui.sources.fs import LOCAL, FileSystem
@@ -225,6 +226,23 @@ class RunSession:
             elif self.samples.needed_as_witness(self._store, self._facts.info):
                 new += self._read_samples()
             return new
+
+    # -- the console, as a person reads it ---------------------------------------------------------
+    def console_tail(self, max_lines: int = 200) -> tuple[str, list[str]] | None:
+        """(source, its newest lines) of the run's console log or tmux pane (the one read last
+        among them), or None when the run has neither; OSError when it cannot be read now."""
+        with self._lock:
+            consoles = [f for f in self._ordered() if f.kind in ("console", "tmux")]
+            if not consoles:
+                return None
+            f = consoles[-1]
+            if f.kind == "tmux":
+                reader = f.reader if f.reader is not None else self._open(f)
+                tail = getattr(reader, "tail", None)
+                if tail is None:
+                    raise OSError("the tmux pane is not open")
+                return f.path if f.path.startswith("tmux:") else f"tmux:{f.path}", list(tail(max_lines))
+            return f.path, tail_file(self._fs, f.path, max_lines)
 
     # -- completion samples (rltui.sample_feed) ------------------------------------------------
     @property

@@ -35,6 +35,7 @@ from collections.abc import Callable
 
 from rltui.records import ChunkBuilder, Problem, ReadResult, SourceKind
 from rltui.sources.console import ConsoleParser
+from rltui.sources.console_tail import tail_text
 from rltui.text import decode
 
 _ANCHOR_LINES = 8
@@ -116,6 +117,17 @@ class TmuxPaneReader:
         if self._state != "unavailable":
             self._state = "unavailable"
             self._parser.report(Problem(self.path, None, message), result.problems, dedupe=False)
+
+    def tail(self, max_lines: int = 200) -> list[str]:
+        """The pane's newest ``max_lines`` lines as it shows them (wrapped rows joined, blank
+        rows under the cursor dropped), sanitised; OSError when tmux cannot give them."""
+        text, why = self._tmux("capture-pane", "-p", "-J", "-S", f"-{max(1, max_lines)}", "-t", self.target)
+        if text is None:
+            raise OSError(f"tmux pane unavailable: {why}")
+        lines = tail_text(text.encode("utf-8", "replace"), False, max_lines + 200)
+        while lines and not lines[-1]:
+            lines.pop()
+        return lines[-max_lines:]
 
     def read(self) -> ReadResult:
         result = ReadResult()

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from textual import work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
@@ -33,22 +33,25 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from rltui.model.snapshot import Alert, RunSnapshot
-from rltui.ui import ascii_mode
+from rltui.ui import ascii_mode, palette
 from rltui.ui.alerting import Announcement, Announcer, alert_env, alert_json, osc9
 from rltui.ui.chart_spec import ChartSpec
 from rltui.ui.export import output_dir, output_name, write_csv
 from rltui.ui.glyphs import safe
+from rltui.ui.host import Host
 from rltui.ui.prefs import UiPrefs
 from rltui.ui.pump import Batch, Pump, PumpConfig
 from rltui.ui.replay_cursor import MIN_TICK_S, SPEEDS, ReplayCursor
 from rltui.ui.run_subset import RunSubset
 from rltui.ui.runs import RunSource
 from rltui.ui.screens.alerts import AlertsScreen
+from rltui.ui.screens.console import ConsoleScreen
 from rltui.ui.screens.dashboard import DashboardScreen
 from rltui.ui.screens.detail import DetailScreen
 from rltui.ui.screens.help import HelpScreen
 from rltui.ui.screens.metrics import MetricsScreen
 from rltui.ui.screens.replay import ReplayDashboardScreen
+from rltui.ui.screens.run_info import RunInfoScreen
 from rltui.ui.screens.samples import SamplesScreen, read_samples_in_background
 from rltui.ui.screens.sweep import OPEN_FIRST_AT, SweepScreen
 
@@ -464,7 +467,7 @@ class RltuiApp(App[int]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self))
+            self.push_screen(HelpScreen(self, self.screen))
 
     def action_alerts(self) -> None:
         if not isinstance(self.screen, AlertsScreen):
@@ -496,6 +499,31 @@ class RltuiApp(App[int]):
                     self.pop_screen()
                 return
         self.push_screen(SweepScreen(self))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's commands (theme, keys, screenshot, quit) and rltui's (``rltui.ui.palette``)."""
+        yield from super().get_system_commands(screen)
+        yield from palette.commands(self, screen)
+
+    def open_run(self, index: int) -> None:
+        """One run of several in a dashboard of its own (the palette's "Open run"; esc comes back)."""
+        if 0 <= index < len(self.runs):
+            self.push_screen(DashboardScreen(RunSubset(self, [index]), back=True))
+
+    def action_run_info(self) -> None:
+        if not isinstance(self.screen, RunInfoScreen):
+            self.push_screen(RunInfoScreen(self._screen_host()))
+
+    def action_console(self) -> None:
+        if isinstance(self.screen, ConsoleScreen):
+            return
+        host = self._screen_host()
+        self.push_screen(ConsoleScreen(host, getattr(self.focused, "run_index", 0)))
+
+    def _screen_host(self) -> Host:
+        """The host of the screen on top: a dashboard the overview opened shows only its runs."""
+        host = getattr(self.screen, "host", None)
+        return host if isinstance(host, RunSubset) else self
 
     def action_metrics(self) -> None:
         if not isinstance(self.screen, MetricsScreen):

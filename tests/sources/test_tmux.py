@@ -180,3 +180,29 @@ def test_bad_line_in_a_pane_has_no_offset(pane: tuple[str, str, Path]) -> None:
     problems = [p for r in results for p in r.problems]
     assert problems
     assert all(p.offset is None for p in problems)
+
+
+def test_tail_is_what_the_pane_shows_sanitised(pane: tuple[str, str, Path]) -> None:
+    """The console screen's ``t`` over a pane: the newest lines as shown (a tqdm bar redrawn with
+    \\r is its last state), escape sequences that the pane itself interpreted are not in it."""
+    _socket, target, feed = pane
+    bar = b"".join(b"\r 10%% step %d" % i for i in range(5))
+    feed.write_bytes(b"loading model\n" + bar + b"\nOOM retry\n")
+    reader = TmuxPaneReader(target, socket=_socket)
+    deadline = time.monotonic() + 10
+    lines: list[str] = []
+    while time.monotonic() < deadline:
+        lines = reader.tail(50)
+        if lines and lines[-1] == "OOM retry":
+            break
+        time.sleep(0.1)
+    assert lines[-3:] == ["loading model", " 10% step 4", "OOM retry"]
+    assert all("\x1b" not in x and "\r" not in x for x in lines)
+    assert reader.tail(1) == ["OOM retry"]
+
+
+def test_tail_of_a_gone_pane_is_an_oserror(pane: tuple[str, str, Path]) -> None:
+    socket, target, _ = pane
+    _tmux(socket, "kill-window", "-t", target.split(".")[0])
+    with pytest.raises(OSError, match="tmux pane unavailable"):
+        TmuxPaneReader(target, socket=socket).tail(10)

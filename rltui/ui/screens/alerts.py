@@ -73,6 +73,7 @@ def alerts_title(items: list[tuple[int, Alert]], shown: int | None = None, what:
 
 
 class AlertsScreen(Screen[None]):
+    HELP_SCOPE = "alerts"  # which keys ? lists first
     #: Not the filter box, hidden until ``/``: typed keys would filter instead of acting.
     AUTO_FOCUS = "AlertRow"
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -46,6 +46,7 @@ HEADER_RUNS = 5
 
 
 class DashboardScreen(Screen[None]):
+    HELP_SCOPE = "dashboard"  # which keys ? lists first
     AUTO_FOCUS = None
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Chart"),
@@ -60,6 +61,8 @@ class DashboardScreen(Screen[None]):
         Binding("p", "pin", "Pin", show=False),
         Binding("d", "hide", "Hide", show=False),
         Binding("u", "unhide", "Unhide"),  # shown only while gauges are hidden
+        Binding("i", "app.run_info", "Run info", show=False),
+        Binding("t", "app.console", "Console", show=False),
         Binding("escape", "back", "Back"),
     ]
 

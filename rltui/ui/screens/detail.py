@@ -102,6 +102,7 @@ class SafePlot(PlotextPlot):
 
 
 class DetailScreen(Screen[None]):
+    HELP_SCOPE = "chart"  # which keys ? lists first
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace", "app.pop_screen", "Back"),
         Binding("left,h", "cursor(-1)", "Cursor", key_display="←→"),

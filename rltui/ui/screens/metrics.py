@@ -17,6 +17,7 @@ from rltui.ui.widgets.filter_box import FilterBox
 
 
 class MetricsScreen(Screen[None]):
+    HELP_SCOPE = "metrics"  # which keys ? lists first
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("slash", "filter", "Filter"),

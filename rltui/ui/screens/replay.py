@@ -16,6 +16,7 @@ from rltui.ui.screens.dashboard import DashboardScreen
 
 
 class ReplayDashboardScreen(DashboardScreen):
+    HELP_SCOPE = "replay"  # which keys ? lists first
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_play", "Play/pause"),
         Binding("left", "step(-1)", "Step-", show=False),

@@ -71,6 +71,7 @@ def one_line(text: str, width: int) -> Text:
 
 
 class SamplesScreen(Screen[None]):
+    HELP_SCOPE = "samples"  # which keys ? lists first
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,c", "back", "Back"),
         Binding("left", "step(-1)", "Prev step", priority=True),

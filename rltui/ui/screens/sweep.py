@@ -45,6 +45,7 @@ class SweepTable(DataTable[Text | str]):
 
 
 class SweepScreen(Screen[None]):
+    HELP_SCOPE = "overview"  # which keys ? lists first
     #: The table, not the filter box (hidden until ``/``).
     AUTO_FOCUS = "#sweep"
     BINDINGS: ClassVar[list[BindingType]] = [
