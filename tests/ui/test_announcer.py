@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from rltui.model.snapshot import Alert
 from rltui.ui.alerting import Announcer, notification_text
 from tests.ui._factory import make_run
 
@@ -40,3 +41,15 @@ def test_the_baseline_is_not_news_but_an_escalation_is() -> None:
     escalated = fresh.observe([snap])
     assert [n.alert.severity for n in escalated] == ["critical"]
     assert escalated[0].bell
+
+
+def test_alerts_of_one_rule_on_two_metrics_at_one_step_are_each_news() -> None:
+    """A rule that watches every metric raises one alert per metric, often at the same step
+    (loss and grad_norm turn NaN together): the second was once taken for the first and never
+    announced (the tracker keyed alerts by run, id and onset only)."""
+    snap = make_run("dpo_margin_explosion").snapshot()
+    base = Alert("nonfinite", "critical", 31, 40, True, "m", "c", "a", metric="loss", instrument="loss")
+    both = replace(snap, alerts=(base, replace(base, metric="grad_norm", instrument="gradients")))
+    news = Announcer(bell=True, notify=True, on_alert=True).observe([both])
+    assert [n.alert.metric for n in news] == ["loss", "grad_norm"]
+    assert all(n.bell and n.on_alert is not None for n in news)
