@@ -1,4 +1,5 @@
-"""Bell, OSC 9 and --on-alert for new alerts; hostile run text is shown literally."""
+"""Bell, OSC 9 and --on-alert for new alerts (not for those a run already has when opened; OSC 9
+wrapped for tmux passthrough); hostile run text is shown literally."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
+from rltui import session
 from rltui.model.snapshot import Alert, RunSnapshot
 from rltui.model.store import MetricStore
 from rltui.records import PointChunk
-from rltui.ui.alerting import AlertTracker, alert_env, alert_json, osc9
+from rltui.ui.alerting import AlertTracker, alert_env, alert_json, osc9, tmux_passthrough
+from rltui.ui.app import RltuiApp, UiOptions
 from rltui.ui.widgets.banner import AlertBanner
 from rltui.ui.widgets.gauge import Gauge
-from tests.ui._factory import make_run
+from tests.ui._factory import RUNS, make_run
 from tests.ui._text import screen_text
 from tests.ui.conftest import dashboard_app, settle
 
@@ -157,3 +161,51 @@ async def test_ctrl_c_quits() -> None:
         await pilot.press("ctrl+c")
         await pilot.pause()
         assert not app.is_running
+
+
+async def test_opening_a_run_does_not_announce_the_alerts_it_already_has(tmp_path: Path) -> None:
+    marker = tmp_path / "on-alert-ran"
+    runs = session.open_sessions([str(RUNS / "dpo_margin_explosion")])
+    opts = UiOptions(poll=True, poll_interval=0.1, on_alert=f"touch {marker}")
+    app = RltuiApp(runs, opts)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        snap = app.snapshots[0]
+        assert snap is not None
+        assert any(a.active and a.severity == "critical" for a in snap.alerts)  # there is news to suppress
+        assert "margin_runaway" in screen_text(app)  # still on screen
+        assert app.bells == 0
+        assert app.sent_notifications == []
+        await pilot.pause(0.3)
+    assert not marker.exists()
+
+
+def test_osc9_is_wrapped_for_tmux_passthrough() -> None:
+    snap = make_run("dpo_margin_explosion").snapshot()
+    alert = Alert(
+        id="nonfinite",
+        severity="critical",
+        first_step=3,
+        last_step=3,
+        active=True,
+        message="m",
+        cause="c",
+        action="a",
+    )
+    plain = osc9(snap, alert)
+    wrapped = osc9(snap, alert, tmux=True)
+    assert wrapped == tmux_passthrough(plain)
+    assert wrapped.startswith("\x1bPtmux;\x1b\x1b]9;")
+    assert wrapped.endswith("\x07\x1b\\")
+    inner = wrapped[len("\x1bPtmux;") : -2]
+    assert inner.replace("\x1b\x1b", "\x1b") == plain
+    assert "\x1b" not in inner.replace("\x1b\x1b", "")  # no lone ESC could end the DCS early
+
+
+async def test_notifications_are_wrapped_when_tmux_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMUX", "/tmp/tmux-1000/default,123,0")
+    app = RltuiApp([make_run("dpo_margin_explosion")], UiOptions(follow=False))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.sent_notifications
+        assert all(s.startswith("\x1bPtmux;") for s in app.sent_notifications)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from rltui.model.snapshot import Alert
-from rltui.ui.alerting import Announcer, notification_text
+from rltui.ui.alerting import AlertTracker, Announcer, notification_text
 from tests.ui._factory import make_run
 
 
@@ -59,3 +59,17 @@ def test_alerts_of_one_rule_on_two_metrics_at_one_step_are_each_news() -> None:
     news = Announcer(bell=True, notify=True, on_alert=True).observe([both])
     assert [n.alert.metric for n in news] == ["loss", "grad_norm"]
     assert all(n.bell and n.on_alert is not None for n in news)
+
+
+def test_an_escalation_is_announced_again() -> None:
+    snap = make_run("dpo_healthy").snapshot()
+    warn = Alert(
+        id="x", severity="warn", first_step=5, last_step=9, active=True, message="m", cause="c", action="a"
+    )
+    tracker = AlertTracker()
+    tracker.reset_to([replace(snap, alerts=(warn,))])
+    assert tracker.new_alerts([replace(snap, alerts=(warn,))]) == []
+    critical = replace(warn, severity="critical")
+    fresh = tracker.new_alerts([replace(snap, alerts=(critical,))])
+    assert [a.severity for _, a in fresh] == ["critical"]
+    assert tracker.new_alerts([replace(snap, alerts=(critical,))]) == []

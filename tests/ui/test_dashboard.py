@@ -9,16 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rltui import session
 from rltui.model.config import Config
 from rltui.model.snapshot import Alert, InstrumentReading
-from rltui.ui.app import RltuiApp
+from rltui.ui.app import RltuiApp, UiOptions
 from rltui.ui.screens.dashboard import DashboardScreen
 from rltui.ui.screens.detail import DetailScreen
 from rltui.ui.screens.help import HelpScreen
 from rltui.ui.screens.metrics import MetricsScreen
 from rltui.ui.widgets.banner import AlertBanner
 from rltui.ui.widgets.gauge import Gauge
-from tests.ui._factory import RUNS
+from tests.ui._factory import RUNS, make_run
 from tests.ui._text import screen_text
 from tests.ui.conftest import dashboard_app, settle
 
@@ -264,3 +265,32 @@ async def test_large_terminal_uses_more_columns() -> None:
         await settle(pilot)
         gauges = list(app.screen.query(Gauge))
         assert gauges[0].region.y == gauges[3].region.y  # four per row at 160 cells
+
+
+async def test_input_problems_are_counted_on_the_dashboard(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    lines = [json.dumps({"step": s, "loss": 1.0 / s}) for s in range(1, 6)]
+    lines.insert(2, "{not json")
+    (run / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    runs = session.open_sessions([str(run)])
+    app = RltuiApp(runs, UiOptions(poll=True, poll_interval=0.1))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, until=lambda: app.snapshots[0] is not None and app.snapshots[0].step == 5)
+        text = screen_text(app)
+        assert "1 input problem (? to see)" in text
+
+
+async def test_help_screen_is_opaque_and_mentions_tmux_passthrough() -> None:
+    app = RltuiApp([make_run("dpo_margin_explosion")], UiOptions(follow=False))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, HelpScreen)
+        assert screen.styles.background.a == 1.0
+        body = screen.query_one("#help-body")
+        assert body.styles.background.a == 1.0
+        assert body.region.width == 120
+        assert "allow-passthrough on" in screen_text(app).replace("\n ", " ")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from rltui import session
 from rltui.ui.app import RltuiApp, UiOptions
 from rltui.ui.screens.detail import DetailScreen
 from rltui.ui.widgets.gauge import Gauge
@@ -127,3 +128,26 @@ async def test_compare_shows_one_line_per_run_and_overlays_charts() -> None:
             ("margin_explosion", "rewards/margins"),
         ]
         assert "healthy" in screen_text(app)  # legend
+
+
+async def test_replay_next_alert_lands_on_the_first_step_the_banner_shows() -> None:
+    runs = session.open_sessions([str(RUNS / "dpo_margin_explosion")])
+    app = RltuiApp(runs, UiOptions(mode="replay", autoplay=False))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, until=lambda: app.loaded)
+
+        def runaway(step: int) -> bool:
+            return any(a.id == "margin_runaway" and a.active for a in runs[0].snapshot(at_step=step).alerts)
+
+        for _ in range(6):
+            await pilot.press("n")
+            await settle(pilot)
+            assert app.cursor is not None
+            if runaway(app.cursor):
+                break
+        cursor = app.cursor
+        assert cursor is not None
+        assert runaway(cursor)
+        assert "margin_runaway since step" in screen_text(app)
+        previous = int(app.replay_steps[app.cursor_index - 1])
+        assert not runaway(previous), "n went past the step where the banner first shows"
