@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from rltui.model.snapshot import SEVERITY_RANK, Alert, RunSnapshot
 from rltui.text import sanitize
 
-AlertKey = tuple[str, str, int]
+AlertKey = tuple[str, str, str, int]
 
 
 def alert_key(snap: RunSnapshot, alert: Alert) -> AlertKey:
-    return (snap.info.path, alert.id, alert.first_step)
+    """One alert of one run: a rule that watches every metric (``nonfinite``) raises one alert
+    per metric, often at the same step (loss and grad_norm turn NaN together): each is news."""
+    return (snap.info.path, alert.id, alert.metric or "", alert.first_step)
 
 
 @dataclass(slots=True)

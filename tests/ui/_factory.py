@@ -1,27 +1,29 @@
-"""Realistic runs for UI tests, built from the real TRL fixtures' numbers.
+"""Realistic runs for UI tests, built from the real TRL fixtures' numbers and judged by the real model.
 
-The model's engine is developed in parallel, so these runs compute a small, independent verdict
-of their own (documented thresholds below) from ``trainer_state.json`` parsed with the stdlib.
-Wall times are synthetic (a fixed start plus a fixed seconds-per-step) so screenshots are stable.
+Each run's ``trainer_state.json`` is parsed with the stdlib into a :class:`MetricStore`, and its
+snapshots come from the project's own engine (:class:`rltui.model.engine.RunModel`, the path
+``RunSession.snapshot`` takes). The factory once computed a small stand-in verdict of its own,
+written while the engine was developed in parallel; it is gone so the UI tests see the alerts,
+gauges and thresholds the product really shows on these runs, and cannot pass on a verdict the
+product never gives. Wall times are synthetic (a fixed start plus a fixed seconds-per-step) so
+screenshots and header words are stable; no file is followed (``poll`` reads nothing).
+
+What the real session knows and this factory does not: the TrainingArguments (``RunInfo.config``,
+from the event file's ``args`` text; ``trainer_state.json`` has none), so rules that read the config
+(warmup) see none, and a few onsets differ from ``open_sessions`` on the same folder (on
+dpo_margin_explosion, likelihood_displacement from step 145 here, 201 there). Tests that need the
+session's exact verdict use ``tests.ui.test_snapshots.session_app``.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
-
-from rltui.model.snapshot import (
-    Alert,
-    InstrumentReading,
-    MetricSummary,
-    RunInfo,
-    RunSnapshot,
-    Trace,
-)
+from rltui.model.engine import RunModel
+from rltui.model.snapshot import Alert, RunInfo, RunSnapshot
 from rltui.model.store import MetricStore, SeriesView
 from rltui.records import PointChunk
 
@@ -29,8 +31,6 @@ ROOT = Path(__file__).resolve().parents[2]
 RUNS = ROOT / "fixtures" / "runs"
 T0 = 1_790_000_000.0
 SECONDS_PER_STEP = 3.0
-#: DPO margin above which the factory's stand-in rule fires (patterns.md: margin runaway).
-MARGIN_CRITICAL = 10.0
 
 
 def load_log_history(run: str) -> tuple[list[dict[str, float]], dict[str, object]]:
@@ -62,7 +62,12 @@ class FactoryRun:
     info: RunInfo
     store: MetricStore
     polls: int = 0
+    #: Alerts a test adds to the model's own (appended to each snapshot's ``alerts``).
     extra_alerts: list[Alert] = field(default_factory=list)
+    _model: RunModel | None = field(default=None, init=False, repr=False, compare=False)
+    #: The pump asks for snapshots from a worker thread while a test may ask from its own: the
+    #: engine keeps state between calls, so they take turns (as ``RunSession.snapshot`` does).
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False, compare=False)
 
     def poll(self) -> int:
         self.polls += 1
@@ -74,8 +79,20 @@ class FactoryRun:
     def watch_paths(self) -> list[str]:
         return [self.info.path]
 
+    def model(self) -> RunModel:
+        """The real engine over this run's store; rebuilt when a test swaps ``store`` or ``info``."""
+        if self._model is None or self._model.store is not self.store:
+            self._model = RunModel(self.info, self.store)
+        else:
+            self._model.set_info(self.info)
+        return self._model
+
     def snapshot(self, at_step: int | None = None) -> RunSnapshot:
-        return build_snapshot(self, at_step)
+        with self._lock:
+            snap = self.model().snapshot(at_step)
+        if self.extra_alerts:
+            snap = replace(snap, alerts=(*snap.alerts, *self.extra_alerts))
+        return snap
 
     def view(self, name: str, at_step: int | None = None) -> SeriesView | None:
         return self.store.view(name, at_step)
@@ -96,123 +113,3 @@ def make_run(run: str, *, name: str | None = None, info_path: str | None = None)
         logging_steps=int(state["logging_steps"]),  # type: ignore[call-overload]
     )
     return FactoryRun(name or run, info, store_from_history(history))
-
-
-def _trend(values: np.ndarray) -> tuple[str, bool]:
-    v = values[np.isfinite(values)][-20:]
-    if len(v) < 5:
-        return "unknown", False
-    slope = np.polyfit(np.arange(len(v)), v, 1)[0]
-    spread = float(np.std(v)) or 1e-12
-    if slope * len(v) > 2 * spread:
-        half = len(v) // 2
-        acc = np.polyfit(np.arange(half), v[-half:], 1)[0] > np.polyfit(np.arange(half), v[:half], 1)[0] > 0
-        return "rising", bool(acc)
-    if slope * len(v) < -2 * spread:
-        return "falling", False
-    return "flat", False
-
-
-def _reading(
-    run: FactoryRun, iid: str, title: str, metrics: list[str], at: int | None, **kw: object
-) -> InstrumentReading:
-    traces = []
-    for m in metrics:
-        view = run.store.view(m, at)
-        if view is not None:
-            traces.append(Trace(m, view.steps, view.values))
-    if not traces:
-        return InstrumentReading(iid, title, "unavailable", reason=f"no {metrics[0]} logged")
-    trend, acc = _trend(traces[0].values)
-    return InstrumentReading(
-        id=iid,
-        title=title,
-        status=kw.pop("status", "ok"),  # type: ignore[arg-type]
-        value=float(traces[0].values[-1]),
-        primary=traces[0].name,
-        traces=tuple(traces),
-        trend=trend,  # type: ignore[arg-type]
-        accelerating=acc,
-        **kw,  # type: ignore[arg-type]
-    )
-
-
-def margin_alert(run: FactoryRun, at: int | None) -> Alert | None:
-    view = run.store.view("rewards/margins", at)
-    if view is None:
-        return None
-    over = np.flatnonzero(view.values > MARGIN_CRITICAL)
-    if len(over) == 0:
-        return None
-    first = int(view.steps[over[0]])
-    return Alert(
-        id="margin_runaway",
-        severity="critical",
-        first_step=first,
-        last_step=int(view.steps[-1]),
-        active=bool(view.values[-1] > MARGIN_CRITICAL),
-        message=f"reward margin {view.values[-1]:.1f} and still growing",
-        cause="the policy pushes rejected log-probs down without bound (beta too low / lr too high)",
-        action="raise beta or lower the learning rate; stop before the model collapses",
-        evidence={"margin": float(view.values[-1]), "threshold": MARGIN_CRITICAL},
-        metric="rewards/margins",
-        instrument="reward",
-    )
-
-
-def build_snapshot(run: FactoryRun, at: int | None) -> RunSnapshot:
-    store = run.store
-    metrics = {}
-    for name in store.names():
-        v = store.view(name, at)
-        if v is None:
-            continue
-        finite = v.values[np.isfinite(v.values)]
-        metrics[name] = MetricSummary(
-            points=len(v),
-            first_step=int(v.steps[0]),
-            last_step=int(v.steps[-1]),
-            last=float(v.values[-1]),
-            min=float(finite.min()) if len(finite) else None,
-            max=float(finite.max()) if len(finite) else None,
-            nonfinite=int(len(v) - len(finite)),
-        )
-    alert = margin_alert(run, at)
-    alerts = tuple(a for a in (alert, *run.extra_alerts) if a is not None)
-    reward_status = "critical" if alert is not None and alert.active else "ok"
-    instruments = (
-        _reading(run, "loss", "Loss", ["loss"], at, hint="ln2 = 0.693 at start"),
-        _reading(run, "gradients", "Gradient norm", ["grad_norm"], at, hint="warn: spikes > 5 MAD"),
-        _reading(run, "learning_rate", "Learning rate", ["learning_rate"], at),
-        _reading(
-            run,
-            "reward",
-            "Reward margin",
-            ["rewards/margins", "rewards/chosen", "rewards/rejected"],
-            at,
-            status=reward_status,
-            thresholds={"critical": MARGIN_CRITICAL},
-            hint=f"crit > {MARGIN_CRITICAL:g}",
-        ),
-        _reading(run, "entropy", "Entropy", ["entropy"], at),
-        _reading(run, "length", "Completion length", ["completions/mean_length"], at),
-        InstrumentReading(
-            "kl", "KL", "unavailable", reason="no kl or objective/kl logged (DPO has no KL metric)"
-        ),
-    )
-    steps = [m.last_step for m in metrics.values()]
-    step = max(steps) if steps else None
-    first = min((m.first_step for m in metrics.values()), default=None)
-    return RunSnapshot(
-        info=run.info,
-        step=step,
-        instruments=instruments,
-        alerts=alerts,
-        metrics=metrics,
-        last_wall_time=None if step is None else T0 + step * SECONDS_PER_STEP,
-        first_wall_time=None if first is None else T0 + first * SECONDS_PER_STEP,
-    )
-
-
-def finite(x: float) -> bool:
-    return math.isfinite(x)

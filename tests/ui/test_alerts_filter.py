@@ -1,6 +1,7 @@
-"""Issue 12, point 9: the alerts screen lists every alert ever raised (the demo ends with 6 active
-and 55 cleared); ``f`` narrows it to the active ones, then to active warn/critical, and ``/``
-to alerts whose id, message or run hold the typed words."""
+"""The alerts screen. Issue 12, point 9: it lists every alert ever raised (the demo ends with 6
+active and 55 cleared); ``f`` narrows it to the active ones, then to active warn/critical, and
+``/`` to alerts whose id, message or run hold the typed words. Active ones come first, cleared
+ones say so, and enter charts the alert's metric."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from textual.pilot import Pilot
 
 from rltui.model.snapshot import Alert
 from rltui.ui.screens.alerts import AlertsScreen, all_alerts, filter_alerts
+from rltui.ui.screens.dashboard import DashboardScreen
+from rltui.ui.screens.detail import DetailScreen
 from rltui.ui.widgets.banner import AlertRow
 from tests.ui._text import screen_text
 from tests.ui.conftest import settle
@@ -63,3 +66,31 @@ async def test_view_and_text_filters_narrow_the_list() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, AlertsScreen)
+
+
+async def test_alerts_screen_lists_active_and_cleared_and_charts_one() -> None:
+    app = session_app("grpo_length_hacking")
+    snap = app.runs[0].snapshot()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await pilot.pause(0.2)
+        screen = app.screen
+        assert isinstance(screen, AlertsScreen)
+        rows = list(screen.query(AlertRow))
+        assert len(rows) == len(snap.alerts)
+        assert sorted(r.alert.id for r in rows) == sorted(a.id for a in snap.alerts)
+        cleared = [r for r in rows if not r.alert.active]
+        assert cleared
+        assert all("cleared" in r.render().plain for r in cleared)
+        assert all(r.alert.active for r in rows[: len(rows) - len(cleared)])  # active ones first
+        target = next(i for i, r in enumerate(rows) if r.alert.metric and r.alert.severity == "info")
+        await pilot.press(*["j"] * target)
+        assert screen.focused is rows[target]
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, DetailScreen)
+        assert app.screen.spec.series[0].metric == rows[target].alert.metric
+        assert app.screen.spec.alerts == (rows[target].alert,)
+        await pilot.press("escape", "escape")
+        assert isinstance(app.screen, DashboardScreen)

@@ -22,9 +22,10 @@ from tests.ui.conftest import settle
 async def _open_margin_chart(pilot: Pilot[int], app: RltuiApp) -> DetailScreen:
     await settle(pilot)
     for _ in range(30):  # focus the reward gauge, wherever the layout puts it
-        if getattr(app.screen.focused, "title", None) == "Reward margin":
+        if getattr(app.screen.focused, "title", None) == "Preference margin":
             break
         await pilot.press("tab")
+    assert getattr(app.screen.focused, "title", None) == "Preference margin"
     await pilot.press("enter")
     await pilot.pause(0.1)
     detail = app.screen

@@ -1,4 +1,5 @@
-"""ChartView without a terminal: cursor moves over logged steps, zoom and pan stay in the data."""
+"""ChartView without a terminal: cursor moves over logged steps, zoom and pan stay in the data;
+the step axis's ticks are integers inside the range."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import time
 from datetime import datetime
 
 import numpy as np
+import pytest
 
 from rltui.ui.chart_view import (
     MIN_POINTS,
@@ -16,6 +18,7 @@ from rltui.ui.chart_view import (
     union_steps,
     value_at,
 )
+from rltui.ui.screens.detail import integer_ticks
 
 #: Logged every 10 steps from 10 to 800, like the DPO fixture's trainer_state.
 STEPS = np.arange(10, 801, 10, dtype=np.int64)
@@ -148,3 +151,13 @@ def test_clock_ticks_are_round_local_times() -> None:
     assert all(len(s) == 8 for s in labels)  # HH:MM:SS for a short span
     assert clock_text(t0) == "2026-12-03 08:41:07"
     assert clock_text(float("nan")) == "–"
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(200, 201), (0, 800), (1, 7), (5, 5), (26, 1003), (190, 215)])
+def test_step_ticks_are_integers_inside_the_range(lo: int, hi: int) -> None:
+    ticks = integer_ticks(lo, hi)
+    assert ticks
+    assert all(isinstance(t, int) for t in ticks)
+    assert all(lo <= t <= hi for t in ticks)
+    assert ticks == sorted(set(ticks))
+    assert len(ticks) <= 6

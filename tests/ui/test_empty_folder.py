@@ -1,14 +1,19 @@
 """Issue 12, point 2: an empty folder, or one that is not a run, said "OK" with every instrument
-unavailable. It now says it is waiting and for what, until a run appears there."""
+unavailable. It now says it is waiting and for what, until a run appears there, and that run
+replaces the placeholder (``rltui watch`` on an empty folder, the real launcher and reopen)."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
 from rltui import session
+from rltui.cli import build_parser
+from rltui.commands import launch as launch_mod
 from rltui.records import NO_RUN_YET, Problem
 from rltui.ui.app import RltuiApp, UiOptions
 from rltui.ui.runs import RunSource
@@ -92,3 +97,48 @@ def test_a_lost_link_before_anything_was_read_is_not_called_waiting_for_files(tm
     assert "gpu1 unreachable since 10:04" in header
     assert NO_RUN_YET not in header
     assert NO_RUN_YET in header_text(snap, 0.0).plain
+
+
+def _captured_app(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> RltuiApp:
+    """Run the real launcher up to ``app.run()`` and hand back the app it built."""
+    seen: dict[str, RltuiApp] = {}
+
+    def fake_run(self: RltuiApp) -> int:
+        seen["app"] = self
+        return 0
+
+    monkeypatch.setattr(RltuiApp, "run", fake_run)
+    args: argparse.Namespace = build_parser().parse_args(argv)
+    assert launch_mod.launch(args) == 0
+    return seen["app"]
+
+
+async def test_a_run_created_in_an_empty_watched_folder_replaces_the_placeholder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "e"
+    folder.mkdir()
+    app = _captured_app(monkeypatch, ["watch", str(folder)])  # watchfiles mode, the real reopen
+    assert not app.options.poll
+    assert app.options.reopen is not None
+    expected_last = max(
+        int(e["step"])
+        for e in json.loads((RUNS / "dpo_healthy" / "trainer_state.json").read_text())["log_history"]
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert [r.info.name for r in app.runs] == ["e"]
+        await pilot.pause(0.5)  # let the watcher start
+        shutil.copytree(RUNS / "dpo_healthy", folder / "run1")
+        await settle(
+            pilot,
+            until=lambda: (
+                [r.info.name for r in app.runs] == ["run1"]
+                and app.snapshots[0] is not None
+                and app.snapshots[0].step == expected_last
+            ),
+            timeout=20,
+        )
+        text = screen_text(app)
+        assert "run1" in text
+        assert f"step {expected_last}" in text

@@ -1,4 +1,5 @@
-"""The live path with the real session (files appended while the app runs) and the launcher."""
+"""The live path with the real session (files appended while the app runs) and the launcher,
+including a tmux pane as the only source."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from rltui import session
 from rltui.cli import build_parser
+from rltui.commands import launch as launch_mod
 from rltui.commands.launch import demo_path, launch
 from rltui.ui.app import RltuiApp, UiOptions
 from tests.ui._text import screen_text
@@ -100,3 +102,28 @@ def test_launch_options_follow_the_command_line(monkeypatch: pytest.MonkeyPatch)
     )
     assert launch(build_parser().parse_args(["demo"])) == 0
     assert seen["options"].mode == "replay"
+
+
+def test_tmux_without_paths_does_not_scan_the_working_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, object] = {}
+
+    def fake_open(paths: list[str], tmux: str | None, config: str | None, wait: bool) -> list[object]:
+        seen["paths"] = paths
+        return []  # "no run": launch returns 2 before any app is built
+
+    monkeypatch.setattr(launch_mod, "tmux_pane_missing", lambda target: None)
+    monkeypatch.setattr(launch_mod, "_open", fake_open)
+    launch_mod.launch(build_parser().parse_args(["watch", "--tmux", "train:0.0"]))
+    assert seen["paths"] == []
+
+
+def test_a_missing_tmux_pane_as_the_only_source_exits_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(RltuiApp, "run", lambda self: 0)  # an empty "OK" dashboard would exit 0
+    target = "rltui-no-such-session-7f3a:0.0"
+    assert launch_mod.launch(build_parser().parse_args(["watch", "--tmux", target])) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rltui: cannot follow tmux pane")
+    assert target in err
+    assert "Traceback" not in err

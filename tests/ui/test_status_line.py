@@ -1,14 +1,26 @@
-"""Header words: freshness, pace and ETA from a snapshot and a given clock; glyph helpers."""
+"""Header words: freshness, pace and ETA from a snapshot and a given clock; glyph helpers; the
+clock tick repaints the header only when its words change."""
 
 from __future__ import annotations
 
 import dataclasses
 
 import numpy as np
+from rich.text import Text
+from textual.widgets import Static
 
-from rltui.ui.glyphs import ASCII_LEVELS, fmt_duration, fmt_value, sparkline, trend_glyph
+from rltui.ui.app import RltuiApp
+from rltui.ui.glyphs import (
+    ASCII_LEVELS,
+    fmt_duration,
+    fmt_value,
+    sparkline,
+    trend_glyph,
+)
+from rltui.ui.screens.dashboard import DashboardScreen
 from rltui.ui.status_line import freshness, header_text, pace
 from tests.ui._factory import SECONDS_PER_STEP, T0, make_run
+from tests.ui.conftest import settle
 
 
 def test_finished_live_and_stale() -> None:
@@ -51,3 +63,28 @@ def test_glyphs() -> None:
     assert fmt_value(None) == "–"
     assert fmt_duration(59) == "59s"
     assert fmt_duration(3600 * 25) == "1d01h"
+
+
+async def test_clock_tick_repaints_the_header_only_when_its_text_changes(explosion_app: RltuiApp) -> None:
+    async with explosion_app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = explosion_app.screen
+        assert isinstance(screen, DashboardScreen)
+        header = screen.query_one("#header", Static)
+        calls: list[object] = []
+        original = header.update
+
+        def counting_update(*a: object, **k: object) -> None:
+            calls.append(a)
+            original(*a, **k)  # type: ignore[arg-type]
+
+        header.update = counting_update  # type: ignore[method-assign]
+        screen.show_header()
+        screen.show_header()
+        assert calls == []  # frozen clock, finished run: the words are the same
+        explosion_app.options.frozen_now = (explosion_app.options.frozen_now or 0) + 10**6
+        screen.show_header()
+        assert calls == []  # "finished" does not age
+        screen._header = lambda snaps: Text("other words")  # type: ignore[method-assign]
+        screen.show_header()
+        assert len(calls) == 1

@@ -50,10 +50,12 @@ class DashboardScreen(Screen[None]):
     AUTO_FOCUS = None
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Chart"),
-        Binding("left,h", "move(-1, 0)", "Left", show=False),
-        Binding("right,l", "move(1, 0)", "Right", show=False),
-        Binding("down,j", "move(0, 1)", "Down", show=False),
-        Binding("up,k", "move(0, -1)", "Up", show=False),
+        # Priority: the focused gauge sits in a scrolling container whose own arrow bindings
+        # would scroll it by a line instead of moving the focus (the body overflows at 80x24).
+        Binding("left,h", "move(-1, 0)", "Left", show=False, priority=True),
+        Binding("right,l", "move(1, 0)", "Right", show=False, priority=True),
+        Binding("down,j", "move(0, 1)", "Down", show=False, priority=True),
+        Binding("up,k", "move(0, -1)", "Up", show=False, priority=True),
         Binding("a", "app.alerts", "Alerts"),
         Binding("m", "app.metrics", "Metrics"),
         Binding("e", "export", "CSV"),
