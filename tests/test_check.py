@@ -212,17 +212,17 @@ def test_run_with_only_a_corrupt_trainer_state_names_the_file(tmp_path: Path) ->
 
 def test_json_into_a_closed_pipe_exits_quietly_with_the_verdict() -> None:
     """``rltui check --json RUN | head -1``: the reader goes away before the output is written."""
-    proc = subprocess.Popen(
+    with subprocess.Popen(  # the with closes the stderr pipe too (else: ResourceWarning)
         [sys.executable, "-m", "rltui", "check", "--json", str(RUNS / "dpo_margin_explosion")],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=ROOT,
-    )
-    assert proc.stdout is not None
-    assert proc.stderr is not None
-    proc.stdout.close()  # nobody reads: the first write hits a broken pipe
-    err = proc.stderr.read().decode()
-    assert proc.wait(timeout=120) == 1  # the computed verdict: the run is critical
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        proc.stdout.close()  # nobody reads: the first write hits a broken pipe
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=120) == 1  # the computed verdict: the run is critical
     assert "Traceback" not in err
     assert "BrokenPipe" not in err
 

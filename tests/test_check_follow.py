@@ -58,7 +58,7 @@ class Follow:
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
-            self.proc.communicate()
+        self.proc.communicate()  # reaps it and closes both pipes, also when it had exited by itself
 
 
 def test_follow_prints_new_alerts_once_runs_on_alert_with_env_ends_with_the_run(tmp_path: Path) -> None:

@@ -152,6 +152,15 @@ class Follower:
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             err = b""
+            # As subprocess's docs prescribe after a timeout: finish the communication, which reaps
+            # it and closes its pipes (else they are left to the garbage collector). A grandchild
+            # still holding stderr gets 5 s, then the pipes are closed regardless.
+            with contextlib.suppress(subprocess.TimeoutExpired, OSError, ValueError):
+                proc.communicate(timeout=5)
+            for pipe in (proc.stdin, proc.stderr):
+                with contextlib.suppress(OSError, ValueError):
+                    if pipe is not None:
+                        pipe.close()
             self._note(f"--on-alert for {alert_id} ran longer than {ON_ALERT_TIMEOUT_S:.0f} s: ended")
         except (OSError, ValueError):
             err = b""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+from typing import IO
 
 
 def end_process(proc: subprocess.Popen[bytes]) -> None:
@@ -19,3 +20,12 @@ def end_process(proc: subprocess.Popen[bytes]) -> None:
             proc.kill()
         with contextlib.suppress(subprocess.SubprocessError):
             proc.wait(timeout=2)
+
+
+def close_pipe(pipe: IO[bytes] | None) -> None:
+    """Close one of its pipes once nothing reads it any more (the reader thread at EOF, or no
+    reader ever started): ``Popen`` closes them only in ``communicate``, so a pipe read by hand is
+    otherwise left to the garbage collector (a ``ResourceWarning``, an fd held until then)."""
+    if pipe is not None:
+        with contextlib.suppress(OSError, ValueError):
+            pipe.close()

@@ -44,7 +44,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from rltui.sources._process import end_process
+from rltui.sources._process import close_pipe, end_process
 from rltui.sources.fs import MAX_METADATA_BYTES, Entry, FileInfo, OutsideRoot, TooLarge
 from rltui.text import decode, sanitize
 
@@ -199,6 +199,7 @@ class SshHost:
             hello = None
         if hello is None or "hello" not in hello[0]:
             end_process(proc)
+            close_pipe(proc.stdout)  # no reply thread was started: nothing else reads it
             time.sleep(0.05)  # let the stderr thread catch ssh's last words
             raise RemoteUnavailable(_explain(self.target, proc.returncode, "\n".join(self._stderr)))
         self.home = str(hello[0].get("home") or "") or None
@@ -209,6 +210,7 @@ class SshHost:
         with contextlib.suppress(OSError, ValueError):
             for raw in stream:
                 self._stderr.append(sanitize(decode(raw), single_line=True, max_len=300))
+        close_pipe(stream)  # ssh's stderr at its end: this thread was its only reader
 
     @staticmethod
     def _read_exact(proc: subprocess.Popen[bytes], n: int, deadline: float | None) -> bytes | None:
@@ -260,6 +262,7 @@ class SshHost:
             if self._proc is proc:
                 last = "\n".join(self._stderr).strip().splitlines()
                 self._lose("the connection closed" + (f" ({last[-1][:120]})" if last else ""))
+        close_pipe(proc.stdout)  # this thread was its only reader
 
     def _lose(self, why: str) -> None:
         proc, self._proc = self._proc, None

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from typing import IO, Protocol
 
-from rltui.sources._process import end_process
+from rltui.sources._process import close_pipe, end_process
 
 #: Fallback polling interval when a pane cannot be followed in control mode.
 FALLBACK_INTERVAL_S = 0.3
@@ -174,6 +174,7 @@ class TmuxPaneWaker:
                 self.mode = "polling"
                 self._event.set()  # the pane may be gone or replaced: read now, then poll
         end_process(proc)
+        close_pipe(out)  # this thread was its only reader
 
     def wait(self, timeout: float) -> bool:
         with self._lock:

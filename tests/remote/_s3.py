@@ -38,7 +38,8 @@ class S3Server:
         deadline = time.monotonic() + 30
         while True:
             try:
-                urllib.request.urlopen(self.endpoint, timeout=1).read()
+                with urllib.request.urlopen(self.endpoint, timeout=1) as response:
+                    response.read()
                 break
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:

@@ -129,12 +129,13 @@ class Sshd:
         self._start()
 
     def _start(self) -> None:
-        self.proc = subprocess.Popen(
-            self._argv,
-            stdout=subprocess.DEVNULL,
-            stderr=self.log.open("ab"),
-            start_new_session=True,
-        )
+        with self.log.open("ab") as log:  # sshd has its own copy; ours is closed (else: ResourceWarning)
+            self.proc = subprocess.Popen(
+                self._argv,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                start_new_session=True,
+            )
         self._wait_ready()
 
     def pause(self) -> None:

@@ -168,9 +168,13 @@ def test_points_arrive_once_while_the_tracker_writes(kind: str, tmp_path: Path) 
             proc.kill()
         proc.wait(timeout=30)
         reader_thread.join(timeout=10)
+        err = proc.stderr.read() if proc.stderr else ""
+        for pipe in (proc.stdout, proc.stderr):  # both read to the end: closed, not left to GC
+            if pipe is not None:
+                pipe.close()
         if reader is not None:
             reader.close()
-    assert proc.returncode == 0, (proc.stderr.read() if proc.stderr else "")[-2000:]
+    assert proc.returncode == 0, err[-2000:]
     if reader is not None:  # the finished run read again adds nothing
         assert reader.read().points == 0
     want = Counter({("loss", s, value(s)): 1 for s in range(1, STEPS + 1)})

@@ -71,5 +71,6 @@ def test_reads_and_snapshots_while_appending_never_fail_and_never_shrink(tmp_pat
     sess.poll()
     view = sess.view("loss")
     assert view is not None
-    written = sum(1 for _ in log.open())
+    with log.open() as fh:
+        written = sum(1 for _ in fh)
     assert len(view.steps) == written

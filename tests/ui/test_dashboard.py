@@ -149,7 +149,8 @@ async def test_export_csv_writes_the_series_to_the_current_directory(
     assert path is not None
     assert path.parent == tmp_path
     assert path.suffix == ".csv"
-    rows = list(csv.DictReader(path.open()))
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
     history = json.loads((RUNS / "dpo_margin_explosion" / "trainer_state.json").read_text())["log_history"]
     expected = [e["rewards/margins"] for e in history if "rewards/margins" in e]
     got = [float(r["value"]) for r in rows if r["metric"] == "rewards/margins"]
