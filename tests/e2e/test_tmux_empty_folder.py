@@ -33,7 +33,7 @@ def test_a_run_created_in_the_watched_empty_folder_shows_up(tmp_path: Path) -> N
         assert "unknown/unknown" not in screen.splitlines()[0]
         assert any(c in screen for c in SPARK)  # the gauges have sparklines ...
         term.send("?")
-        help_screen = term.wait_text("Failure patterns")
+        help_screen = term.wait_text("Keys on this screen (Dashboard)")
         # ... and none of them shows through the help screen, at any edge. The help's own
         # scrollbar (the two rightmost columns) draws its thumb with the same block glyphs.
         body = "\n".join(line[:-2] for line in help_screen.splitlines())

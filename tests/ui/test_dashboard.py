@@ -284,7 +284,7 @@ async def test_input_problems_are_counted_on_the_dashboard(tmp_path: Path) -> No
 
 async def test_help_screen_is_opaque_and_mentions_tmux_passthrough() -> None:
     app = RltuiApp([make_run("dpo_margin_explosion")], UiOptions(follow=False))
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 70)) as pilot:
         await settle(pilot)
         await pilot.press("question_mark")
         await settle(pilot)
@@ -294,4 +294,5 @@ async def test_help_screen_is_opaque_and_mentions_tmux_passthrough() -> None:
         body = screen.query_one("#help-body")
         assert body.styles.background.a == 1.0
         assert body.region.width == 120
+        # The notifications note follows the keys (this screen's first, then the others').
         assert "allow-passthrough on" in screen_text(app).replace("\n ", " ")

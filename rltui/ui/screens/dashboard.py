@@ -76,6 +76,8 @@ class DashboardScreen(Screen[None]):
         #: Snapshots changed while another screen was on top.
         self._stale = False
         self._gauge_order: list[str] = []
+        #: What the empty grid says now: None until drawn, then whether the runs are still read.
+        self._grid_loading: bool | None = None
         self._banner_keys: list[tuple[int, str, int]] = []
         self._grid_cols = 0
         self._gauge_height = COMPACT_HEIGHT
@@ -333,12 +335,14 @@ class DashboardScreen(Screen[None]):
         order = list(rows)
         as_rows = {k: [(name, r) for _, name, r in v] for k, v in rows.items()}
         onsets = {k: _onsets(snaps, v) for k, v in rows.items()}
-        if order == self._gauge_order:
+        loading = bool(snaps) and all(s is None for s in snaps)
+        if order == self._gauge_order and (order or loading == self._grid_loading):
             for g in grid.query(Gauge):
                 g.update_rows(as_rows[g.instrument_id], onsets[g.instrument_id])
             return
         focused = self.focused.instrument_id if isinstance(self.focused, Gauge) else None
         self._gauge_order = order
+        self._grid_loading = loading
         grid.remove_children()
         gauges = [
             Gauge(
@@ -353,7 +357,10 @@ class DashboardScreen(Screen[None]):
         grid.mount_all(gauges)
         self.call_after_refresh(self._fit_columns)
         if not gauges:
-            grid.mount(Static(Text("no metrics yet — waiting for the first logged step", style="dim")))
+            # Before the first snapshot the run is being read (a 35 MB event file takes a moment):
+            # say so, instead of a blank screen or "no metrics" (issue 12, point 13).
+            words = "reading the run files …" if loading else "no metrics yet — waiting for the first logged step"
+            grid.mount(Static(Text(words, style="dim")))
         for g in gauges:
             if g.instrument_id == focused:
                 self.call_after_refresh(g.focus)
