@@ -16,6 +16,7 @@ import numpy as np
 
 from rltui.model import stats
 from rltui.model.aliases import Key, kl_key, resolve
+from rltui.model.patterns.window_stats import WindowStats
 from rltui.model.prefix import PrefixFolds, fold_running
 from rltui.model.snapshot import RunInfo
 from rltui.model.store import MetricStore
@@ -120,8 +121,11 @@ class Ctx:
         family: str,
         guard: float,
         folds: PrefixFolds | None = None,
+        window: WindowStats | None = None,
     ) -> None:
         self.store = store
+        #: A catch-up's batched window statistics (None: each computed on its own, as live).
+        self.window = window
         self.folds = folds if folds is not None else PrefixFolds()
         self.step = step
         self.info = info
@@ -222,6 +226,14 @@ class Ctx:
             self._cache[key] = fn()
         return self._cache[key]
 
+    def _batched(self, what: str, role: str, n: int, long: int, one: Any) -> Any:
+        """``one()``, or the same number from the catch-up's batched table (window_stats)."""
+        ws = self.window
+        name = self.key if role == "@" else self.name(role)
+        if ws is None or not name:
+            return one()
+        return ws.get(what, name, n, long, self.n(role), one)
+
     def last(self, role: str = "@") -> float:
         a = self.v(role)
         return float(a[-1]) if len(a) else math.nan
@@ -237,7 +249,7 @@ class Ctx:
             w = self.win(role, n)
             return med(w) if len(w) >= MIN_POINTS else math.nan
 
-        return float(self._memo("med", role, n, f))
+        return float(self._memo("med", role, n, lambda: self._batched("med", role, n, 0, f)))
 
     def lvl(self, role: str = "@", n: int = W) -> float:
         """The level now: median of the finite values among the last ``n`` points, from the first point.
@@ -251,14 +263,14 @@ class Ctx:
             w = self.win(role, n)
             return stats.median(w) if len(w) else math.nan
 
-        return float(self._memo("lvl", role, n, f))
+        return float(self._memo("lvl", role, n, lambda: self._batched("lvl", role, n, 0, f)))
 
     def sig(self, role: str = "@", n: int = W) -> float:
         def f() -> float:
             w = self.win(role, n)
             return sig(w) if len(w) >= MIN_POINTS else math.nan
 
-        return float(self._memo("sig", role, n, f))
+        return float(self._memo("sig", role, n, lambda: self._batched("sig", role, n, 0, f)))
 
     def t0(self, role: str = "@") -> int:
         """Index of the first point after the warm-up guard: max(5 points, guard steps)."""
@@ -293,7 +305,9 @@ class Ctx:
         def f() -> stats.TrendReading:
             return stats.trend(self.v(role)[-max(short, long) :], short, long)
 
-        reading: stats.TrendReading = self._memo(f"trend{short}", role, long, f)
+        reading: stats.TrendReading = self._memo(
+            f"trend{short}", role, long, lambda: self._batched("trend", role, short, long, f)
+        )
         return reading
 
     def direction(self, role: str = "@", n: int = W) -> str:
@@ -301,7 +315,10 @@ class Ctx:
 
     def rz(self, role: str = "@", n: int = W) -> float:
         """Robust z of the newest point against the ``n`` points before it."""
-        return float(self._memo("rz", role, n, lambda: stats.robust_z_last(self.v(role)[-(n + 1) :], n)))
+        def f() -> float:
+            return stats.robust_z_last(self.v(role)[-(n + 1) :], n)
+
+        return float(self._memo("rz", role, n, lambda: self._batched("rz", role, n, 0, f)))
 
     def flat(self, role: str, n: int = L) -> bool:
         return self.direction(role, n) == "flat"

@@ -43,6 +43,7 @@ from rltui.model.config import Config
 from rltui.model.patterns.catalogue import CATALOGUE, INSTRUMENT_OF_ROLE
 from rltui.model.patterns.context import Ctx, W, family_of, guard_steps, resolve_roles
 from rltui.model.patterns.spec import CLEAN, LEVEL_NAME, NAME_LEVEL, NO_GAUGE, Evidence, Finding, RuleSpec
+from rltui.model.patterns.window_stats import WindowStats
 from rltui.model.prefix import PrefixFolds
 from rltui.model.snapshot import Alert, RunInfo, Severity
 from rltui.model.store import MetricStore
@@ -232,6 +233,8 @@ class PatternEngine:
         order = np.lexsort((uids, steps))
         steps, uids, index, quiet = steps[order], uids[order], index[order], quiet[order]
         bounds = np.flatnonzero(np.diff(steps)) + 1
+        # Rolling window statistics of every step to come, in one pass per series (exact).
+        window = WindowStats(store, np.unique(steps))
         step_list, uid_list, done_list, quiet_list = (
             steps.tolist(),
             uids.tolist(),
@@ -249,7 +252,7 @@ class PatternEngine:
                     self._update(u, step, None)
                     continue
                 if ctx is None:
-                    ctx = Ctx(store, step, self.info, keys, family, self._guard, self._folds)
+                    ctx = Ctx(store, step, self.info, keys, family, self._guard, self._folds, window)
                 self._evaluate(u, ctx, done_list[j])
 
     def _evaluate(self, u: _Unit, ctx: Ctx, done: int) -> None:

@@ -359,7 +359,8 @@ class DashboardScreen(Screen[None]):
         if not gauges:
             # Before the first snapshot the run is being read (a 35 MB event file takes a moment):
             # say so, instead of a blank screen or "no metrics" (issue 12, point 13).
-            words = "reading the run files …" if loading else "no metrics yet — waiting for the first logged step"
+            waiting = "no metrics yet — waiting for the first logged step"
+            words = "reading the run files …" if loading else waiting
             grid.mount(Static(Text(words, style="dim")))
         for g in gauges:
             if g.instrument_id == focused:
