@@ -308,6 +308,25 @@ def test_completion_samples_of_a_remote_run_read_like_local_ones(remote: Sshd, t
     assert far.sample_counts() == near.sample_counts()
 
 
+def test_console_tail_of_a_remote_run_reads_like_a_local_one(remote: Sshd, tmp_path: Path) -> None:
+    """The dashboard's ``t`` on a GPU box's run: the log's newest lines over the same ssh seam."""
+    run = tmp_path / "dpo"
+    shutil.copytree(FIXTURES / "dpo_margin_explosion", run)
+    with (run / "console.log").open("ab") as f:
+        f.write(b"\x1b[33mwarning\x1b[0m: remote line\n")
+    (path,) = resolve_paths([f"{ALIAS}:{run}"])
+    (far,) = open_sessions([path])
+    (near,) = open_sessions([str(run)])
+    for s in (far, near):
+        s.load()
+    got, want = far.console_tail(20), near.console_tail(20)
+    assert got is not None
+    assert want is not None
+    assert got[1] == want[1]
+    assert got[1][-1] == "warning: remote line"
+    assert got[0].endswith("console.log")
+
+
 def _control_clients() -> set[str]:
     """The tmux control-mode clients running (``pid args``), as rltui's wakers start them."""
     ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=False)
