@@ -51,10 +51,12 @@ from rltui.ui.runs import Onset
 
 #: Content rows of a compact gauge: title, value, one summary line, one sparkline row.
 COMPACT_HEIGHT = 4
-#: The tallest a gauge grows: title, value, up to 3 summary lines, up to 6 sparkline rows.
-MAX_HEIGHT = 11
-MAX_SPARK_ROWS = 6
+#: The tallest a gauge grows: title, value, up to 3 summary lines, the step axis and up to 16
+#: sparkline rows. A few gauges on a big terminal fill it (issue 12: at 200x60, 28 rows stayed
+#: empty under gauges capped at 11 rows): a taller sparkline shows a smaller change.
+MAX_SPARK_ROWS = 16
 MAX_SUMMARY_LINES = 3
+MAX_HEIGHT = 2 + MAX_SUMMARY_LINES + 1 + MAX_SPARK_ROWS
 
 Rows = list[tuple[str | None, InstrumentReading | None]]
 #: One drawn row: rich Text, (words, style) for a row in a single style, or a list of such runs
@@ -110,7 +112,7 @@ def allocate(rest: int, summary_lines: int) -> tuple[int, int, bool]:
 
     Priority: one summary line, one sparkline row, the step axis, a second sparkline row, a second
     summary line, two more sparkline rows, a third summary line, then sparkline rows up to the
-    maximum.
+    maximum (every row left, up to MAX_SPARK_ROWS).
     """
     summary = spark = 0
     axis = False
@@ -127,6 +129,8 @@ def allocate(rest: int, summary_lines: int) -> tuple[int, int, bool]:
         elif kind == "a" and spark:
             axis = True
             rest -= 1
+    if rest > 0:
+        spark += min(rest, MAX_SPARK_ROWS - spark)
     return summary, max(1, spark), axis
 
 
