@@ -48,6 +48,15 @@ def test_run_info_of_several_runs_puts_what_differs_first() -> None:
     assert key in text
 
 
+def test_run_info_of_a_big_sweep_shows_eight_runs_and_names_the_rest() -> None:
+    sessions = open_sessions([str(RUNS / "dpo_healthy")])
+    sessions[0].load()
+    snap = sessions[0].snapshot()
+    text = info_text([snap] * 11).plain
+    assert text.startswith("3 more runs not shown")
+    assert text.count("trl dpo") == 8
+
+
 async def test_console_tail_shows_the_newest_lines_and_follows_the_log(tmp_path: Path) -> None:
     run = tmp_path / "run"
     shutil.copytree(RUNS / "dpo_margin_explosion", run)

@@ -52,6 +52,8 @@ HYPERPARAMETERS = (
     "seed",
 )
 VALUE_WIDTH = 28
+#: Runs side by side at most (a 100-run sweep opened from the palette): the rest are named.
+MAX_RUNS = 8
 
 
 def value_text(value: object) -> str:
@@ -99,6 +101,14 @@ def info_text(snaps: Sequence[RunSnapshot | None]) -> Text:
     if not ready:
         t.append("loading …", style="dim")
         return t
+    if len(ready) > MAX_RUNS:
+        left = len(ready) - MAX_RUNS
+        t.append(
+            f"{left} more run{'s' if left != 1 else ''} not shown: open one from the overview (o, enter) "
+            "and press i there\n\n",
+            style="yellow",
+        )
+        ready = ready[:MAX_RUNS]
     names = distinct_names([s.info.name for s in ready])
     several = len(ready) > 1
     for s, name in zip(ready, names, strict=True):
