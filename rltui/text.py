@@ -24,8 +24,15 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u061c\u200e\u200f]")
 
 
+#: Every escape sequence _ESCAPES removes starts with one of these: a text without them is
+#: returned as it is, after one scan (most log lines; the substitution cost several times that).
+_ESCAPE_START = re.compile(r"[\x1b\x80-\x9f]")
+
+
 def strip_escapes(text: str) -> str:
     """Remove terminal escape sequences; keep newlines and tabs."""
+    if _ESCAPE_START.search(text) is None:
+        return text
     return _ESCAPES.sub("", text)
 
 

@@ -100,10 +100,13 @@ _NUMBER = re.compile(
     re.IGNORECASE,
 )
 _PLAIN_START = frozenset("0123456789+-.")
-#: A flat log dict's body: quoted keys, values without quotes, brackets, commas or backslashes
-#: (every HF/TRL log line). Split with two regexes instead of a walk over its characters.
-_FLAT_BODY = re.compile(r"(?:\s*'[^'\\\n]*'\s*:[^,'\"{}\[\]()\\]+,)*\s*'[^'\\\n]*'\s*:[^,'\"{}\[\]()\\]+")
-_FLAT_ITEM = re.compile(r"\s*('[^'\\\n]*')\s*:([^,'\"{}\[\]()\\]+)")
+#: A flat log dict's body: quoted keys, values without brackets, commas or backslashes (every
+#: HF/TRL log line). Split with two regexes instead of a walk over its characters.
+#: A value: bare (no quotes, brackets, commas or backslashes) or one single-quoted string without
+#: quotes or backslashes inside (transformers 5 prints every value as a string: '2.214e-20').
+_FLAT_VALUE = r"(?:\s*'[^'\\\n]*'\s*|[^,'\"{}\[\]()\\]+)"  # the string first: findall takes it
+_FLAT_BODY = re.compile(rf"(?:\s*'[^'\\\n]*'\s*:{_FLAT_VALUE},)*\s*'[^'\\\n]*'\s*:{_FLAT_VALUE}")
+_FLAT_ITEM = re.compile(rf"\s*('[^'\\\n]*')\s*:({_FLAT_VALUE})")
 # np.float64(0.1), numpy.float32(1.5), float(...), tensor(0.5, device='cuda:0')
 _WRAPPED = re.compile(
     r"(?:(?:np|numpy|torch)\.)?(?:float|int|uint|bfloat)\d*\(\s*([^(),]*?)\s*\)"
@@ -122,6 +125,10 @@ def to_float(text: str) -> float | None:
     t = text.strip()
     if t and t[0] in _PLAIN_START and len(t) <= 64 and _NUMBER.fullmatch(t):
         return float(t)  # a plain number (most values): no quotes or wrapper to look for
+    if len(t) >= 3 and t[0] == t[-1] and t[0] in "'\"" and t[1] in _PLAIN_START:
+        inner = t[1:-1]  # a quoted plain number (transformers 5 prints values as strings)
+        if len(inner) <= 64 and _NUMBER.fullmatch(inner):
+            return float(inner)
     if len(t) > 200:  # no number is that long; also keeps the regexes below linear
         return None
     if len(t) >= 2 and t[0] == t[-1] and t[0] in "'\"":

@@ -72,3 +72,32 @@ def test_a_trl_log_line_takes_the_fast_path() -> None:
         [("'loss'", "0.1234"), ("'grad_norm'", "1.5"), ("'learning_rate'", "1e-05"), ("'epoch'", "0.01")],
         len(s),
     )
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(alphabet="ab:,} '\"\\", max_size=6),
+            st.text(alphabet="0123456789.e-+naif :,'\"}\\ ", max_size=8),
+            st.sampled_from(["'", "", " '", "' "]),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_quoted_values_split_as_the_walk_splits_them(items: list[tuple[str, str, str]]) -> None:
+    """transformers 5 prints every value as a string ('2.214e-20'): the fast path takes them,
+    with quotes, commas, braces or backslashes inside the value left to the walk."""
+    s = "{" + ", ".join(f"'{k}': {q}{v}{q.strip()}" for k, v, q in items) + "}"
+    flat = _split_flat(s, 0)
+    if flat is not None:
+        assert flat == _walk(s)
+
+
+def test_a_transformers5_log_line_takes_the_fast_path() -> None:
+    s = "{'loss': '2.214e-20', 'grad_norm': '8.16e-15', 'epoch': '1.266'}"
+    assert _split_flat(s, 0) == (
+        [("'loss'", "'2.214e-20'"), ("'grad_norm'", "'8.16e-15'"), ("'epoch'", "'1.266'")],
+        len(s),
+    )
