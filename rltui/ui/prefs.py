@@ -170,8 +170,8 @@ def load_state(path: Path, base: UiPrefs) -> tuple[UiPrefs, str | None]:
             return base, f"{path}: larger than {MAX_STATE_BYTES} bytes, ignored"
         data = tomllib.loads(path.read_text(encoding="utf-8").removeprefix("\ufeff"))
         return from_mapping(data.get("ui", {}), base, origin=f"{path} [ui]"), None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, PrefsError) as exc:
-        return base, f"{path}: ignored ({exc})"
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, PrefsError, RecursionError) as exc:
+        return base, f"{path}: ignored ({type(exc).__name__ if isinstance(exc, RecursionError) else exc})"
 
 
 def save_state(path: Path, prefs: UiPrefs) -> None:

@@ -83,6 +83,10 @@ def test_state_file_round_trips_and_a_damaged_one_is_reported_not_fatal(tmp_path
     path.write_bytes(b"\xff\xfe not toml")
     assert load_state(path, base)[0] == base
     assert load_state(tmp_path / "missing.toml", base) == (base, None)
+    path.write_text("[ui]\npinned = " + "[" * 5000 + "]" * 5000 + "\n")  # nested past the parser's depth
+    got, problem = load_state(path, base)
+    assert got == base
+    assert problem is not None
 
 
 def test_state_path_follows_xdg_state_home(tmp_path: Path) -> None:
