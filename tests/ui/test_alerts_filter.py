@@ -94,3 +94,28 @@ async def test_alerts_screen_lists_active_and_cleared_and_charts_one() -> None:
         assert app.screen.spec.alerts == (rows[target].alert,)
         await pilot.press("escape", "escape")
         assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_arrow_keys_move_between_alert_rows_when_the_list_scrolls() -> None:
+    """The rows sit in a scrolling container whose own up/down bindings scrolled it by a line
+    instead of moving the focus once the list overflowed (j/k worked)."""
+    from rltui.ui.screens.alerts import AlertRow, AlertsScreen
+    from tests.ui.conftest import dashboard_app, settle
+
+    app = dashboard_app("grpo_length_hacking")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, AlertsScreen)
+        rows = list(screen.query(AlertRow))
+        assert len(rows) > 6  # more rows than fit: the list scrolls
+        first = screen.focused
+        assert first is rows[0]
+        await pilot.press("down", "down", "down")
+        assert screen.focused is rows[3]
+        await pilot.press("up")
+        assert screen.focused is rows[2]
+        await pilot.press("slash", "k")  # typed into the filter box, not a move
+        assert "k" in str(getattr(screen.focused, "value", ""))

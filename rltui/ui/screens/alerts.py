@@ -81,8 +81,12 @@ class AlertsScreen(Screen[None]):
         Binding("enter", "open", "Chart"),
         Binding("f", "view", "All/active/warn+"),
         Binding("slash", "filter", "Filter"),
-        Binding("down,j", "move(1)", "Down", show=False),
-        Binding("up,k", "move(-1)", "Up", show=False),
+        # The arrows have priority: the rows' scrolling container would otherwise take them and
+        # scroll a line instead of moving the focus. j/k do not, so they type into the / box.
+        Binding("down", "move(1)", "Down", show=False, priority=True),
+        Binding("up", "move(-1)", "Up", show=False, priority=True),
+        Binding("j", "move(1)", "Down", show=False),
+        Binding("k", "move(-1)", "Up", show=False),
     ]
 
     def __init__(self, host: Host) -> None:
