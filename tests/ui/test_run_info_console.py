@@ -100,3 +100,15 @@ async def test_console_screen_says_why_when_there_is_no_log(tmp_path: Path) -> N
         assert isinstance(screen, ConsoleScreen)
         await settle(pilot, until=lambda: screen.reads >= 1)
         assert "no console log in this run: rltui reads *.log files and --tmux panes" in screen_text(app)
+
+
+async def test_console_tail_in_replay_says_it_shows_the_logs_end() -> None:
+    app = session_app("dpo_margin_explosion", mode="replay", autoplay=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        screen = app.screen
+        assert isinstance(screen, ConsoleScreen)
+        await settle(pilot, until=lambda: screen.reads >= 1)
+        top = " ".join(x.strip() for x in screen_text(app).splitlines()[:2])  # the title may wrap
+        assert "(the log's end, not the replay step)" in top

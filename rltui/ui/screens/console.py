@@ -51,13 +51,15 @@ def read_tail(run: object, max_lines: int = MAX_LINES) -> Tail:
     return source, list(lines), None
 
 
-def tail_title(name: str, tail: Tail, several: bool) -> Text:
+def tail_title(name: str, tail: Tail, several: bool, replaying: bool = False) -> Text:
     """The fixed line above the lines: which run, which file or pane."""
     source = tail[0]
     t = Text()
     t.append(safe(name, 80), style="bold")
     if source is not None:
         t.append(f"  {safe(source, 160)}", style="dim")
+    if replaying:
+        t.append("  (the log's end, not the replay step)", style="yellow")
     if several:
         t.append("  (←/→ other runs)", style="dim italic")
     return t
@@ -123,7 +125,8 @@ class ConsoleScreen(Screen[None]):
         body = self.query_one("#console-body", VerticalScroll)
         at_end = body.scroll_y >= body.max_scroll_y - 1
         name = self.host.runs[index].info.name
-        self.query_one("#console-title", Static).update(tail_title(name, tail, len(self.host.runs) > 1))
+        title = tail_title(name, tail, len(self.host.runs) > 1, self.host.mode_label() is not None)
+        self.query_one("#console-title", Static).update(title)
         self.query_one("#console", Static).update(tail_body(tail))
         if at_end:  # following the end, as tail -f does; a reader scrolled up stays where they are
             self.call_after_refresh(body.scroll_end, animate=False)
