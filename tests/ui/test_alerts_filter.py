@@ -99,7 +99,8 @@ async def test_alerts_screen_lists_active_and_cleared_and_charts_one() -> None:
 async def test_arrow_keys_move_between_alert_rows_when_the_list_scrolls() -> None:
     """The rows sit in a scrolling container whose own up/down bindings scrolled it by a line
     instead of moving the focus once the list overflowed (j/k worked)."""
-    from rltui.ui.screens.alerts import AlertRow, AlertsScreen
+    from rltui.ui.screens.alerts import AlertsScreen
+    from rltui.ui.widgets.banner import AlertRow
     from tests.ui.conftest import dashboard_app, settle
 
     app = dashboard_app("grpo_length_hacking")
