@@ -5,7 +5,7 @@ from __future__ import annotations
 import hypothesis.strategies as st
 from hypothesis import given, settings
 
-from rltui.sources.console import _split_flat, _walk_dict
+from rltui.sources.console import _dict_metrics, _dict_metrics_each, _key_plan, _split_flat, _walk_dict
 
 _PIECES = st.sampled_from(
     [
@@ -101,3 +101,23 @@ def test_a_transformers5_log_line_takes_the_fast_path() -> None:
         [("'loss'", "'2.214e-20'"), ("'grad_norm'", "'8.16e-15'"), ("'epoch'", "'1.266'")],
         len(s),
     )
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["'loss'", "'grad_norm'", "'epoch'", "'percentage'", "'loss'", "bad", "'a\x1bb'"]),
+            st.text(alphabet="0123456789.eE-+naif '\x00", min_size=1, max_size=70),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_dict_metrics_fast_path_equals_value_by_value(pairs: list[tuple[str, str]]) -> None:
+    """Every value a plain number: converted in one pass; the result (values, order, repeated
+    keys: the last wins) is what converting them one by one gives, whatever the values."""
+    got = _dict_metrics(pairs)
+    want = _dict_metrics_each(_key_plan(tuple(k for k, _ in pairs)), pairs)
+    assert repr(got) == repr(want)
+    assert list(got[0]) == list(want[0])
