@@ -308,9 +308,8 @@ def _dict_metrics(pairs: list[tuple[str, str]]) -> tuple[dict[str, float], tuple
             except ValueError:  # a NUL inside a value: the one-by-one path below decides
                 pass
             else:
-                return {
-                    key: x for key, x in zip(plan, floats, strict=True) if key is not None and key not in PROGRESS_KEYS
-                }, None
+                kept = zip(plan, floats, strict=True)
+                return {key: x for key, x in kept if key is not None and key not in PROGRESS_KEYS}, None
     return _dict_metrics_each(plan, pairs)
 
 
