@@ -118,10 +118,6 @@ def info_text(snaps: Sequence[RunSnapshot | None]) -> Text:
         t.append(f"  trainer    {safe(info.framework, 20)} {safe(info.trainer, 20)}\n")
         steps = f"{s.step if s.step is not None else '–'}/{info.max_steps or '?'}"
         t.append(f"  step       {steps}, logging every {info.logging_steps or '?'}\n")
-        if not several:
-            for src in s.sources:
-                line = f"  {safe(src.kind, 14):<10} {safe(src.path, 120)}  {src.points} points\n"
-                t.append(line, style="dim")
         t.append("\n")
     known, rest = _keys(ready)
     if several:
@@ -142,6 +138,12 @@ def info_text(snaps: Sequence[RunSnapshot | None]) -> Text:
         t.append(f"\nAll other config ({len(rest)} keys", style="bold underline")
         t.append("; yellow: differs between the runs)\n" if several else ")\n", style="bold underline")
         _rows(t, rest, ready)
+    if not several and ready[0].sources:
+        # Last: what was read is for when the numbers above look wrong, not the first question.
+        t.append("\nFiles read\n", style="bold underline")
+        for src in ready[0].sources:
+            line = f"  {safe(src.kind, 14):<14} {src.points:>8} points  {safe(src.path, 160)}\n"
+            t.append(line, style="dim")
     return t
 
 
