@@ -43,7 +43,7 @@ from rltui.model.config import Config
 from rltui.model.patterns.catalogue import CATALOGUE, INSTRUMENT_OF_ROLE
 from rltui.model.patterns.context import Ctx, W, family_of, guard_steps, resolve_roles
 from rltui.model.patterns.spec import CLEAN, LEVEL_NAME, NAME_LEVEL, NO_GAUGE, Evidence, Finding, RuleSpec
-from rltui.model.patterns.window_stats import WindowStats
+from rltui.model.patterns.window_stats import MIN_BATCH, WindowStats
 from rltui.model.prefix import PrefixFolds
 from rltui.model.snapshot import Alert, RunInfo, Severity
 from rltui.model.store import MetricStore
@@ -233,8 +233,10 @@ class PatternEngine:
         order = np.lexsort((uids, steps))
         steps, uids, index, quiet = steps[order], uids[order], index[order], quiet[order]
         bounds = np.flatnonzero(np.diff(steps)) + 1
-        # Rolling window statistics of every step to come, in one pass per series (exact).
-        window = WindowStats(store, np.unique(steps))
+        # Rolling window statistics of every step to come, in one pass per series (exact). A live
+        # refresh (a step or a few) computes each on its own, without the tables' bookkeeping.
+        unique_steps = np.unique(steps)
+        window = WindowStats(store, unique_steps) if len(unique_steps) >= MIN_BATCH else None
         step_list, uid_list, done_list, quiet_list = (
             steps.tolist(),
             uids.tolist(),
