@@ -353,6 +353,22 @@ UNKNOWN_TREND = TrendReading("unknown", math.nan, False, False)
 _MIN_HALF = 5
 
 
+def direction_of(slope: float, points: int, scale: float) -> str:
+    """"rising" / "falling" when the slope moves the series by more than 2 sigma_hat over the
+    window's ``points``, else "flat" (patterns.md §3)."""
+    move = slope * points
+    if move > 2.0 * scale:
+        return "rising"
+    if move < -2.0 * scale:
+        return "falling"
+    return "flat"
+
+
+def accel_of(s1: float, s2: float) -> tuple[bool, bool]:
+    """(accelerating, decelerating) from the first- and second-half slopes of the long window."""
+    return s2 > s1 > 0.0, 0.0 < s2 < s1
+
+
 def trend(y: FloatArray, short: int = 20, long: int = 50) -> TrendReading:
     """Direction over the last ``short`` points (slope*W > 2 sigma_hat_W) and acceleration over
     the last ``long`` points, as patterns.md §3 defines them."""
@@ -365,13 +381,7 @@ def trend(y: FloatArray, short: int = 20, long: int = 50) -> TrendReading:
     _, scale = robust_center_scale(w_pts)
     if not math.isfinite(slope):
         return UNKNOWN_TREND
-    move = slope * n_w
-    if move > 2.0 * scale:
-        direction = "rising"
-    elif move < -2.0 * scale:
-        direction = "falling"
-    else:
-        direction = "flat"
+    direction = direction_of(slope, n_w, scale)
     l_pts = a[-long:] if long > 0 else a[:0]
     half = len(l_pts) // 2
     first, second = l_pts[:half], l_pts[half:]
@@ -382,8 +392,7 @@ def trend(y: FloatArray, short: int = 20, long: int = 50) -> TrendReading:
     ):
         s1, s2 = theil_sen(first), theil_sen(second)
         if math.isfinite(s1) and math.isfinite(s2):
-            accelerating = s2 > s1 > 0.0
-            decelerating = 0.0 < s2 < s1
+            accelerating, decelerating = accel_of(s1, s2)
     return TrendReading(direction, slope, accelerating, decelerating)
 
 

@@ -168,14 +168,8 @@ def _trend_table(values: FloatArray, counts: np.ndarray, short: int, long: int) 
     for c, sl, sc, a, b, g in zip(got, slope, scale, s1, s2, good, strict=True):
         if not g:
             continue
-        move = float(sl) * short
-        scale_f = float(sc)
-        if move > 2.0 * scale_f:
-            direction = "rising"
-        elif move < -2.0 * scale_f:
-            direction = "falling"
-        else:
-            direction = "flat"
-        a_f, b_f = float(a), float(b)
-        out[int(c)] = stats.TrendReading(direction, float(sl), b_f > a_f > 0.0, 0.0 < b_f < a_f)
+        slope_f = float(sl)
+        out[int(c)] = stats.TrendReading(
+            stats.direction_of(slope_f, short, float(sc)), slope_f, *stats.accel_of(float(a), float(b))
+        )
     return out
