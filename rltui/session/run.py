@@ -241,7 +241,7 @@ class RunSession:
                 tail = getattr(reader, "tail", None)
                 if tail is None:
                     raise OSError("the tmux pane is not open")
-                return f.path if f.path.startswith("tmux:") else f"tmux:{f.path}", list(tail(max_lines))
+                return str(getattr(reader, "path", f.path)), list(tail(max_lines))
             return f.path, tail_file(self._fs, f.path, max_lines)
 
     # -- completion samples (rltui.sample_feed) ------------------------------------------------

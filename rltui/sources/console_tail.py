@@ -29,7 +29,11 @@ def _shown(line: str) -> str:
 def tail_text(data: bytes, cut: bool, max_lines: int) -> list[str]:
     """The last ``max_lines`` lines of ``data`` (``cut``: it starts mid-file, so its first line
     is partial and dropped). Blank lines are kept: they are part of how a log reads."""
-    text = data.decode("utf-8", "replace")
+    return tail_lines(data.decode("utf-8", "replace"), cut, max_lines)
+
+
+def tail_lines(text: str, cut: bool, max_lines: int) -> list[str]:
+    """:func:`tail_text` of text already decoded (a tmux capture)."""
     lines = text.split("\n")
     if cut and len(lines) > 1:
         lines = lines[1:]

@@ -35,7 +35,7 @@ from collections.abc import Callable
 
 from rltui.records import ChunkBuilder, Problem, ReadResult, SourceKind
 from rltui.sources.console import ConsoleParser
-from rltui.sources.console_tail import tail_text
+from rltui.sources.console_tail import tail_lines
 from rltui.text import decode
 
 _ANCHOR_LINES = 8
@@ -124,7 +124,7 @@ class TmuxPaneReader:
         text, why = self._tmux("capture-pane", "-p", "-J", "-S", f"-{max(1, max_lines)}", "-t", self.target)
         if text is None:
             raise OSError(f"tmux pane unavailable: {why}")
-        lines = tail_text(text.encode("utf-8", "replace"), False, max_lines + 200)
+        lines = tail_lines(text, False, max_lines + 200)  # + the blank rows under the cursor
         while lines and not lines[-1]:
             lines.pop()
         return lines[-max_lines:]

@@ -43,6 +43,8 @@ MAX_COLUMNS = 6
 BANNER_SEVERITIES = ("warn", "critical")
 #: Runs the compare header lists one a line (the header is at most 6 rows: title + 5).
 HEADER_RUNS = 5
+#: instrument id -> one (run index, run label, reading or None) per run.
+GaugeRows = dict[str, list[tuple[int, str | None, InstrumentReading | None]]]
 
 
 class DashboardScreen(Screen[None]):
@@ -82,8 +84,6 @@ class DashboardScreen(Screen[None]):
         self._grid_cols = 0
         self._gauge_height = COMPACT_HEIGHT
         self._texts: dict[str, Text] = {}
-        #: Gauges the user hid that the runs have (named on the bottom line, ``u`` shows them).
-        self._hidden: list[str] = []
 
     @property
     def rltui(self) -> Host:
@@ -205,8 +205,9 @@ class DashboardScreen(Screen[None]):
         snaps = list(self.rltui.snapshots) if snaps is None else snaps
         self._set_text("header", self._header(snaps))
         self._show_banners(snaps)
-        self._show_gauges(snaps)
-        self._set_text("unavailable", self._unavailable(snaps))
+        rows, hidden = self._gauge_layout()
+        self._show_gauges(snaps, rows)
+        self._set_text("unavailable", self._unavailable(snaps, rows, hidden))
         self._fit_columns()
 
     def show_header(self) -> None:
@@ -290,8 +291,13 @@ class DashboardScreen(Screen[None]):
             return (f.run_index, f.alert.id, f.alert.first_step)
         return None
 
-    def gauge_rows(self) -> dict[str, list[tuple[int, str | None, InstrumentReading | None]]]:
+    def gauge_rows(self) -> GaugeRows:
         """instrument id -> one (run index, run label, reading) per run, available ones only."""
+        return self._gauge_layout()[0]
+
+    def _gauge_layout(self) -> tuple[GaugeRows, list[str]]:
+        """The gauges shown, in order (pinned, then trouble, then the instruments' order), and the
+        ids of those the user hid that the runs have (named on the bottom line)."""
         app = self.rltui
         snaps = list(app.snapshots)
         multi = len(snaps) > 1
@@ -312,7 +318,7 @@ class DashboardScreen(Screen[None]):
                     if r.id not in order:
                         order.append(r.id)
             by_run.append(readings)
-        out: dict[str, list[tuple[int, str | None, InstrumentReading | None]]] = {}
+        out: GaugeRows = {}
         labels = run_labels(snaps)
         # Critical gauges first, then warn, then the rest in the instruments' own order: at 80x24
         # the critical "length" gauge of a length-hacking run was below the fold (issue 12, 5).
@@ -322,16 +328,15 @@ class DashboardScreen(Screen[None]):
         }
         order.sort(key=lambda iid: -worst[iid] if worst[iid] >= SEVERITY_RANK["warn"] else 0)
         # Pinned gauges lead, hidden ones are left out (p / d / u; remembered across sessions).
-        order, self._hidden = arrange(order, app.prefs)
+        order, hidden = arrange(order, app.prefs)
         for iid in order:
             out[iid] = [
                 (i, labels[i] if multi and snaps[i] else None, by_run[i].get(iid)) for i in range(len(snaps))
             ]
-        return out
+        return out, hidden
 
-    def _show_gauges(self, snaps: list[RunSnapshot | None]) -> None:
+    def _show_gauges(self, snaps: list[RunSnapshot | None], rows: GaugeRows) -> None:
         grid = self.query_one("#gauges", Grid)
-        rows = self.gauge_rows()
         order = list(rows)
         as_rows = {k: [(name, r) for _, name, r in v] for k, v in rows.items()}
         onsets = {k: _onsets(snaps, v) for k, v in rows.items()}
@@ -368,9 +373,9 @@ class DashboardScreen(Screen[None]):
         if focused is None and self.focused is None and gauges:
             self.call_after_refresh(gauges[0].focus)
 
-    def _unavailable(self, snaps: list[RunSnapshot | None]) -> Text:
+    def _unavailable(self, snaps: list[RunSnapshot | None], rows: GaugeRows, hidden: list[str]) -> Text:
         seen: dict[str, str] = {}
-        available = set(self.gauge_rows())
+        available = set(rows)
         for snap in snaps:
             if snap is None:
                 continue
@@ -388,9 +393,9 @@ class DashboardScreen(Screen[None]):
         # A run-level state (a lost link, an empty folder: the header says it) is not an input
         # problem; a source's problems are, transient ones included (a torn write being retried).
         problems = sum(len(input_problems(s)) - sum(p.transient for p in s.problems) for s in ready)
-        if self._hidden:
+        if hidden:
             t.append("hidden: ", style="dim")
-            t.append(", ".join(safe(k, 20) for k in self._hidden), style="dim")
+            t.append(", ".join(safe(k, 20) for k in hidden), style="dim")
             t.append(" (u shows)  ", style="dim italic")
         if problems:
             # Unreadable lines, a missing pane, a reader that failed: the numbers may be partial.
