@@ -5,15 +5,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
 
 from rltui.ui.glyphs import STATUS_LABEL, STATUS_STYLE, safe
 from rltui.ui.host import Host
 from rltui.ui.runs import catalogue
+from rltui.ui.screens.text_page import TextPage
 from rltui.ui.status_line import input_problems
 
 #: Every key, by the screen it works on: (scope, key, what). ``?`` lists the keys of the screen it
@@ -141,12 +139,9 @@ def help_text(app: Host, origin: object | None = None) -> Text:
     return t
 
 
-class HelpScreen(Screen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,question_mark", "app.pop_screen", "Back"),
-        Binding("j,down", "scroll(1)", "Down", show=False),
-        Binding("k,up", "scroll(-1)", "Up", show=False),
-    ]
+class HelpScreen(TextPage):
+    PAGE = "help"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark", "app.pop_screen", "Back")]
 
     def __init__(self, host: Host, origin: Screen[object] | None = None) -> None:
         super().__init__()
@@ -154,10 +149,5 @@ class HelpScreen(Screen[None]):
         #: The screen ``?`` was pressed on: its keys come first.
         self.origin = origin
 
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help-body"):
-            yield Static(help_text(self.host, self.origin), id="help")
-        yield Footer()
-
-    def action_scroll(self, delta: int) -> None:
-        self.query_one("#help-body", VerticalScroll).scroll_relative(y=delta, animate=False)
+    def text(self) -> Text:
+        return help_text(self.host, self.origin)

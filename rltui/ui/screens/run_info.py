@@ -14,17 +14,14 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Static
 
 from rltui import numfmt
 from rltui.model.snapshot import RunSnapshot
 from rltui.ui.glyphs import safe
 from rltui.ui.host import Host
 from rltui.ui.names import distinct_names
+from rltui.ui.screens.text_page import TextPage
 
 #: The knobs the rules and a reader of a failing run look at first, in this order.
 HYPERPARAMETERS = (
@@ -147,29 +144,17 @@ def info_text(snaps: Sequence[RunSnapshot | None]) -> Text:
     return t
 
 
-class RunInfoScreen(Screen[None]):
+class RunInfoScreen(TextPage):
     HELP_SCOPE = "info"  # which keys ? lists first
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,i", "app.pop_screen", "Back"),
-        Binding("j,down", "scroll(1)", "Down", show=False),
-        Binding("k,up", "scroll(-1)", "Up", show=False),
-    ]
+    PAGE = "info"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,i", "app.pop_screen", "Back")]
 
     def __init__(self, host: Host) -> None:
         super().__init__()
         self.host = host
 
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(id="info-body"):
-            yield Static(info_text(list(self.host.snapshots)), id="info")
-        yield Footer()
+    def text(self) -> Text:
+        return info_text(list(self.host.snapshots))
 
     def on_mount(self) -> None:
-        self.watch(self.app, "snapshots", self.show, init=False)
-
-    def show(self) -> None:
-        if self.is_mounted:
-            self.query_one("#info", Static).update(info_text(list(self.host.snapshots)))
-
-    def action_scroll(self, delta: int) -> None:
-        self.query_one("#info-body", VerticalScroll).scroll_relative(y=delta, animate=False)
+        self.watch(self.app, "snapshots", self.redraw, init=False)
