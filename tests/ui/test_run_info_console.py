@@ -6,6 +6,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from textual.pilot import Pilot
+
 from rltui.session import open_sessions
 from rltui.ui.app import RltuiApp, UiOptions
 from rltui.ui.screens.console import ConsoleScreen
@@ -57,22 +59,33 @@ def test_run_info_of_a_big_sweep_shows_eight_runs_and_names_the_rest() -> None:
     assert text.count("trl dpo") == 8
 
 
+def _folder_app(run: Path) -> RltuiApp:
+    """The app over the real session of the run folder ``run`` (read before the app starts)."""
+    sessions = open_sessions([str(run)])
+    for s in sessions:
+        s.load()
+    return RltuiApp(list(sessions), UiOptions(follow=False))
+
+
+async def _open_console(app: RltuiApp, pilot: Pilot[int]) -> ConsoleScreen:
+    """``t``, then wait for the console's first read to be drawn."""
+    await settle(pilot)
+    await pilot.press("t")
+    screen = app.screen
+    assert isinstance(screen, ConsoleScreen)
+    await settle(pilot, until=lambda: screen.reads >= 1)
+    return screen
+
+
 async def test_console_tail_shows_the_newest_lines_and_follows_the_log(tmp_path: Path) -> None:
     run = tmp_path / "run"
     shutil.copytree(RUNS / "dpo_margin_explosion", run)
     log = run / "console.log"
     with log.open("ab") as f:
         f.write(b"\x1b[31mWARNING\x1b[0m: Token indices sequence length is longer than the maximum\n")
-    sessions = open_sessions([str(run)])
-    for s in sessions:
-        s.load()
-    app = RltuiApp(list(sessions), UiOptions(follow=False))
+    app = _folder_app(run)
     async with app.run_test(size=(120, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("t")
-        screen = app.screen
-        assert isinstance(screen, ConsoleScreen)
-        await settle(pilot, until=lambda: screen.reads >= 1)
+        screen = await _open_console(app, pilot)
         text = screen_text(app)
         assert "WARNING: Token indices sequence length" in text
         assert "\x1b" not in text
@@ -89,26 +102,15 @@ async def test_console_screen_says_why_when_there_is_no_log(tmp_path: Path) -> N
     run = tmp_path / "run"
     run.mkdir()
     shutil.copy(RUNS / "dpo_healthy" / "trainer_state.json", run / "trainer_state.json")
-    sessions = open_sessions([str(run)])
-    for s in sessions:
-        s.load()
-    app = RltuiApp(list(sessions), UiOptions(follow=False))
+    app = _folder_app(run)
     async with app.run_test(size=(100, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("t")
-        screen = app.screen
-        assert isinstance(screen, ConsoleScreen)
-        await settle(pilot, until=lambda: screen.reads >= 1)
+        await _open_console(app, pilot)
         assert "no console log in this run: rltui reads *.log files and --tmux panes" in screen_text(app)
 
 
 async def test_console_tail_in_replay_says_it_shows_the_logs_end() -> None:
     app = session_app("dpo_margin_explosion", mode="replay", autoplay=False)
     async with app.run_test(size=(120, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("t")
-        screen = app.screen
-        assert isinstance(screen, ConsoleScreen)
-        await settle(pilot, until=lambda: screen.reads >= 1)
+        await _open_console(app, pilot)
         top = " ".join(x.strip() for x in screen_text(app).splitlines()[:2])  # the title may wrap
         assert "(the log's end, not the replay step)" in top
