@@ -42,6 +42,12 @@ examples:
   rltui check out/ --json --fail-on warn
   rltui check out/ --at-step 200      # when would rltui have warned?
   rltui check --follow out/ --on-alert 'notify-send "$RLTUI_RUN: $RLTUI_ALERT_ID"'
+
+settings:
+  rltui.toml (./rltui.toml, else ~/.config/rltui/rltui.toml, or --config FILE): [rules.ID]
+  thresholds and enabled, [trust] run_configs, [ui] theme, smoothing, pinned, hidden.
+  What you change in the dashboard (theme, p/d/u on gauges, < > on charts) is remembered
+  in $XDG_STATE_HOME/rltui/ui.toml (~/.local/state/rltui/ui.toml); delete it to go back.
 """
 
 
@@ -83,7 +89,9 @@ def _add_display_options(p: argparse.ArgumentParser) -> None:
         help="run CMD (through the shell) for each new warn or critical alert: the alert in RLTUI_* "
         "environment variables (RLTUI_ALERT_ID, RLTUI_RUN, ...), its JSON on stdin",
     )
-    p.add_argument("--config", metavar="FILE", help="rltui.toml to use instead of the usual lookup")
+    p.add_argument(
+        "--config", metavar="FILE", help="rltui.toml to use instead of the usual lookup (rules and [ui])"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
